@@ -1,0 +1,108 @@
+# xlmr-wasm — one C core, built several ways.
+#
+#   make            dist/xlmr.wasm (clang-19 + wasi-libc, SIMD128) and dist/xlmr-emcc.wasm (Emscripten)
+#   make test       every test: C unit tests native (ASan+UBSan) and in wasm (SIMD128, under Node's WASI),
+#                   the fuzzers for FUZZ_SECONDS each, then node --test against both wasm builds
+#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (60 in CI)
+#   make bench      benchmarks (bench/)
+#
+# Sources: every src/*.c is part of the core; a file meant for one target guards itself with #if
+# (e.g. kernels_simd128.c compiles to nothing without __wasm_simd128__). Tests: tests/c/test_*.c,
+# fuzzers: tests/fuzz/fuzz_*.c — adding a file is enough, no edit here.
+
+CLANG     ?= clang-19
+EMCC      ?= emcc
+NODE      ?= node
+CI        ?=
+FUZZ_SECONDS ?= $(if $(CI),60,10)
+
+SRC       := $(wildcard src/*.c)
+HDR       := $(wildcard src/*.h)
+TESTS     := $(patsubst tests/c/%.c,%,$(wildcard tests/c/test_*.c))
+FUZZERS   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+TEST_HDR  := $(wildcard tests/c/*.h)
+
+# Exports come from one place: the XLMR_API(name) markers in src/xlmr.h.
+EXPORTS   := $(shell sed -n 's/.*XLMR_API(\([a-z_0-9]*\)).*/\1/p' src/xlmr.h)
+
+WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CSTD      := -std=c11 -D_POSIX_C_SOURCE=200809L
+NATIVE_SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+NATIVE_OPT := -O3 -march=native -DNDEBUG
+WASM_FLAGS := --target=wasm32-wasi -O3 -msimd128 -DNDEBUG
+WASM_LINK  := -mexec-model=reactor -Wl,--no-entry -Wl,--strip-all -Wl,-z,stack-size=1048576 \
+              -Wl,--initial-memory=16777216 -Wl,--max-memory=4294967296
+EMCC_FLAGS := -O3 -msimd128 -DNDEBUG --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 \
+              -sMAXIMUM_MEMORY=4GB -sSTACK_SIZE=1048576 -sERROR_ON_UNDEFINED_SYMBOLS=1 \
+              -sEXPORTED_FUNCTIONS=$(subst $(eval) ,$(comma),$(addprefix _,$(EXPORTS)))
+comma := ,
+# Debian's emscripten 3.1.6 needs its own node modules on the path with this Node.
+EMCC_ENV   := NODE_PATH=/usr/share/nodejs EM_CACHE=$(CURDIR)/build/emcache
+
+.PHONY: all wasm emcc native test test-c test-wasm-c test-node fuzz bench clean tools check-tools
+.DEFAULT_GOAL := all
+
+all: check-tools wasm emcc
+
+# One line per missing tool, not a wall of compiler errors.
+check-tools:
+	@command -v $(CLANG) >/dev/null || { echo "missing $(CLANG): apt-get install -y clang-19 lld-19 wasi-libc libclang-rt-19-dev libclang-rt-19-dev-wasm32 (or run .ci/run)"; exit 1; }
+	@command -v wasm-ld-19 >/dev/null || command -v wasm-ld >/dev/null || { echo "missing wasm-ld: apt-get install -y lld-19"; exit 1; }
+	@test -f /usr/lib/wasm32-wasi/libc.a || { echo "missing wasi-libc: apt-get install -y wasi-libc"; exit 1; }
+	@command -v $(NODE) >/dev/null || { echo "missing node (20 or newer)"; exit 1; }
+
+# ---- wasm ----
+wasm: dist/xlmr.wasm
+dist/xlmr.wasm: $(SRC) $(HDR) Makefile
+	@mkdir -p dist
+	$(CLANG) $(WASM_FLAGS) $(CSTD) $(WARN) $(WASM_LINK) $(SRC) -o $@ -lm
+
+emcc: dist/xlmr-emcc.wasm
+dist/xlmr-emcc.wasm: $(SRC) $(HDR) Makefile
+	@command -v $(EMCC) >/dev/null || { echo "missing emcc: apt-get install -y emscripten"; exit 1; }
+	@mkdir -p dist build/emcache
+	$(EMCC_ENV) $(EMCC) $(EMCC_FLAGS) $(CSTD) $(WARN) $(SRC) -o $@
+
+# ---- native (tests, sanitizers, fuzzers, benchmarks) ----
+build/native/%: tests/c/%.c $(SRC) $(HDR) $(TEST_HDR)
+	@mkdir -p build/native
+	$(CLANG) $(CSTD) $(WARN) $(NATIVE_SAN) -Isrc $< $(SRC) -o $@ -lm
+
+build/wasm-tests/%.wasm: tests/c/%.c $(SRC) $(HDR) $(TEST_HDR)
+	@mkdir -p build/wasm-tests
+	$(CLANG) $(WASM_FLAGS) $(CSTD) $(WARN) -Isrc -Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296 $< $(SRC) -o $@ -lm
+
+build/native-opt/libxlmr.a: $(SRC) $(HDR)
+	@mkdir -p build/native-opt/obj
+	cd build/native-opt/obj && $(CLANG) $(CSTD) $(WARN) $(NATIVE_OPT) -c $(addprefix $(CURDIR)/,$(SRC))
+	ar rcs $@ build/native-opt/obj/*.o
+
+build/fuzz/%: tests/fuzz/%.c $(SRC) $(HDR)
+	@mkdir -p build/fuzz
+	$(CLANG) $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -Isrc $< $(SRC) -o $@ -lm
+
+test-c: check-tools $(addprefix build/native/,$(TESTS))
+	@set -e; for t in $(TESTS); do echo "== native $$t"; ./build/native/$$t; done
+
+test-wasm-c: check-tools $(addprefix build/wasm-tests/,$(addsuffix .wasm,$(TESTS)))
+	@set -e; for t in $(TESTS); do echo "== wasm $$t"; $(NODE) tests/run-wasi.mjs build/wasm-tests/$$t.wasm; done
+
+fuzz: check-tools $(addprefix build/fuzz/,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	  echo "== $$f for $(FUZZ_SECONDS) s"; mkdir -p build/fuzz/work-$$f tests/fuzz/corpus/$$f; \
+	  ./build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	    -print_final_stats=1 build/fuzz/work-$$f tests/fuzz/corpus/$$f 2>build/fuzz/$$f.log \
+	    || { tail -40 build/fuzz/$$f.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units' build/fuzz/$$f.log || true; \
+	done
+
+test-node: wasm emcc
+	$(NODE) --test tests/node/
+
+test: all test-c test-wasm-c fuzz test-node
+
+bench: wasm build/native-opt/libxlmr.a
+	$(NODE) bench/run.mjs
+
+clean:
+	rm -rf build dist

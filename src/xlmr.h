@@ -1,0 +1,88 @@
+/* xlmr.h — the C API: what the wasm module exports and what native programs link.
+ *
+ * One obvious path:
+ *   xlmr_loader *ld = xlmr_loader_new(XLMR_DTYPE_Q8_0);
+ *   xlmr_loader_set_config(ld, json, n);        // HF folders only (GGUF carries its config)
+ *   xlmr_loader_set_tokenizer(ld, spm, n);      // HF folders only (GGUF carries its tokenizer)
+ *   while ((room = xlmr_loader_room(ld)) > 0) { copy ≤ room bytes to xlmr_loader_dest(ld); xlmr_loader_commit(ld, k); }
+ *   xlmr_model *m = xlmr_loader_finish(ld);      // NULL: see xlmr_loader_error(ld)
+ *   xlmr_loader_free(ld);
+ *   ... xlmr_tokenize / xlmr_embed / xlmr_fill_mask ...
+ *   xlmr_model_free(m);
+ *
+ * Every call that can fail returns a status (negative count = -status) and leaves a message in
+ * xlmr_model_error(m) / xlmr_loader_error(ld). A failed call leaves the model usable. */
+#ifndef XLMR_H
+#define XLMR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#ifdef __wasm__
+#define XLMR_API(name) __attribute__((export_name(#name), visibility("default")))
+#else
+#define XLMR_API(name)
+#endif
+
+typedef struct xlmr_model xlmr_model;
+typedef struct xlmr_loader xlmr_loader;
+
+/* Weight type kept in memory when the source holds floats (safetensors). A GGUF keeps its types. */
+enum { XLMR_DTYPE_Q8_0 = 0, XLMR_DTYPE_F16 = 1, XLMR_DTYPE_F32 = 2 };
+enum { XLMR_POOL_NONE = 0, XLMR_POOL_CLS = 1, XLMR_POOL_MEAN = 2 };
+
+/* Memory for the host to fill (inputs) or read (outputs). */
+XLMR_API(xlmr_alloc) void *xlmr_alloc(size_t n);
+XLMR_API(xlmr_free) void xlmr_free(void *p);
+
+/* ---- loading ---- */
+XLMR_API(xlmr_loader_new) xlmr_loader *xlmr_loader_new(int dtype);
+XLMR_API(xlmr_loader_set_config) int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n);
+XLMR_API(xlmr_loader_set_tokenizer) int xlmr_loader_set_tokenizer(xlmr_loader *ld, const uint8_t *bytes, size_t n);
+/* Where the next bytes of the weights file go, and how many may go there now (0: the file is complete,
+ * or an error stopped it — see xlmr_loader_status). The format (GGUF or safetensors) is told by its first bytes. */
+XLMR_API(xlmr_loader_dest) uint8_t *xlmr_loader_dest(xlmr_loader *ld);
+XLMR_API(xlmr_loader_room) size_t xlmr_loader_room(xlmr_loader *ld);
+XLMR_API(xlmr_loader_commit) int xlmr_loader_commit(xlmr_loader *ld, size_t n);
+/* Convenience for native callers: copies n bytes through dest/room/commit. */
+int xlmr_loader_feed(xlmr_loader *ld, const uint8_t *bytes, size_t n);
+/* Total file size once the header says it (0 before), and bytes taken so far. */
+XLMR_API(xlmr_loader_total) double xlmr_loader_total(xlmr_loader *ld);
+XLMR_API(xlmr_loader_received) double xlmr_loader_received(xlmr_loader *ld);
+XLMR_API(xlmr_loader_status) int xlmr_loader_status(xlmr_loader *ld);
+XLMR_API(xlmr_loader_error) const char *xlmr_loader_error(xlmr_loader *ld);
+/* Checks the file ended where its tables say and hands over the model (NULL on error). */
+XLMR_API(xlmr_loader_finish) xlmr_model *xlmr_loader_finish(xlmr_loader *ld);
+XLMR_API(xlmr_loader_free) void xlmr_loader_free(xlmr_loader *ld);
+
+/* ---- the model ---- */
+XLMR_API(xlmr_model_free) void xlmr_model_free(xlmr_model *m);
+XLMR_API(xlmr_model_error) const char *xlmr_model_error(xlmr_model *m);
+/* {"hiddenSize":…,"numLayers":…,…} NUL-terminated, owned by the model. */
+XLMR_API(xlmr_model_info_json) const char *xlmr_model_info_json(xlmr_model *m);
+
+/* Text (UTF-8, n bytes) -> ids with <s> … </s>. max_len > 0 truncates to max_len ids keeping </s>.
+ * Returns the count (ids at xlmr_result_ids) or -status. */
+XLMR_API(xlmr_tokenize) int xlmr_tokenize(xlmr_model *m, const char *text, size_t n, int max_len);
+XLMR_API(xlmr_result_ids) int32_t *xlmr_result_ids(xlmr_model *m);
+/* The piece of an id as the reference's convert_ids_to_tokens gives it; NUL-terminated UTF-8. */
+XLMR_API(xlmr_token_piece) const char *xlmr_token_piece(xlmr_model *m, int id);
+/* ids -> text as the reference decodes. Returns the byte length (text at xlmr_result_text) or -status. */
+XLMR_API(xlmr_decode) int xlmr_decode(xlmr_model *m, const int32_t *ids, int n, int skip_special);
+XLMR_API(xlmr_result_text) const char *xlmr_result_text(xlmr_model *m);
+
+/* ids (B, T) row-major, right-padded with pad_id; lengths (B). out:
+ *   XLMR_POOL_NONE (B, T, H) hidden states; XLMR_POOL_CLS / XLMR_POOL_MEAN (B, H), L2-normalised if normalize. */
+XLMR_API(xlmr_embed) int xlmr_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T,
+                                    int pooling, int normalize, float *out);
+/* One sequence ids (T). For each <mask> in order: the top_k ids and softmax probabilities over all V.
+ * out_ids, out_scores: (n_masks, top_k). Returns n_masks or -status (XLMR_ERR_NO_MASK when none). */
+XLMR_API(xlmr_fill_mask) int xlmr_fill_mask(xlmr_model *m, const int32_t *ids, int T, int top_k, int32_t *out_ids,
+                                            float *out_scores);
+/* MLM logits (n_pos, V) at the given token positions of one sequence (tests, tools). */
+XLMR_API(xlmr_logits) int xlmr_logits(xlmr_model *m, const int32_t *ids, int T, const int32_t *positions, int n_pos,
+                                      float *out);
+
+#endif
