@@ -1,0 +1,23 @@
+/* quant.h — row conversions between f32 and the stored weight types (Q8_0, F16, BF16).
+ *
+ * q8_0_quantize_row is bit-identical to ggml's quantize_row_q8_0_ref (d = amax/127 stored as fp16,
+ * q = roundf(x/d)); the compute kernels use it as the scalar reference for activations too.
+ * Non-finite inputs (never produced by ggml's tests, possible in a hostile file) give q = 0
+ * instead of undefined behaviour. k is a multiple of QK8_0. */
+#ifndef XLMR_QUANT_H
+#define XLMR_QUANT_H
+
+#include "model.h"
+
+void q8_0_quantize_row(const float *x, block_q8_0 *y, int64_t k);
+void q8_0_dequantize_row(const block_q8_0 *x, float *y, int64_t k);
+
+void f16_from_f32_row(const float *x, uint16_t *y, int64_t n);
+void f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
+void bf16_to_f32_row(const uint16_t *x, float *y, int64_t n);
+
+/* Bytes of a tensor of n elements in a type (n a multiple of QK8_0 for Q8_0), 0 for an unknown type. */
+size_t quant_type_size(int32_t type, int64_t n);
+const char *quant_type_name(int32_t type);
+
+#endif
