@@ -72,6 +72,7 @@ typedef struct xlmr_weights {
 
 struct tok_tokenizer;
 struct xlmr_scratch;
+struct xlmr_api_state;
 
 typedef struct xlmr_model {
     xlmr_config config;
@@ -80,6 +81,7 @@ typedef struct xlmr_model {
     size_t weights_size;
     struct tok_tokenizer *tok;
     struct xlmr_scratch *scratch; /* activations, sized for the largest (B, T) seen, reused */
+    struct xlmr_api_state *api;   /* result buffers of the exported API (api.c) */
     xlmr_error err;               /* last error of a call on this model */
 } xlmr_model;
 
