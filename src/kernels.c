@@ -1,0 +1,63 @@
+/* kernels.c — the kern_* names the encoder calls: the SIMD128 version when compiled in, else the scalar
+ * reference; plus the type dispatch of a linear layer and the embedding-row gather. The place where a
+ * later build splits matmul rows across threads. */
+#include "kernels.h"
+
+#include "quant.h"
+
+#if KERN_HAVE_SIMD128
+#define KERN_PICK(name) name##_simd128
+#else
+#define KERN_PICK(name) name##_scalar
+#endif
+
+void kern_quantize_act(const float *x, kern_qact *q) { KERN_PICK(kern_quantize_act)(x, q); }
+
+void kern_matmul_f32(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
+    KERN_PICK(kern_matmul_f32)(y, ldy, x, w, b, T, N, K);
+}
+
+void kern_matmul_f16(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K) {
+    KERN_PICK(kern_matmul_f16)(y, ldy, x, w, b, T, N, K);
+}
+
+void kern_matmul_bf16(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K) {
+    KERN_PICK(kern_matmul_bf16)(y, ldy, x, w, b, T, N, K);
+}
+
+void kern_matmul_q8_0(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
+    KERN_PICK(kern_matmul_q8_0)(y, ldy, x, w, b, N);
+}
+
+void kern_layer_norm(float *x, int T, int n, const float *g, const float *b, float eps) {
+    KERN_PICK(kern_layer_norm)(x, T, n, g, b, eps);
+}
+
+void kern_gelu(float *x, size_t n) { KERN_PICK(kern_gelu)(x, n); }
+void kern_softmax(float *x, int n) { KERN_PICK(kern_softmax)(x, n); }
+void kern_add(float *y, const float *x, size_t n) { KERN_PICK(kern_add)(y, x, n); }
+float kern_dot(const float *a, const float *b, int n) { return KERN_PICK(kern_dot)(a, b, n); }
+void kern_axpy(float *y, float a, const float *x, int n) { KERN_PICK(kern_axpy)(y, a, x, n); }
+
+void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T) {
+    const int K = (int)w->ne[0], N = (int)w->ne[1];
+    switch (w->type) {
+    case XLMR_TYPE_F32: kern_matmul_f32(y, ldy, x, (const float *)w->data, b, T, N, K); break;
+    case XLMR_TYPE_F16: kern_matmul_f16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
+    case XLMR_TYPE_BF16: kern_matmul_bf16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
+    case XLMR_TYPE_Q8_0: kern_matmul_q8_0(y, ldy, xq, (const block_q8_0 *)w->data, b, N); break;
+    }
+}
+
+void kern_get_row(float *out, const xlmr_tensor *table, int64_t r) {
+    const int64_t n = table->ne[0];
+    const uint8_t *base = (const uint8_t *)table->data;
+    switch (table->type) {
+    case XLMR_TYPE_F32: memcpy(out, base + (size_t)(r * n) * 4, (size_t)n * 4); break;
+    case XLMR_TYPE_F16: f16_to_f32_row((const uint16_t *)(const void *)(base + (size_t)(r * n) * 2), out, n); break;
+    case XLMR_TYPE_BF16: bf16_to_f32_row((const uint16_t *)(const void *)(base + (size_t)(r * n) * 2), out, n); break;
+    case XLMR_TYPE_Q8_0:
+        q8_0_dequantize_row((const block_q8_0 *)(const void *)base + (size_t)(r * (n / QK8_0)), out, n);
+        break;
+    }
+}

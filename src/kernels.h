@@ -1,0 +1,100 @@
+/* kernels.h — the numeric kernels of the encoder: matmul for F32 / F16 / BF16 / Q8_0 weights, activation
+ * quantization, embedding-row gather, LayerNorm, exact-erf GELU, softmax, residual add, dot and axpy.
+ *
+ * Every kernel has a scalar reference (kern_*_scalar, kernels_scalar.c) and, where it pays, a wasm SIMD128
+ * version (kern_*_simd128, kernels_simd128.c, compiled only with -msimd128). The rest of the code calls the
+ * plain kern_* names (kernels.c), which pick the SIMD version when it is compiled in. No kernel allocates.
+ *
+ * Matmul convention (torch Linear): y(T, N) = x(T, K) · W(N, K)ᵀ + b, W row-major (N rows of K), b may be
+ * NULL, y rows ldy floats apart (ldy >= N) so a caller can write a column slice of a wider output.
+ * Results of a row t never depend on the other rows of x (a padded batch gives each sequence exactly what
+ * it gives alone). */
+#ifndef XLMR_KERNELS_H
+#define XLMR_KERNELS_H
+
+#include "model.h"
+
+/* Tokens computed together by the Q8_0 micro-kernel; quantized activations are padded to a multiple. */
+#define KERN_QTILE 4
+
+/* Activations quantized for Q8_0 weights, once per layer input and reused by every matmul reading it.
+ * Each block of 32 values gets d = amax / 127 (float, not rounded to fp16) and q = nearest-even(x / d),
+ * as ggml's Q8_0 rule; q is stored widened to int16 so the inner loop only widens the weights.
+ *   qs: (Tp, K) int16, Tp = T rounded up to KERN_QTILE, rows >= T zero
+ *   d:  (Tp / KERN_QTILE, K / 32, KERN_QTILE) floats: the scale of block j of row t is at
+ *       d[((t / 4) * (K / 32) + j) * 4 + t % 4], so one vector load gives the 4 tokens of a tile. */
+typedef struct kern_qact {
+    int16_t *qs;
+    float *d;
+    int T, K; /* K a multiple of 32 */
+} kern_qact;
+
+/* Bytes kern_qact needs for T rows of K (K a multiple of 32): qs then d, each 16-byte aligned if the
+ * start is. Returns 0 on size overflow. */
+size_t kern_qact_bytes(int T, int K);
+/* Points q->qs and q->d into mem (kern_qact_bytes(T, K) bytes, 16-byte aligned). */
+void kern_qact_init(kern_qact *q, void *mem, int T, int K);
+
+/* ---- dispatching front (kernels.c) ---- */
+
+void kern_quantize_act(const float *x, kern_qact *q); /* x (q->T, q->K) */
+void kern_matmul_f32(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
+void kern_matmul_f16(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
+void kern_matmul_bf16(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
+/* x quantized (T = q->T, K = q->K), W (N, K) Q8_0 blocks row after row. */
+void kern_matmul_q8_0(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+
+/* y = x Wᵀ + b with W of any type: x is used for float weights, xq (already quantized from x) for Q8_0.
+ * W->ne[0] = K, W->ne[1] = N; the caller has checked the shapes and that K % 32 == 0 for Q8_0. */
+void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T);
+/* Row r of a (rows, ne[0]) table of any type, as floats. */
+void kern_get_row(float *out, const xlmr_tensor *table, int64_t r);
+
+/* x (T, n) in place: LayerNorm of each row, biased variance: (x - mean) / sqrt(var + eps) * g + b. */
+void kern_layer_norm(float *x, int T, int n, const float *g, const float *b, float eps);
+/* x in place: 0.5 x (1 + erf(x / sqrt 2)). */
+void kern_gelu(float *x, size_t n);
+/* x (n) in place: exp(x - max) / sum. */
+void kern_softmax(float *x, int n);
+/* y += x */
+void kern_add(float *y, const float *x, size_t n);
+float kern_dot(const float *a, const float *b, int n);
+/* y += a x */
+void kern_axpy(float *y, float a, const float *x, int n);
+
+/* ---- scalar references (kernels_scalar.c), always built ---- */
+
+void kern_quantize_act_scalar(const float *x, kern_qact *q);
+void kern_matmul_f32_scalar(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
+void kern_matmul_f16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
+void kern_matmul_bf16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
+void kern_matmul_q8_0_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+void kern_layer_norm_scalar(float *x, int T, int n, const float *g, const float *b, float eps);
+void kern_gelu_scalar(float *x, size_t n);
+void kern_softmax_scalar(float *x, int n);
+void kern_add_scalar(float *y, const float *x, size_t n);
+float kern_dot_scalar(const float *a, const float *b, int n);
+void kern_axpy_scalar(float *y, float a, const float *x, int n);
+
+/* ---- wasm SIMD128 (kernels_simd128.c) ---- */
+#if defined(__wasm_simd128__)
+#define KERN_HAVE_SIMD128 1
+void kern_quantize_act_simd128(const float *x, kern_qact *q);
+void kern_matmul_f32_simd128(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
+void kern_matmul_f16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
+void kern_matmul_bf16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
+void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+void kern_layer_norm_simd128(float *x, int T, int n, const float *g, const float *b, float eps);
+void kern_gelu_simd128(float *x, size_t n);
+void kern_softmax_simd128(float *x, int n);
+void kern_add_simd128(float *y, const float *x, size_t n);
+float kern_dot_simd128(const float *a, const float *b, int n);
+void kern_axpy_simd128(float *y, float a, const float *x, int n);
+/* exposed for the tests: erf and exp of 4 floats (|erf error| < 1e-6 abs, exp within a few ulp) */
+void kern_erf4_simd128(const float *x, float *out);
+void kern_exp4_simd128(const float *x, float *out);
+#else
+#define KERN_HAVE_SIMD128 0
+#endif
+
+#endif

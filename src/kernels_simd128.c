@@ -1,0 +1,433 @@
+/* kernels_simd128.c — wasm SIMD128 versions of the kernels (see kernels.h), written with wasm_simd128.h.
+ *
+ * Q8_0 matmul: a micro-kernel of 4 weight rows × 4 tokens. Per 32-block and row, the weights are widened
+ * to int16 once and dotted (i32x4.dot_i16x8) with the 4 tokens' int16 activations; the 4 per-token lane
+ * vectors are transpose-added into one i32x4 holding a token per lane, converted, and scaled by
+ * dw × (dx of the 4 tokens, one vector load). Tokens in lanes means each output does exactly the scalar
+ * reference's float operations in order, so the two agree bit for bit. Rows are walked in panels of about
+ * 32 KiB of weights so a panel stays in cache while every token tile passes over it. */
+#if defined(__wasm_simd128__)
+
+#include <math.h>
+#include <wasm_simd128.h>
+
+#include "kernels.h"
+
+static inline float hsum_f32x4(v128_t a) {
+    v128_t s = wasm_f32x4_add(a, wasm_i32x4_shuffle(a, a, 2, 3, 0, 1));
+    s = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(s, 0); /* (a0 + a2) + (a1 + a3) */
+}
+
+/* IEEE half -> float for finite values (normal and subnormal, exact): the half's exponent+mantissa put
+ * where a float's go, rescaled by 2^112. Inf/NaN halves come out as large finite numbers. */
+static inline float fp16_fast(uint16_t h) {
+    uint32_t u = (uint32_t)(h & 0x7fff) << 13;
+    float f;
+    memcpy(&f, &u, 4);
+    f *= 0x1p112f;
+    memcpy(&u, &f, 4);
+    u |= (uint32_t)(h & 0x8000) << 16;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* u32 lanes holding a half (low 16 bits) -> f32x4, as fp16_fast */
+static inline v128_t fp16x4_to_f32x4(v128_t h) {
+    v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
+    v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
+    return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+}
+
+/* ---- activation quantization ---- */
+
+void kern_quantize_act_simd128(const float *x, kern_qact *q) {
+    const int T = q->T, K = q->K, nb = K / QK8_0;
+    const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
+    const v128_t qmax = wasm_i16x8_splat(127), qmin = wasm_i16x8_splat(-127);
+    for (int t = 0; t < tp; t++) {
+        int16_t *qs = q->qs + (size_t)t * K;
+        float *d = q->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        if (t >= T) {
+            memset(qs, 0, (size_t)K * sizeof *qs);
+            for (int j = 0; j < nb; j++) d[j * KERN_QTILE] = 0.0f;
+            continue;
+        }
+        const float *xr = x + (size_t)t * K;
+        for (int j = 0; j < nb; j++) {
+            const float *xb = xr + j * QK8_0;
+            v128_t v[8];
+            for (int i = 0; i < 8; i++) v[i] = wasm_v128_load(xb + 4 * i);
+            v128_t m0 = wasm_f32x4_max(wasm_f32x4_abs(v[0]), wasm_f32x4_abs(v[1]));
+            v128_t m1 = wasm_f32x4_max(wasm_f32x4_abs(v[2]), wasm_f32x4_abs(v[3]));
+            v128_t m2 = wasm_f32x4_max(wasm_f32x4_abs(v[4]), wasm_f32x4_abs(v[5]));
+            v128_t m3 = wasm_f32x4_max(wasm_f32x4_abs(v[6]), wasm_f32x4_abs(v[7]));
+            v128_t m = wasm_f32x4_max(wasm_f32x4_max(m0, m1), wasm_f32x4_max(m2, m3));
+            m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+            m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+            const float amax = wasm_f32x4_extract_lane(m, 0);
+            const float dj = amax / 127.0f;
+            const float id = dj != 0.0f ? 1.0f / dj : 0.0f;
+            d[j * KERN_QTILE] = dj;
+            const v128_t vid = wasm_f32x4_splat(id);
+            for (int i = 0; i < 4; i++) {
+                v128_t a = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(v[2 * i], vid)));
+                v128_t b = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(v[2 * i + 1], vid)));
+                v128_t s = wasm_i16x8_narrow_i32x4(a, b);
+                s = wasm_i16x8_min(wasm_i16x8_max(s, qmin), qmax);
+                wasm_v128_store(qs + j * QK8_0 + 8 * i, s);
+            }
+        }
+    }
+}
+
+/* ---- Q8_0 matmul ---- */
+
+/* One 32-block of one weight row against 4 tokens: lane t = dw * dx[t] * sum_i w[i] * x_t[i]. */
+static inline v128_t q8_rowblock(const block_q8_0 *wb, const int16_t *x0, const int16_t *x1, const int16_t *x2,
+                                 const int16_t *x3, v128_t dx) {
+    const v128_t q0 = wasm_v128_load(wb->qs), q1 = wasm_v128_load(wb->qs + 16);
+    const v128_t w0 = wasm_i16x8_extend_low_i8x16(q0), w1 = wasm_i16x8_extend_high_i8x16(q0);
+    const v128_t w2 = wasm_i16x8_extend_low_i8x16(q1), w3 = wasm_i16x8_extend_high_i8x16(q1);
+#define Q8_DOT32(xp)                                                                                         \
+    wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, wasm_v128_load(xp)),                              \
+                                  wasm_i32x4_dot_i16x8(w1, wasm_v128_load((xp) + 8))),                       \
+                   wasm_i32x4_add(wasm_i32x4_dot_i16x8(w2, wasm_v128_load((xp) + 16)),                       \
+                                  wasm_i32x4_dot_i16x8(w3, wasm_v128_load((xp) + 24))))
+    const v128_t p0 = Q8_DOT32(x0), p1 = Q8_DOT32(x1), p2 = Q8_DOT32(x2), p3 = Q8_DOT32(x3);
+#undef Q8_DOT32
+    /* transpose-add: s[t] = sum of the lanes of p_t */
+    const v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
+    const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
+    const v128_t s = wasm_i32x4_add(wasm_i32x4_shuffle(a, c, 0, 1, 4, 5), wasm_i32x4_shuffle(a, c, 2, 3, 6, 7));
+    const v128_t scale = wasm_f32x4_mul(wasm_f32x4_splat(fp16_fast(wb->d)), dx);
+    return wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale);
+}
+
+void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
+    const int T = x->T, K = x->K, nb = K / QK8_0;
+    const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
+    int panel = (int)(32768 / ((size_t)nb * sizeof(block_q8_0))) & ~3;
+    if (panel < 4) panel = 4;
+    for (int n0 = 0; n0 < N; n0 += panel) {
+        const int n1 = N - n0 < panel ? N : n0 + panel;
+        for (int t0 = 0; t0 < tp; t0 += KERN_QTILE) {
+            const int16_t *x0 = x->qs + (size_t)t0 * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+            const float *dx = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE;
+            const int nt = T - t0 < KERN_QTILE ? T - t0 : KERN_QTILE;
+            float *yt = y + (size_t)t0 * ldy;
+            int n = n0;
+            for (; n + 4 <= n1; n += 4) {
+                const block_q8_0 *w0 = w + (size_t)n * nb, *w1 = w0 + nb, *w2 = w1 + nb, *w3 = w2 + nb;
+                v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+                for (int j = 0; j < nb; j++) {
+                    const v128_t dxj = wasm_v128_load(dx + j * KERN_QTILE);
+                    const int o = j * QK8_0;
+                    a0 = wasm_f32x4_add(a0, q8_rowblock(w0 + j, x0 + o, x1 + o, x2 + o, x3 + o, dxj));
+                    a1 = wasm_f32x4_add(a1, q8_rowblock(w1 + j, x0 + o, x1 + o, x2 + o, x3 + o, dxj));
+                    a2 = wasm_f32x4_add(a2, q8_rowblock(w2 + j, x0 + o, x1 + o, x2 + o, x3 + o, dxj));
+                    a3 = wasm_f32x4_add(a3, q8_rowblock(w3 + j, x0 + o, x1 + o, x2 + o, x3 + o, dxj));
+                }
+                /* rows in vectors, tokens in lanes -> tokens in vectors, rows in lanes */
+                const v128_t t0v = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), t1v = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7);
+                const v128_t t2v = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5), t3v = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
+                v128_t r[4];
+                r[0] = wasm_i32x4_shuffle(t0v, t2v, 0, 1, 4, 5);
+                r[1] = wasm_i32x4_shuffle(t0v, t2v, 2, 3, 6, 7);
+                r[2] = wasm_i32x4_shuffle(t1v, t3v, 0, 1, 4, 5);
+                r[3] = wasm_i32x4_shuffle(t1v, t3v, 2, 3, 6, 7);
+                const v128_t bias = b ? wasm_v128_load(b + n) : wasm_f32x4_splat(0.0f);
+                for (int i = 0; i < nt; i++) wasm_v128_store(yt + (size_t)i * ldy + n, wasm_f32x4_add(r[i], bias));
+            }
+            for (; n < n1; n++) {
+                const block_q8_0 *wr = w + (size_t)n * nb;
+                v128_t acc = wasm_f32x4_splat(0.0f);
+                for (int j = 0; j < nb; j++) {
+                    const int o = j * QK8_0;
+                    acc = wasm_f32x4_add(
+                        acc, q8_rowblock(wr + j, x0 + o, x1 + o, x2 + o, x3 + o, wasm_v128_load(dx + j * KERN_QTILE)));
+                }
+                acc = wasm_f32x4_add(acc, wasm_f32x4_splat(b ? b[n] : 0.0f));
+                float lanes[4];
+                wasm_v128_store(lanes, acc);
+                for (int i = 0; i < nt; i++) yt[(size_t)i * ldy + n] = lanes[i];
+            }
+        }
+    }
+}
+
+/* ---- float matmuls: K-vectorised dot products, 4 tokens share each weight load ---- */
+
+/* Widens 4 stored weights (u32 lanes holding a 16-bit value) to floats. */
+static inline v128_t half4_to_f32x4(v128_t h, int bf16) {
+    return bf16 ? wasm_i32x4_shl(h, 16) : fp16x4_to_f32x4(h);
+}
+
+static inline float half_to_f32(uint16_t h, int bf16) { return bf16 ? xlmr_bf16_to_f32(h) : fp16_fast(h); }
+
+/* One token: the exact operation sequence of each lane of the 4-token version below. */
+static inline float dot_f32_1(const float *x, const float *w, int K) {
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int k = 0;
+    for (; k + 4 <= K; k += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(x + k), wasm_v128_load(w + k)));
+    float s = hsum_f32x4(acc);
+    for (; k < K; k++) s += x[k] * w[k];
+    return s;
+}
+
+static void matmul_f32_panel(float *y, int ldy, const float *x, const float *w, const float *b, int T, int n0, int n1,
+                             int K) {
+    int t = 0;
+    for (; t + 4 <= T; t += 4) {
+        const float *x0 = x + (size_t)t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+        for (int n = n0; n < n1; n++) {
+            const float *wr = w + (size_t)n * K;
+            v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            int k = 0;
+            for (; k + 4 <= K; k += 4) {
+                const v128_t wv = wasm_v128_load(wr + k);
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(x0 + k), wv));
+                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(x1 + k), wv));
+                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(x2 + k), wv));
+                a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(x3 + k), wv));
+            }
+            float s0 = hsum_f32x4(a0), s1 = hsum_f32x4(a1), s2 = hsum_f32x4(a2), s3 = hsum_f32x4(a3);
+            for (; k < K; k++) {
+                s0 += x0[k] * wr[k];
+                s1 += x1[k] * wr[k];
+                s2 += x2[k] * wr[k];
+                s3 += x3[k] * wr[k];
+            }
+            const float bn = b ? b[n] : 0.0f;
+            y[(size_t)t * ldy + n] = s0 + bn;
+            y[(size_t)(t + 1) * ldy + n] = s1 + bn;
+            y[(size_t)(t + 2) * ldy + n] = s2 + bn;
+            y[(size_t)(t + 3) * ldy + n] = s3 + bn;
+        }
+    }
+    for (; t < T; t++) {
+        const float *xr = x + (size_t)t * K;
+        for (int n = n0; n < n1; n++) y[(size_t)t * ldy + n] = dot_f32_1(xr, w + (size_t)n * K, K) + (b ? b[n] : 0.0f);
+    }
+}
+
+void kern_matmul_f32_simd128(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
+    int panel = (int)(32768 / ((size_t)(K > 0 ? K : 1) * 4));
+    if (panel < 4) panel = 4;
+    for (int n0 = 0; n0 < N; n0 += panel) matmul_f32_panel(y, ldy, x, w, b, T, n0, N - n0 < panel ? N : n0 + panel, K);
+}
+
+/* 16-bit weights (F16 or BF16): 8 weights a step, widened in registers. */
+static inline float dot_h16_1(const float *x, const uint16_t *w, int K, int bf16) {
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        const v128_t h = wasm_v128_load(w + k);
+        const v128_t lo = half4_to_f32x4(wasm_u32x4_extend_low_u16x8(h), bf16);
+        const v128_t hi = half4_to_f32x4(wasm_u32x4_extend_high_u16x8(h), bf16);
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(x + k), lo));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(x + k + 4), hi));
+    }
+    float s = hsum_f32x4(acc);
+    for (; k < K; k++) s += x[k] * half_to_f32(w[k], bf16);
+    return s;
+}
+
+static void matmul_h16(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K,
+                       int bf16) {
+    int panel = (int)(32768 / ((size_t)(K > 0 ? K : 1) * 2));
+    if (panel < 4) panel = 4;
+    for (int n0 = 0; n0 < N; n0 += panel) {
+        const int n1 = N - n0 < panel ? N : n0 + panel;
+        int t = 0;
+        for (; t + 4 <= T; t += 4) {
+            const float *x0 = x + (size_t)t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+            for (int n = n0; n < n1; n++) {
+                const uint16_t *wr = w + (size_t)n * K;
+                v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+                int k = 0;
+                for (; k + 8 <= K; k += 8) {
+                    const v128_t h = wasm_v128_load(wr + k);
+                    const v128_t lo = half4_to_f32x4(wasm_u32x4_extend_low_u16x8(h), bf16);
+                    const v128_t hi = half4_to_f32x4(wasm_u32x4_extend_high_u16x8(h), bf16);
+                    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(x0 + k), lo));
+                    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(x1 + k), lo));
+                    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(x2 + k), lo));
+                    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(x3 + k), lo));
+                    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(x0 + k + 4), hi));
+                    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(x1 + k + 4), hi));
+                    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(x2 + k + 4), hi));
+                    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(x3 + k + 4), hi));
+                }
+                float s0 = hsum_f32x4(a0), s1 = hsum_f32x4(a1), s2 = hsum_f32x4(a2), s3 = hsum_f32x4(a3);
+                for (; k < K; k++) {
+                    const float wk = half_to_f32(wr[k], bf16);
+                    s0 += x0[k] * wk;
+                    s1 += x1[k] * wk;
+                    s2 += x2[k] * wk;
+                    s3 += x3[k] * wk;
+                }
+                const float bn = b ? b[n] : 0.0f;
+                y[(size_t)t * ldy + n] = s0 + bn;
+                y[(size_t)(t + 1) * ldy + n] = s1 + bn;
+                y[(size_t)(t + 2) * ldy + n] = s2 + bn;
+                y[(size_t)(t + 3) * ldy + n] = s3 + bn;
+            }
+        }
+        for (; t < T; t++) {
+            const float *xr = x + (size_t)t * K;
+            for (int n = n0; n < n1; n++)
+                y[(size_t)t * ldy + n] = dot_h16_1(xr, w + (size_t)n * K, K, bf16) + (b ? b[n] : 0.0f);
+        }
+    }
+}
+
+void kern_matmul_f16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K) {
+    matmul_h16(y, ldy, x, w, b, T, N, K, 0);
+}
+
+void kern_matmul_bf16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K) {
+    matmul_h16(y, ldy, x, w, b, T, N, K, 1);
+}
+
+/* ---- elementwise and row kernels ---- */
+
+void kern_layer_norm_simd128(float *x, int T, int n, const float *g, const float *b, float eps) {
+    for (int t = 0; t < T; t++) {
+        float *r = x + (size_t)t * n;
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        int i = 0;
+        for (; i + 4 <= n; i += 4) acc = wasm_f32x4_add(acc, wasm_v128_load(r + i));
+        float sum = hsum_f32x4(acc);
+        for (; i < n; i++) sum += r[i];
+        const float mean = sum / (float)n;
+        const v128_t vmean = wasm_f32x4_splat(mean);
+        acc = wasm_f32x4_splat(0.0f);
+        for (i = 0; i + 4 <= n; i += 4) {
+            const v128_t c = wasm_f32x4_sub(wasm_v128_load(r + i), vmean);
+            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(c, c));
+        }
+        float var = hsum_f32x4(acc);
+        for (; i < n; i++) var += (r[i] - mean) * (r[i] - mean);
+        const float rstd = 1.0f / sqrtf(var / (float)n + eps);
+        const v128_t vr = wasm_f32x4_splat(rstd);
+        for (i = 0; i + 4 <= n; i += 4) {
+            v128_t v = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(r + i), vmean), vr);
+            v = wasm_f32x4_add(wasm_f32x4_mul(v, wasm_v128_load(g + i)), wasm_v128_load(b + i));
+            wasm_v128_store(r + i, v);
+        }
+        for (; i < n; i++) r[i] = (r[i] - mean) * rstd * g[i] + b[i];
+    }
+}
+
+/* erf on [-4, 4] as x·P(x²)/Q(x²) (the rational form Eigen and XLA use); |x| > 4 gives ±1, which is what
+ * erff rounds to there. Max difference from erff 3.6e-7 (kernel test). */
+static inline v128_t erf_f32x4(v128_t x) {
+    x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-4.0f)), wasm_f32x4_splat(4.0f));
+    const v128_t x2 = wasm_f32x4_mul(x, x);
+#define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, x2), wasm_f32x4_splat(c))
+    v128_t p = wasm_f32x4_splat(-2.72614225801306e-10f);
+    p = MA(p, 2.77068142495902e-08f);
+    p = MA(p, -2.10102402082508e-06f);
+    p = MA(p, -5.69250639462346e-05f);
+    p = MA(p, -7.34990630326855e-04f);
+    p = MA(p, -2.95459980854025e-03f);
+    p = MA(p, -1.60960333262415e-02f);
+    p = wasm_f32x4_mul(p, x);
+    v128_t q = wasm_f32x4_splat(-1.45660718464996e-05f);
+    q = MA(q, -2.13374055278905e-04f);
+    q = MA(q, -1.68282697438203e-03f);
+    q = MA(q, -7.37332916720468e-03f);
+    q = MA(q, -1.42647390514189e-02f);
+#undef MA
+    return wasm_f32x4_div(p, q);
+}
+
+/* exp for x <= 88 (softmax inputs are <= 0): 2^n · P(r), r = x - n ln2 in two parts (Cephes); x < -87.3
+ * gives 0 instead of a subnormal. Within 2 ulp of expf (kernel test). */
+static inline v128_t exp_f32x4(v128_t x) {
+    const v128_t under = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33654f));
+    x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.33654f)), wasm_f32x4_splat(88.0f));
+    const v128_t fx = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, wasm_f32x4_splat(0.693359375f)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(fx, wasm_f32x4_splat(-2.12194440e-4f)));
+#define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, r), wasm_f32x4_splat(c))
+    v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+    p = MA(p, 1.3981999507e-3f);
+    p = MA(p, 8.3334519073e-3f);
+    p = MA(p, 4.1665795894e-2f);
+    p = MA(p, 1.6666665459e-1f);
+    p = MA(p, 5.0000001201e-1f);
+#undef MA
+    p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
+    const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(fx), wasm_i32x4_splat(127)), 23);
+    return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), under);
+}
+
+void kern_erf4_simd128(const float *x, float *out) { wasm_v128_store(out, erf_f32x4(wasm_v128_load(x))); }
+void kern_exp4_simd128(const float *x, float *out) { wasm_v128_store(out, exp_f32x4(wasm_v128_load(x))); }
+
+static inline v128_t gelu_f32x4(v128_t x) {
+    const v128_t e = erf_f32x4(wasm_f32x4_mul(x, wasm_f32x4_splat(0.70710678118654752f)));
+    return wasm_f32x4_mul(wasm_f32x4_mul(x, wasm_f32x4_splat(0.5f)), wasm_f32x4_add(wasm_f32x4_splat(1.0f), e));
+}
+
+void kern_gelu_simd128(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, gelu_f32x4(wasm_v128_load(x + i)));
+    if (i < n) { /* the tail through the same vector code, so every element gets the same function */
+        float tmp[4] = {0, 0, 0, 0};
+        memcpy(tmp, x + i, (n - i) * sizeof(float));
+        wasm_v128_store(tmp, gelu_f32x4(wasm_v128_load(tmp)));
+        memcpy(x + i, tmp, (n - i) * sizeof(float));
+    }
+}
+
+void kern_softmax_simd128(float *x, int n) {
+    if (n <= 0) return;
+    v128_t vm = wasm_f32x4_splat(x[0]);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vm = wasm_f32x4_max(vm, wasm_v128_load(x + i));
+    vm = wasm_f32x4_max(vm, wasm_i32x4_shuffle(vm, vm, 2, 3, 0, 1));
+    vm = wasm_f32x4_max(vm, wasm_i32x4_shuffle(vm, vm, 1, 0, 3, 2));
+    float mx = wasm_f32x4_extract_lane(vm, 0);
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    vm = wasm_f32x4_splat(mx);
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    for (i = 0; i + 4 <= n; i += 4) {
+        const v128_t e = exp_f32x4(wasm_f32x4_sub(wasm_v128_load(x + i), vm));
+        wasm_v128_store(x + i, e);
+        acc = wasm_f32x4_add(acc, e);
+    }
+    float sum = hsum_f32x4(acc);
+    if (i < n) {
+        float tmp[4] = {mx, mx, mx, mx};
+        memcpy(tmp, x + i, (size_t)(n - i) * sizeof(float));
+        wasm_v128_store(tmp, exp_f32x4(wasm_f32x4_sub(wasm_v128_load(tmp), vm)));
+        for (int j = 0; i + j < n; j++) {
+            x[i + j] = tmp[j];
+            sum += tmp[j];
+        }
+    }
+    const v128_t inv = wasm_f32x4_splat(1.0f / sum);
+    for (i = 0; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), inv));
+    for (; i < n; i++) x[i] *= 1.0f / sum;
+}
+
+void kern_add_simd128(float *y, const float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_v128_load(x + i)));
+    for (; i < n; i++) y[i] += x[i];
+}
+
+float kern_dot_simd128(const float *a, const float *b, int n) { return dot_f32_1(a, b, n); }
+
+void kern_axpy_simd128(float *y, float a, const float *x, int n) {
+    const v128_t va = wasm_f32x4_splat(a);
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, wasm_v128_load(x + i))));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+#endif

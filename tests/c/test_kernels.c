@@ -1,0 +1,353 @@
+/* Kernels: every SIMD128 kernel against its scalar reference on random shapes with ragged tails (runs in
+ * the wasm build; natively only the scalar path exists and the reference checks below still run), and the
+ * Q8_0 matmul against the float matmul within a derived bound. */
+#include "kernels.h"
+#include "quant.h"
+#include "test.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+static float frand(void) { return (float)(rnd() & 0xffffff) / 8388608.0f - 1.0f; } /* [-1, 1) */
+static int irand(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
+
+static void fill(float *x, size_t n, float scale) {
+    for (size_t i = 0; i < n; i++) x[i] = frand() * scale;
+}
+
+#define MAXT 13
+#define MAXN 37
+#define MAXK 352
+#define LDY (MAXN + 3)
+#define SENTINEL 12345.0f
+
+static float xs[MAXT * MAXK], ws[MAXN * MAXK], bs[MAXN], wdq[MAXN * MAXK];
+static float y0[MAXT * LDY], y1[MAXT * LDY], yf[MAXT * LDY];
+static uint16_t wh[MAXN * MAXK];
+static block_q8_0 wq[MAXN * MAXK / QK8_0];
+static unsigned char qmem0[1 << 16], qmem1[1 << 16];
+
+static void reset_y(float *y) {
+    for (int i = 0; i < MAXT * LDY; i++) y[i] = SENTINEL;
+}
+
+/* max |a - b| over the T x N block, and whether the padding columns of each row stayed untouched */
+static double max_diff(const float *a, const float *b, int T, int N, int *pad_ok) {
+    double m = 0;
+    *pad_ok = 1;
+    for (int t = 0; t < T; t++) {
+        for (int n = 0; n < N; n++) {
+            double d = fabs((double)a[t * LDY + n] - (double)b[t * LDY + n]);
+            if (!(d <= m)) m = d; /* NaN propagates */
+        }
+        for (int n = N; n < LDY; n++)
+            if (a[t * LDY + n] != SENTINEL || b[t * LDY + n] != SENTINEL) *pad_ok = 0;
+    }
+    for (int t = T; t < MAXT; t++)
+        for (int n = 0; n < LDY; n++)
+            if (a[t * LDY + n] != SENTINEL) *pad_ok = 0;
+    return m;
+}
+
+/* sum_k |x_k w_k| for a row pair: the scale float rounding errors are relative to */
+static double abs_dot(const float *x, const float *w, int K) {
+    double s = 0;
+    for (int k = 0; k < K; k++) s += fabs((double)x[k] * w[k]);
+    return s;
+}
+
+static void test_quantize_and_q8_matmul(void) {
+    double worst_rel_bound = 0, sum_sq_err = 0, sum_sq_ref = 0;
+    for (int iter = 0; iter < 60; iter++) {
+        const int T = irand(1, MAXT), N = irand(1, MAXN), K = QK8_0 * irand(1, MAXK / QK8_0);
+        fill(xs, (size_t)T * K, 2.0f);
+        fill(ws, (size_t)N * K, 0.5f);
+        fill(bs, N, 1.0f);
+        if (iter % 5 == 0) memset(xs, 0, QK8_0 * sizeof(float)); /* an all-zero block: d = 0 */
+        if (iter % 7 == 0) xs[3] = 1000.0f;                      /* an outlier dominating its block */
+        for (int n = 0; n < N; n++) q8_0_quantize_row(ws + (size_t)n * K, wq + (size_t)n * (K / QK8_0), K);
+        for (int n = 0; n < N; n++) q8_0_dequantize_row(wq + (size_t)n * (K / QK8_0), wdq + (size_t)n * K, K);
+        const float *bias = iter % 3 == 0 ? NULL : bs;
+
+        CHECK(kern_qact_bytes(T, K) <= sizeof qmem0, "qact size");
+        kern_qact q0, q1;
+        kern_qact_init(&q0, qmem0, T, K);
+        kern_qact_init(&q1, qmem1, T, K);
+        kern_quantize_act_scalar(xs, &q0);
+        reset_y(y0);
+        kern_matmul_q8_0_scalar(y0, LDY, &q0, wq, bias, N);
+
+        /* Q8_0 vs float with the same (dequantized) weights: the only error is the activation rounding,
+         * |x - d q| <= d / 2 per element, so |y_q - y_f| <= sum_blocks d_b / 2 * sum_{k in b} |w_k| (+ float
+         * rounding, 1e-5 relative to sum |x w|). */
+        reset_y(yf);
+        kern_matmul_f32_scalar(yf, LDY, xs, wdq, bias, T, N, K);
+        for (int t = 0; t < T; t++) {
+            for (int n = 0; n < N; n++) {
+                double bound = 0;
+                for (int j = 0; j < K / QK8_0; j++) {
+                    float dx = q0.d[((t / KERN_QTILE) * (K / QK8_0) + j) * KERN_QTILE + t % KERN_QTILE];
+                    double sw = 0;
+                    for (int i = 0; i < QK8_0; i++) sw += fabs(wdq[(size_t)n * K + j * QK8_0 + i]);
+                    bound += dx / 2.0 * sw;
+                }
+                double err = fabs((double)y0[t * LDY + n] - yf[t * LDY + n]);
+                double slack = 1e-5 * abs_dot(xs + (size_t)t * K, wdq + (size_t)n * K, K) + 1e-6;
+                CHECK(err <= bound + slack, "q8 vs f32 T%d N%d K%d [%d][%d]: %g > bound %g", T, N, K, t, n, err, bound);
+                if (bound > 0 && err / bound > worst_rel_bound) worst_rel_bound = err / bound;
+                sum_sq_err += err * err;
+                sum_sq_ref += (double)yf[t * LDY + n] * yf[t * LDY + n];
+            }
+        }
+#if KERN_HAVE_SIMD128
+        kern_quantize_act_simd128(xs, &q1);
+        const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
+        CHECK(memcmp(q0.qs, q1.qs, (size_t)tp * K * sizeof(int16_t)) == 0, "quantized values T%d K%d", T, K);
+        CHECK(memcmp(q0.d, q1.d, (size_t)tp * (K / QK8_0) * sizeof(float)) == 0, "quantized scales T%d K%d", T, K);
+        reset_y(y1);
+        kern_matmul_q8_0_simd128(y1, LDY, &q1, wq, bias, N);
+        int pad_ok;
+        double d = max_diff(y0, y1, T, N, &pad_ok);
+        CHECK(d == 0.0, "q8_0 simd vs scalar T%d N%d K%d: %g (expected bit-identical)", T, N, K, d);
+        CHECK(pad_ok, "q8_0 simd wrote outside (T, N) T%d N%d", T, N);
+        /* the last row alone gives the same bits as inside the batch */
+        kern_qact q2;
+        kern_qact_init(&q2, qmem1, 1, K);
+        kern_quantize_act_simd128(xs + (size_t)(T - 1) * K, &q2);
+        float solo[MAXN];
+        kern_matmul_q8_0_simd128(solo, MAXN, &q2, wq, bias, N);
+        CHECK(memcmp(solo, y1 + (size_t)(T - 1) * LDY, (size_t)N * sizeof(float)) == 0, "q8_0 row alone != in batch");
+#endif
+    }
+    printf("q8_0 matmul vs f32 (same dequantized weights): relative RMS error %.3g, worst error / bound %.3f\n",
+           sqrt(sum_sq_err / sum_sq_ref), worst_rel_bound);
+
+    /* against the original float weights, the figure a user sees */
+    const int T = 8, N = 32, K = 320;
+    fill(xs, (size_t)T * K, 1.0f);
+    fill(ws, (size_t)N * K, 0.2f);
+    for (int n = 0; n < N; n++) q8_0_quantize_row(ws + (size_t)n * K, wq + (size_t)n * (K / QK8_0), K);
+    kern_qact q;
+    kern_qact_init(&q, qmem0, T, K);
+    kern_quantize_act(xs, &q);
+    kern_matmul_q8_0(y0, LDY, &q, wq, NULL, N);
+    kern_matmul_f32(yf, LDY, xs, ws, NULL, T, N, K);
+    double e2 = 0, r2 = 0, dot = 0, na = 0, nb = 0;
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++) {
+            double a = y0[t * LDY + n], b = yf[t * LDY + n];
+            e2 += (a - b) * (a - b);
+            r2 += b * b;
+            dot += a * b;
+            na += a * a;
+            nb += b * b;
+        }
+    double cosv = dot / sqrt(na * nb);
+    printf("q8_0 matmul vs f32 original weights (T%d N%d K%d): relative RMS %.3g, cosine %.6f\n", T, N, K,
+           sqrt(e2 / r2), cosv);
+    CHECK(sqrt(e2 / r2) < 0.02 && cosv > 0.9995, "q8_0 vs f32: rel rms %g cos %g", sqrt(e2 / r2), cosv);
+}
+
+static void test_float_matmuls(void) {
+    for (int iter = 0; iter < 60; iter++) {
+        const int T = irand(1, MAXT), N = irand(1, MAXN), K = irand(1, MAXK);
+        fill(xs, (size_t)T * K, 2.0f);
+        fill(ws, (size_t)N * K, 0.5f);
+        fill(bs, N, 1.0f);
+        for (int i = 0; i < N * K; i++) wh[i] = xlmr_f32_to_fp16(ws[i]);
+        const float *bias = iter % 3 == 0 ? NULL : bs;
+        /* scalar f32 vs a double-precision reference */
+        reset_y(y0);
+        kern_matmul_f32_scalar(y0, LDY, xs, ws, bias, T, N, K);
+        double worst = 0;
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < N; n++) {
+                double ref = bias ? bias[n] : 0;
+                for (int k = 0; k < K; k++) ref += (double)xs[t * K + k] * ws[n * K + k];
+                double e = fabs(ref - y0[t * LDY + n]) / (abs_dot(xs + t * K, ws + n * K, K) + 1);
+                if (e > worst) worst = e;
+            }
+        CHECK(worst < 1e-5, "f32 scalar vs double: %g", worst);
+        /* f16 scalar = f32 scalar on the widened weights */
+        for (int i = 0; i < N * K; i++) wdq[i] = xlmr_fp16_to_f32(wh[i]);
+        reset_y(yf);
+        kern_matmul_f32_scalar(yf, LDY, xs, wdq, bias, T, N, K);
+        reset_y(y1);
+        kern_matmul_f16_scalar(y1, LDY, xs, wh, bias, T, N, K);
+        int pad_ok;
+        CHECK(max_diff(yf, y1, T, N, &pad_ok) == 0.0 && pad_ok, "f16 scalar != f32 on widened weights");
+#if KERN_HAVE_SIMD128
+        const double tol = 2e-6 * K; /* float rounding of two summation orders, |x w| <= 1 */
+        reset_y(y1);
+        kern_matmul_f32_simd128(y1, LDY, xs, ws, bias, T, N, K);
+        CHECK(max_diff(y0, y1, T, N, &pad_ok) <= tol && pad_ok, "f32 simd T%d N%d K%d: %g", T, N, K,
+              max_diff(y0, y1, T, N, &pad_ok));
+        reset_y(y1);
+        kern_matmul_f16_simd128(y1, LDY, xs, wh, bias, T, N, K);
+        CHECK(max_diff(yf, y1, T, N, &pad_ok) <= tol && pad_ok, "f16 simd T%d N%d K%d: %g", T, N, K,
+              max_diff(yf, y1, T, N, &pad_ok));
+        /* bf16: the top halves of the f32 weights */
+        for (int i = 0; i < N * K; i++) {
+            uint32_t u;
+            memcpy(&u, &ws[i], 4);
+            wh[i] = (uint16_t)(u >> 16);
+            wdq[i] = xlmr_bf16_to_f32(wh[i]);
+        }
+        reset_y(y0);
+        kern_matmul_bf16_scalar(y0, LDY, xs, wh, bias, T, N, K);
+        reset_y(y1);
+        kern_matmul_bf16_simd128(y1, LDY, xs, wh, bias, T, N, K);
+        CHECK(max_diff(y0, y1, T, N, &pad_ok) <= tol && pad_ok, "bf16 simd T%d N%d K%d: %g", T, N, K,
+              max_diff(y0, y1, T, N, &pad_ok));
+        /* batch invariance of the float paths: the last row alone */
+        float solo[MAXN];
+        kern_matmul_f32_simd128(solo, MAXN, xs + (size_t)(T - 1) * K, ws, bias, 1, N, K);
+        reset_y(y1);
+        kern_matmul_f32_simd128(y1, LDY, xs, ws, bias, T, N, K);
+        CHECK(memcmp(solo, y1 + (size_t)(T - 1) * LDY, (size_t)N * sizeof(float)) == 0, "f32 row alone != in batch");
+        kern_matmul_bf16_simd128(solo, MAXN, xs + (size_t)(T - 1) * K, wh, bias, 1, N, K);
+        reset_y(y1);
+        kern_matmul_bf16_simd128(y1, LDY, xs, wh, bias, T, N, K);
+        CHECK(memcmp(solo, y1 + (size_t)(T - 1) * LDY, (size_t)N * sizeof(float)) == 0, "bf16 row alone != in batch");
+#endif
+    }
+}
+
+static void test_rows_and_elementwise(void) {
+    static float a[1024], b[1024], c[1024], g[1024], be[1024];
+    (void)c;
+    for (int iter = 0; iter < 80; iter++) {
+        const int n = irand(1, 300), T = irand(1, 3);
+        fill(a, (size_t)T * n, 3.0f);
+        for (int i = 0; i < T * n; i++) a[i] += 0.5f; /* a mean away from zero */
+        fill(g, n, 1.0f);
+        fill(be, n, 1.0f);
+        memcpy(b, a, sizeof(float) * T * n);
+        kern_layer_norm_scalar(b, T, n, g, be, 1e-5f);
+        /* scalar LayerNorm vs double */
+        double worst = 0;
+        for (int t = 0; t < T; t++) {
+            double m = 0, v = 0;
+            for (int i = 0; i < n; i++) m += a[t * n + i];
+            m /= n;
+            for (int i = 0; i < n; i++) v += (a[t * n + i] - m) * (a[t * n + i] - m);
+            v /= n;
+            for (int i = 0; i < n; i++) {
+                double r = (a[t * n + i] - m) / sqrt(v + 1e-5) * g[i] + be[i];
+                if (fabs(r - b[t * n + i]) > worst) worst = fabs(r - b[t * n + i]);
+            }
+        }
+        CHECK(worst < 1e-5, "layer_norm scalar vs double n%d: %g", n, worst);
+#if KERN_HAVE_SIMD128
+        memcpy(c, a, sizeof(float) * T * n);
+        kern_layer_norm_simd128(c, T, n, g, be, 1e-5f);
+        worst = 0;
+        for (int i = 0; i < T * n; i++) worst = fmax(worst, fabs((double)b[i] - c[i]));
+        CHECK(worst < 5e-6, "layer_norm simd n%d: %g", n, worst);
+
+        fill(a, n, 8.0f);
+        memcpy(b, a, sizeof(float) * n);
+        memcpy(c, a, sizeof(float) * n);
+        kern_gelu_scalar(b, (size_t)n);
+        kern_gelu_simd128(c, (size_t)n);
+        worst = 0;
+        for (int i = 0; i < n; i++) worst = fmax(worst, fabs((double)b[i] - c[i]));
+        CHECK(worst < 2e-6, "gelu simd n%d: %g", n, worst);
+
+        fill(a, n, 20.0f);
+        memcpy(b, a, sizeof(float) * n);
+        memcpy(c, a, sizeof(float) * n);
+        kern_softmax_scalar(b, n);
+        kern_softmax_simd128(c, n);
+        worst = 0;
+        for (int i = 0; i < n; i++) worst = fmax(worst, fabs((double)b[i] - c[i]) / (b[i] + 1e-30));
+        CHECK(worst < 2e-6, "softmax simd n%d: rel %g", n, worst);
+
+        fill(a, n, 1.0f);
+        fill(b, n, 1.0f);
+        float d0 = kern_dot_scalar(a, b, n), d1 = kern_dot_simd128(a, b, n);
+        CHECK(fabs(d0 - d1) <= 1e-6 * n, "dot simd n%d: %g vs %g", n, d0, d1);
+        memcpy(c, b, sizeof(float) * n);
+        kern_axpy_scalar(b, 0.37f, a, n);
+        kern_axpy_simd128(c, 0.37f, a, n);
+        CHECK(memcmp(b, c, sizeof(float) * n) == 0, "axpy simd n%d", n);
+        memcpy(c, b, sizeof(float) * n);
+        kern_add_scalar(b, a, (size_t)n);
+        kern_add_simd128(c, a, (size_t)n);
+        CHECK(memcmp(b, c, sizeof(float) * n) == 0, "add simd n%d", n);
+#endif
+    }
+    /* scalar softmax sums to 1, gelu matches the double formula */
+    fill(a, 100, 10.0f);
+    kern_softmax_scalar(a, 100);
+    double s = 0;
+    for (int i = 0; i < 100; i++) s += a[i];
+    CHECK(fabs(s - 1) < 1e-5, "softmax sum %g", s);
+    float gx[5] = {-3.0f, -0.5f, 0.0f, 0.7f, 4.0f};
+    kern_gelu(gx, 5);
+    const double gin[5] = {-3.0, -0.5, 0.0, 0.7, 4.0};
+    for (int i = 0; i < 5; i++) CHECK_NEAR(gx[i], 0.5 * gin[i] * (1 + erf(gin[i] / sqrt(2.0))), 2e-6, "gelu(%g)", gin[i]);
+}
+
+#if KERN_HAVE_SIMD128
+static void test_erf_exp(void) {
+    double worst_erf = 0, worst_exp = 0;
+    float x[4], out[4];
+    for (int i = 0; i < 400000; i += 4) {
+        for (int j = 0; j < 4; j++) x[j] = -10.0f + (float)(i + j) * 5e-5f;
+        kern_erf4_simd128(x, out);
+        for (int j = 0; j < 4; j++) worst_erf = fmax(worst_erf, fabs((double)out[j] - erff(x[j])));
+        for (int j = 0; j < 4; j++) x[j] = -87.0f + (float)(i + j) * 4.37e-4f; /* [-87, 87.8] */
+        kern_exp4_simd128(x, out);
+        for (int j = 0; j < 4; j++) {
+            double r = expf(x[j]);
+            worst_exp = fmax(worst_exp, fabs(out[j] - r) / r);
+        }
+    }
+    printf("simd erf vs erff: max abs %.3g; simd exp vs expf: max rel %.3g\n", worst_erf, worst_exp);
+    CHECK(worst_erf <= 1e-6, "erf %g", worst_erf);
+    CHECK(worst_exp <= 3.6e-7, "exp %g", worst_exp); /* 3 ulp */
+    x[0] = -10000.0f, x[1] = -88.0f, x[2] = 0.0f, x[3] = NAN;
+    kern_exp4_simd128(x, out);
+    CHECK(out[0] == 0.0f && out[1] == 0.0f && out[2] == 1.0f, "exp edges %g %g %g", out[0], out[1], out[2]);
+}
+#endif
+
+static void test_get_row(void) {
+    enum { R = 5, C = 64 };
+    static float tab[R * C], out[C];
+    static uint16_t h[R * C];
+    static block_q8_0 q[R * C / QK8_0];
+    fill(tab, R * C, 1.0f);
+    xlmr_tensor t = {XLMR_TYPE_F32, {C, R}, tab, sizeof tab};
+    kern_get_row(out, &t, 3);
+    CHECK(memcmp(out, tab + 3 * C, sizeof out) == 0, "f32 row");
+    for (int i = 0; i < R * C; i++) h[i] = xlmr_f32_to_fp16(tab[i]);
+    t.type = XLMR_TYPE_F16, t.data = h;
+    kern_get_row(out, &t, 4);
+    CHECK(out[7] == xlmr_fp16_to_f32(h[4 * C + 7]), "f16 row");
+    t.type = XLMR_TYPE_BF16;
+    kern_get_row(out, &t, 2);
+    CHECK(out[9] == xlmr_bf16_to_f32(h[2 * C + 9]), "bf16 row");
+    q8_0_quantize_row(tab, q, R * C);
+    t.type = XLMR_TYPE_Q8_0, t.data = q;
+    kern_get_row(out, &t, 1);
+    CHECK(out[40] == xlmr_fp16_to_f32(q[3].d) * q[3].qs[8], "q8_0 row");
+    CHECK(fabsf(out[40] - tab[C + 40]) < 0.01f, "q8_0 row value");
+}
+
+int main(void) {
+    printf("simd128 kernels: %s\n", KERN_HAVE_SIMD128 ? "compiled in, compared with scalar" : "absent (scalar only)");
+    test_quantize_and_q8_matmul();
+    test_float_matmuls();
+    test_rows_and_elementwise();
+#if KERN_HAVE_SIMD128
+    test_erf_exp();
+#endif
+    test_get_row();
+    return test_report("test_kernels");
+}
