@@ -1,0 +1,360 @@
+// The demo page: choose a model, watch it stream, then fill-mask and embeddings. Uses only the public
+// API of the package (../js/index.js); every model call runs in the package's Worker, this thread draws.
+//
+// URL parameters (handy for links and for the browser tests):
+//   ?model=tiny | <hub id> | <URL>   preselect a source and load it at once
+//   &hubUrl=…  &worker=0  &cache=0  &threads=N  &autoload=0
+
+import { load } from '../js/index.js';
+import { renderFillMask, renderHeatmap, renderSearch, renderInfo } from './render.js';
+
+const $ = (sel) => document.querySelector(sel);
+const params = new URLSearchParams(location.search);
+
+/** The bundled tiny test model: tests/fixtures served at /fixtures/ (a Hugging Face-style folder). */
+const TINY_MODEL_URL = new URL('../fixtures/', import.meta.url).href;
+
+const state = {
+  model: null,
+  loading: null, // AbortController of the load in flight
+  embeddings: null, // { texts, vectors: Float32Array[] }
+  lastFill: null, // raw fillMask result shown
+  lastSearch: null,
+  loadCount: 0,
+  errors: [],
+};
+
+// ---------- what this browser can do ----------
+
+// Tiny modules with one SIMD128 / one relaxed-SIMD instruction: WebAssembly.validate tells support.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 25, 1, 23, 0,
+  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 129, 2, 11]);
+const validates = (bytes) => { try { return WebAssembly.validate(bytes); } catch { return false; } };
+
+const engine = {
+  simd128: typeof WebAssembly === 'object' && validates(SIMD_PROBE),
+  relaxedSimd: typeof WebAssembly === 'object' && validates(RELAXED_PROBE),
+  isolated: globalThis.crossOriginIsolated === true,
+  sharedMemory: typeof SharedArrayBuffer === 'function',
+  cores: navigator.hardwareConcurrency || 1,
+};
+
+function describeEngine() {
+  const yes = (b) => (b ? '✓' : '✗');
+  $('#engine').textContent =
+    `browser: SIMD128 ${yes(engine.simd128)} · relaxed SIMD ${yes(engine.relaxedSimd)} · ` +
+    `cross-origin isolated ${yes(engine.isolated)} (threads ${engine.isolated && engine.sharedMemory ? 'possible' : 'unavailable'}) · ${engine.cores} cores`;
+}
+
+/**
+ * The build the package chose, as far as it tells: `model.runtime` ({ build, simd, threads, worker }) when
+ * the package provides it; otherwise what this browser supports, marked as such.
+ */
+function describeBuild(model) {
+  const rt = model.runtime;
+  if (rt && typeof rt === 'object') {
+    const simd = rt.simd === 'relaxed' ? 'relaxed SIMD' : rt.simd === 'simd128' ? 'SIMD128' : String(rt.simd ?? '?');
+    const threads = rt.threads > 1 ? `${rt.threads} threads` : 'single-threaded';
+    return `${simd}, ${threads}${rt.build ? ` (${rt.build})` : ''}`;
+  }
+  return `SIMD128 build (the package does not say more; this browser ${engine.relaxedSimd ? 'could run' : 'lacks'} relaxed SIMD, threads ${engine.isolated ? 'possible' : 'unavailable'})`;
+}
+
+// ---------- main-thread liveness meter ----------
+
+const frames = { last: 0, gaps: [] };
+function frameTick(t) {
+  if (frames.last) {
+    frames.gaps.push([t, t - frames.last]);
+    while (frames.gaps.length && t - frames.gaps[0][0] > 2000) frames.gaps.shift();
+  }
+  frames.last = t;
+  requestAnimationFrame(frameTick);
+}
+setInterval(() => {
+  if (!frames.gaps.length) return;
+  const worst = Math.max(...frames.gaps.map((g) => g[1]));
+  $('#frame-meter').textContent = `longest frame gap ${worst.toFixed(0)} ms over the last 2 s`;
+}, 500);
+
+// ---------- progress ----------
+
+const MB = 1e6;
+const fmtMB = (b) => (b / MB).toFixed(b < 10 * MB ? 2 : 1);
+
+/** Per-file speed over a sliding second; the bar follows the file being read (the weights dominate). */
+class ProgressView {
+  constructor() {
+    this.file = null;
+    this.samples = [];
+    this.pending = null;
+    this.started = performance.now();
+    this.bytes = 0;
+    this.lastEv = null;
+  }
+
+  update(ev) {
+    const now = performance.now();
+    const key = `${ev.phase}:${ev.file ?? ''}`;
+    if (key !== this.file) { this.file = key; this.samples = []; }
+    this.samples.push([now, ev.loaded]);
+    while (this.samples.length > 2 && now - this.samples[0][0] > 1000) this.samples.shift();
+    this.lastEv = ev;
+    if (!this.pending) this.pending = requestAnimationFrame(() => { this.pending = null; this.draw(); });
+  }
+
+  rate() {
+    const s = this.samples;
+    if (s.length < 2) return 0;
+    const dt = (s[s.length - 1][0] - s[0][0]) / 1000;
+    return dt > 0 ? (s[s.length - 1][1] - s[0][1]) / dt : 0;
+  }
+
+  draw() {
+    const ev = this.lastEv;
+    if (!ev) return;
+    const bar = $('#progress');
+    const what = ev.file ? `${ev.phase} ${ev.file}` : ev.phase;
+    if (ev.phase === 'ready') {
+      bar.max = 1; bar.value = 1;
+      return;
+    }
+    if (ev.total > 0) {
+      bar.max = ev.total; bar.value = Math.min(ev.loaded, ev.total);
+      $('#progress-text').textContent = `${what}: ${fmtMB(ev.loaded)} / ${fmtMB(ev.total)} MB · ${fmtMB(this.rate())} MB/s`;
+    } else {
+      bar.removeAttribute('value'); // indeterminate
+      $('#progress-text').textContent = `${what}: ${fmtMB(ev.loaded)} MB · ${fmtMB(this.rate())} MB/s`;
+    }
+  }
+}
+
+// ---------- loading ----------
+
+function chosenSource() {
+  const f = $('#model-form');
+  const kind = f.elements.kind.value;
+  if (kind === 'tiny') return { source: TINY_MODEL_URL, label: 'bundled tiny test model', options: {} };
+  if (kind === 'hub') {
+    const id = f.elements.hubId.value.trim();
+    const hubUrl = f.elements.hubUrl.value.trim();
+    return { source: id, label: id, options: hubUrl ? { hubUrl } : {} };
+  }
+  const url = new URL(f.elements.url.value.trim(), location.href).href;
+  return { source: url, label: url, options: {} };
+}
+
+function setPanelsEnabled(on) {
+  for (const id of ['#fill-panel', '#embed-panel']) {
+    const p = $(id);
+    p.setAttribute('aria-disabled', String(!on));
+    for (const c of p.querySelectorAll('textarea, input, button')) c.disabled = !on;
+  }
+}
+
+function errorText(e) {
+  return e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? e);
+}
+
+async function loadModel() {
+  const { source, label, options } = chosenSource();
+  state.loading?.abort();
+  const ac = new AbortController();
+  state.loading = ac;
+  setPanelsEnabled(false);
+  $('#load-btn').disabled = true;
+  $('#cancel-btn').disabled = false;
+  document.body.dataset.state = 'loading';
+  if (state.model) {
+    const old = state.model;
+    state.model = null;
+    state.embeddings = null;
+    await old.dispose();
+  }
+  const view = new ProgressView();
+  $('#progress').value = 0;
+  $('#progress-text').textContent = `loading ${label}…`;
+  renderInfo($('#model-info'), []);
+  const opts = { ...options, signal: ac.signal, onProgress: (ev) => view.update(ev) };
+  if (params.get('worker') === '0') opts.worker = false;
+  if (params.get('cache') === '0' || !$('#model-form').elements.cache.checked) opts.cache = false;
+  if (params.get('threads')) opts.threads = Number(params.get('threads'));
+  const t0 = performance.now();
+  try {
+    const model = await load(source, opts);
+    if (state.loading !== ac) { await model.dispose(); return; }
+    const ms = performance.now() - t0;
+    state.model = model;
+    state.loadCount++;
+    view.draw();
+    $('#progress').max = 1; $('#progress').value = 1;
+    const cfg = model.config;
+    const li = model.loadInfo ?? {};
+    $('#progress-text').textContent = `${label} ready in ${(ms / 1000).toFixed(2)} s` +
+      `${li.source === 'cache' ? ' (from cache)' : ''}`;
+    renderInfo($('#model-info'), [
+      ['wasm build', describeBuild(model)],
+      ['runs in', model.mode === 'worker' ? 'a Web Worker' : model.mode === 'in-thread' ? 'this thread (worker: false)' : String(model.mode ?? '?')],
+      ['layers × hidden', `${cfg.numLayers} × ${cfg.hiddenSize} (${cfg.numHeads} heads)`],
+      ['vocabulary', String(cfg.vocabSize)],
+      ['max tokens', String(cfg.maxTokens ?? cfg.maxPositions ?? '?')],
+      ...(li.format ? [['format', `${li.format}${li.converted ? ' → converted while streaming' : ''}`]] : []),
+      ...(cfg.weightType ? [['weights', `${cfg.weightType}${cfg.weightsBytes ? `, ${fmtMB(cfg.weightsBytes)} MB in wasm memory` : ''}`]] : []),
+    ]);
+    document.body.dataset.state = 'ready';
+    setPanelsEnabled(true);
+    scheduleFill(0);
+    runEmbeddings();
+  } catch (e) {
+    if (state.loading !== ac) return;
+    document.body.dataset.state = 'error';
+    state.errors.push(errorText(e));
+    $('#progress-text').textContent = e?.code === 'ERR_ABORTED' ? 'cancelled' : `failed: ${errorText(e)}`;
+  } finally {
+    if (state.loading === ac) {
+      state.loading = null;
+      $('#load-btn').disabled = false;
+      $('#cancel-btn').disabled = true;
+    }
+  }
+}
+
+// ---------- fill-mask: debounced, one call in flight, the newest text wins ----------
+
+const fill = { timer: 0, busy: false, again: false, runs: 0 };
+
+function scheduleFill(delay = 200) {
+  clearTimeout(fill.timer);
+  fill.timer = setTimeout(runFill, delay);
+}
+
+async function runFill() {
+  if (!state.model) return;
+  if (fill.busy) { fill.again = true; return; }
+  fill.busy = true;
+  const text = $('#fill-text').value;
+  const topK = Math.max(1, Math.min(50, Number($('#fill-topk').value) || 5));
+  const status = $('#fill-status');
+  status.textContent = 'computing…';
+  const t0 = performance.now();
+  try {
+    const r = await state.model.fillMask(text, { topK, truncation: true });
+    const lists = Array.isArray(r[0]) ? r : [r];
+    state.lastFill = { text, topK, result: r };
+    renderFillMask($('#fill-results'), lists);
+    status.textContent = `${lists.length} mask${lists.length > 1 ? 's' : ''} · ${(performance.now() - t0).toFixed(0)} ms`;
+    status.classList.remove('error');
+  } catch (e) {
+    if (!state.model) return;
+    status.textContent = e?.code === 'ERR_NO_MASK' ? 'type <mask> where a word should be predicted' : errorText(e);
+    status.classList.add('error');
+    if (e?.code === 'ERR_NO_MASK') $('#fill-results').replaceChildren();
+  } finally {
+    fill.busy = false;
+    fill.runs++;
+    document.body.dataset.fillRuns = String(fill.runs);
+    if (fill.again) { fill.again = false; runFill(); }
+  }
+}
+
+// ---------- embeddings: heat map and search ----------
+
+function sentences() {
+  return $('#embed-text').value.split('\n').map((s) => s.trim()).filter(Boolean).slice(0, 32);
+}
+
+function dot(a, b) {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+const emb = { busy: false, again: false, runs: 0, timer: 0 };
+
+async function runEmbeddings() {
+  if (!state.model) return;
+  if (emb.busy) { emb.again = true; return; }
+  emb.busy = true;
+  const texts = sentences();
+  const status = $('#embed-status');
+  status.textContent = 'embedding…';
+  const t0 = performance.now();
+  try {
+    const vectors = texts.length ? await state.model.embed(texts, { pooling: 'mean', normalize: true, truncation: true }) : [];
+    state.embeddings = { texts, vectors };
+    const n = texts.length;
+    const sim = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sim[i * n + j] = dot(vectors[i], vectors[j]);
+    renderHeatmap($('#heatmap'), texts, sim);
+    status.textContent = `${n} sentences · ${(performance.now() - t0).toFixed(0)} ms`;
+    status.classList.remove('error');
+    await runSearch();
+  } catch (e) {
+    status.textContent = errorText(e);
+    status.classList.add('error');
+  } finally {
+    emb.busy = false;
+    emb.runs++;
+    document.body.dataset.embedRuns = String(emb.runs);
+    if (emb.again) { emb.again = false; runEmbeddings(); }
+  }
+}
+
+async function runSearch() {
+  if (!state.model || !state.embeddings) return;
+  const q = $('#search-text').value.trim();
+  if (!q) { $('#search-results').replaceChildren(); return; }
+  try {
+    const qv = await state.model.embed(q, { pooling: 'mean', normalize: true, truncation: true });
+    const { texts, vectors } = state.embeddings;
+    const hits = texts.map((text, i) => ({ i, text, score: dot(qv, vectors[i]) })).sort((a, b) => b.score - a.score);
+    state.lastSearch = { query: q, hits };
+    renderSearch($('#search-results'), hits);
+  } catch (e) {
+    $('#embed-status').textContent = errorText(e);
+  }
+}
+
+// ---------- wiring ----------
+
+function init() {
+  describeEngine();
+  requestAnimationFrame(frameTick);
+  setPanelsEnabled(false);
+  const f = $('#model-form');
+  f.addEventListener('submit', (ev) => { ev.preventDefault(); loadModel(); });
+  $('#cancel-btn').addEventListener('click', () => state.loading?.abort());
+  // Typing in a source field picks that source.
+  for (const [name, kind] of [['hubId', 'hub'], ['hubUrl', 'hub'], ['url', 'url']]) {
+    f.elements[name].addEventListener('input', () => { f.elements.kind.value = kind; });
+  }
+  $('#fill-text').addEventListener('input', () => scheduleFill());
+  $('#fill-topk').addEventListener('input', () => scheduleFill());
+  $('#embed-btn').addEventListener('click', () => runEmbeddings());
+  $('#embed-text').addEventListener('input', () => { clearTimeout(emb.timer); emb.timer = setTimeout(runEmbeddings, 600); });
+  $('#search-btn').addEventListener('click', () => runSearch());
+  $('#search-text').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') runSearch(); });
+
+  const m = params.get('model');
+  if (params.get('hubUrl')) f.elements.hubUrl.value = params.get('hubUrl');
+  if (m) {
+    if (m === 'tiny') f.elements.kind.value = 'tiny';
+    else if (/^(https?:|\/|\.)/.test(m)) { f.elements.kind.value = 'url'; f.elements.url.value = m; }
+    else { f.elements.kind.value = 'hub'; f.elements.hubId.value = m; }
+    if (params.get('autoload') !== '0') loadModel();
+  }
+}
+
+// For tests and the console: the live model and the last results (read-only use).
+globalThis.xlmrDemo = {
+  state,
+  engine,
+  get model() { return state.model; },
+  loadModel,
+  runFill,
+  runEmbeddings,
+  runSearch,
+};
+
+init();
