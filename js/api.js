@@ -1,0 +1,335 @@
+// The public API, shared by every entry point (index.node.js, index.js, index.workerd.js): load() and
+// the Model object. A Model talks to a backend: the Worker proxy (worker: true) or an Engine in this
+// thread (worker: false). Both queue calls and answer them in order; an error fails only its own call.
+
+import { Engine } from './engine.js';
+import {
+  InvalidArgumentError, InvalidStateError, InternalError, OutOfMemoryError, UnsupportedError,
+  toXlmrError, errorFromJSON, abortError,
+} from './errors.js';
+import { bytesReader } from './sources.js';
+
+const DTYPES = ['q8_0', 'f16', 'f32'];
+const LOAD_OPTIONS = new Set(['onProgress', 'signal', 'worker', 'threads', 'dtype', 'cache', 'wasmModule', 'wasmUrl', 'hubUrl', 'revision']);
+
+function checkLoadOptions(o) {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('load() options must be an object');
+  for (const k of Object.keys(o)) {
+    if (!LOAD_OPTIONS.has(k)) throw new InvalidArgumentError(`unknown load() option ${JSON.stringify(k)}; known: ${[...LOAD_OPTIONS].join(', ')}`);
+  }
+  if (o.dtype !== undefined && !DTYPES.includes(o.dtype)) throw new InvalidArgumentError(`dtype must be one of ${DTYPES.join(', ')}, not ${JSON.stringify(o.dtype)}`);
+  if (o.onProgress !== undefined && o.onProgress !== null && typeof o.onProgress !== 'function') throw new InvalidArgumentError('onProgress must be a function');
+  if (o.signal != null && (typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean')) throw new InvalidArgumentError('signal must be an AbortSignal');
+  if (o.worker !== undefined && typeof o.worker !== 'boolean') throw new InvalidArgumentError('worker must be true or false');
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new InvalidArgumentError('threads must be a positive integer');
+  if (o.cache !== undefined && typeof o.cache !== 'boolean' && typeof o.cache !== 'string') throw new InvalidArgumentError('cache must be true, false or a folder/cache name');
+  if (o.wasmModule !== undefined && !(o.wasmModule instanceof WebAssembly.Module)) throw new InvalidArgumentError('wasmModule must be a WebAssembly.Module');
+  for (const k of ['hubUrl', 'revision']) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw new InvalidArgumentError(`${k} must be a string`);
+  }
+  if (o.wasmUrl !== undefined && typeof o.wasmUrl !== 'string' && !(o.wasmUrl instanceof URL)) throw new InvalidArgumentError('wasmUrl must be a string or URL');
+}
+
+function plainOptions(o, allowed, what) {
+  if (o === undefined || o === null) return {};
+  if (typeof o !== 'object') throw new InvalidArgumentError(`${what} options must be an object`);
+  const out = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (!allowed.includes(k)) throw new InvalidArgumentError(`unknown ${what}() option ${JSON.stringify(k)}; known: ${allowed.join(', ')}`);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+// ---- backends ----
+
+class InThreadBackend {
+  constructor(platform) {
+    this.platform = platform;
+    this.engine = null;
+    this.chain = Promise.resolve();
+    this.closed = false;
+  }
+
+  call(op, args, { onProgress, signal } = {}) {
+    const run = async () => {
+      switch (op) {
+        case 'init':
+          this.engine = await Engine.create(this.platform, args);
+          return true;
+        case 'load': {
+          const config = await this.engine.load(args.source, { ...args.options, onProgress, signal });
+          return { config, info: this.engine.lastLoad };
+        }
+        case 'fillMask': return this.engine.fillMask(args.text, args.options);
+        case 'tokenize': return this.engine.tokenize(args.text, args.options);
+        case 'embed': return this.engine.embed(args.texts, args.options);
+        case 'stats': return this.engine.stats();
+        case 'dispose': this.engine?.dispose(); this.engine = null; return true;
+        default: throw new Error(`unknown op ${op}`);
+      }
+    };
+    const p = this.chain.then(run).catch((e) => { throw toXlmrError(e); });
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  async *exportGguf() {
+    const engine = this.engine;
+    let release;
+    const turn = this.chain;
+    this.chain = new Promise((r) => { release = r; });
+    await turn;
+    try {
+      yield* engine.ggufChunks();
+    } finally {
+      release();
+    }
+  }
+
+  terminate() {
+    this.closed = true;
+    try { this.engine?.dispose(); } catch { /* ignore */ }
+    this.engine = null;
+  }
+}
+
+class WorkerBackend {
+  constructor(platform) {
+    this.platform = platform;
+    this.port = platform.spawnWorker();
+    this.pending = new Map(); // id -> { resolve, reject, onProgress }
+    this.streams = new Map(); // sid -> reader on this side
+    this.data = new Map(); // id -> receiver of exported GGUF chunks
+    this.nextId = 1;
+    this.dead = null;
+    this.port.onMessage((m) => this.#onMessage(m));
+    this.port.onError((e, exited) => this.#fail(e, exited));
+    this.port.unref();
+  }
+
+  #fail(e, exited) {
+    if (this.dead) return;
+    const msg = String(e?.message ?? e);
+    this.dead = e?.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory/i.test(msg)
+      ? new OutOfMemoryError(`the worker ran out of memory: ${msg}`)
+      : new InternalError(exited ? `the model worker stopped: ${msg}` : `the model worker crashed: ${msg}`);
+    for (const p of this.pending.values()) p.reject(this.dead);
+    this.pending.clear();
+    for (const r of this.streams.values()) r.close();
+    this.streams.clear();
+  }
+
+  #onMessage(m) {
+    switch (m?.type) {
+      case 'result': {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (!this.pending.size) this.port.unref();
+        if (m.ok) p.resolve(m.result);
+        else p.reject(errorFromJSON(m.error));
+        return;
+      }
+      case 'progress': {
+        const p = this.pending.get(m.id);
+        if (p?.onProgress) try { p.onProgress(m.ev); } catch { /* a throwing callback does not break the load */ }
+        return;
+      }
+      case 'pull': this.#pull(m.sid); return;
+      case 'cancel': {
+        const r = this.streams.get(m.sid);
+        this.streams.delete(m.sid);
+        r?.close();
+        return;
+      }
+      case 'data': this.data.get(m.id)?.(m.chunk); return;
+      default:
+    }
+  }
+
+  async #pull(sid) {
+    const r = this.streams.get(sid);
+    if (!r) return;
+    try {
+      const c = await r.next();
+      if (!c) {
+        this.streams.delete(sid);
+        this.port.post({ type: 'chunk', sid, done: true });
+        return;
+      }
+      const copy = c.slice(); // the chunk may be a view of the caller's buffer or a pooled one
+      this.port.post({ type: 'chunk', sid, chunk: copy }, [copy.buffer]);
+    } catch (e) {
+      this.streams.delete(sid);
+      this.port.post({ type: 'chunk', sid, error: toXlmrError(e).toJSON() });
+    }
+  }
+
+  /** A byte source the worker cannot receive whole: it pulls chunks from here. */
+  streamHandle(value, signal) {
+    const sid = this.nextId++;
+    const reader = bytesReader(value, signal);
+    this.streams.set(sid, reader);
+    return { handle: { __xlmrStream: sid }, total: reader.total };
+  }
+
+  call(op, args, { onProgress, signal, transfer } = {}) {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      let onAbort = null;
+      const done = () => { if (onAbort) signal.removeEventListener('abort', onAbort); };
+      this.pending.set(id, {
+        resolve: (v) => { done(); resolve(v); },
+        reject: (e) => { done(); reject(e); },
+        onProgress,
+      });
+      if (signal) {
+        onAbort = () => this.port.post({ type: 'abort', id });
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.port.ref();
+      this.port.post({ type: 'call', id, op, args }, transfer ?? []);
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  async *exportGguf() {
+    if (this.dead) throw this.dead;
+    const id = this.nextId++;
+    const queue = [];
+    let wake = null;
+    this.data.set(id, (chunk) => { queue.push(chunk); wake?.(); });
+    const result = new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+    });
+    let finished = false;
+    let failure = null;
+    result.then(() => { finished = true; wake?.(); }, (e) => { failure = e; wake?.(); });
+    this.port.ref();
+    this.port.post({ type: 'call', id, op: 'exportGguf', args: {} });
+    try {
+      for (;;) {
+        this.port.post({ type: 'pull', id });
+        while (!queue.length && !finished && !failure) await new Promise((r) => { wake = r; });
+        wake = null;
+        if (failure) throw failure;
+        if (queue.length) { yield queue.shift(); continue; }
+        if (finished) return;
+      }
+    } finally {
+      this.data.delete(id);
+    }
+  }
+
+  terminate() {
+    if (!this.dead) this.dead = new InvalidStateError('the model was disposed');
+    for (const p of this.pending.values()) p.reject(this.dead);
+    this.pending.clear();
+    for (const r of this.streams.values()) r.close();
+    this.streams.clear();
+    return this.port.terminate();
+  }
+}
+
+// ---- the model ----
+
+export class Model {
+  #backend;
+  #disposed = false;
+
+  constructor(backend, config, info, mode) {
+    this.#backend = backend;
+    /** { hiddenSize, numLayers, numHeads, vocabSize, maxPositions, … } from the file. */
+    this.config = Object.freeze({ ...config });
+    /** How this model was loaded: { source: 'origin'|'cache', format, converted, cacheSaved, cacheDropped }. */
+    this.loadInfo = Object.freeze({ ...info });
+    /** 'worker' | 'in-thread' */
+    this.mode = mode;
+  }
+
+  #call(op, args, extra) {
+    if (this.#disposed) return Promise.reject(new InvalidStateError('this model was disposed'));
+    return this.#backend.call(op, args, extra);
+  }
+
+  async fillMask(text, options) {
+    const o = plainOptions(options, ['topK', 'truncation'], 'fillMask');
+    if (typeof text !== 'string') throw new InvalidArgumentError('fillMask() takes a string containing <mask>');
+    return this.#call('fillMask', { text, options: o });
+  }
+
+  async embed(texts, options) {
+    const o = plainOptions(options, ['pooling', 'normalize', 'truncation', 'batchSize'], 'embed');
+    if (typeof texts !== 'string' && !(Array.isArray(texts) && texts.every((t) => typeof t === 'string'))) {
+      throw new InvalidArgumentError('embed() takes a string or an array of strings');
+    }
+    return this.#call('embed', { texts, options: o });
+  }
+
+  async tokenize(text, options) {
+    const o = plainOptions(options, ['truncation'], 'tokenize');
+    if (typeof text !== 'string') throw new InvalidArgumentError('tokenize() takes a string');
+    return this.#call('tokenize', { text, options: o });
+  }
+
+  /** The model as a GGUF file, chunk by chunk (Uint8Array; copy or write each before asking for the next). */
+  exportGguf() {
+    if (this.#disposed) throw new InvalidStateError('this model was disposed');
+    return this.#backend.exportGguf();
+  }
+
+  /** Diagnostics: wasm memory size, open loaders (tests). */
+  async stats() {
+    return this.#call('stats', {});
+  }
+
+  get disposed() {
+    return this.#disposed;
+  }
+
+  async dispose() {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    try {
+      await this.#backend.call('dispose', {});
+    } catch { /* already gone */ }
+    await this.#backend.terminate();
+  }
+}
+
+/** load() for one platform (node or web). `defaults` fills options (workerd: wasmModule, worker: false). */
+export function makeLoad(platform, defaults = {}) {
+  return async function load(source, options = {}) {
+    checkLoadOptions(options);
+    const o = { ...defaults, ...options };
+    const { onProgress, signal } = o;
+    if (signal?.aborted) throw abortError(signal);
+    const useWorker = o.worker ?? platform.canSpawnWorker;
+    if (useWorker && !platform.canSpawnWorker) throw new UnsupportedError('this platform has no Worker: pass { worker: false }');
+    const backend = useWorker ? new WorkerBackend(platform) : new InThreadBackend(platform);
+    const loadOptions = {};
+    for (const k of ['dtype', 'cache', 'hubUrl', 'revision']) if (o[k] !== undefined) loadOptions[k] = o[k];
+    try {
+      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl) };
+      await backend.call('init', init);
+      let src = source;
+      if (useWorker) {
+        // Strings, URLs and Blobs cross as they are (the worker fetches/reads them); in-memory bytes and
+        // streams are pulled chunk by chunk from this thread, so nothing is cloned whole.
+        if (src instanceof URL) src = src.href;
+        else if (src instanceof ArrayBuffer || ArrayBuffer.isView(src) || (typeof Response !== 'undefined' && src instanceof Response) || (typeof ReadableStream !== 'undefined' && src instanceof ReadableStream)) {
+          const { handle, total } = backend.streamHandle(src, signal);
+          src = handle;
+          loadOptions.streamTotal = total;
+        }
+      }
+      const { config, info } = await backend.call('load', { source: src, options: loadOptions, progress: !!onProgress }, { onProgress, signal });
+      return new Model(backend, config, info, useWorker ? 'worker' : 'in-thread');
+    } catch (e) {
+      await backend.terminate();
+      throw toXlmrError(e);
+    }
+  };
+}

@@ -1,0 +1,568 @@
+// The engine: one wasm instance holding at most one model, driven through the C API of src/xlmr.h.
+// It runs wherever model code is allowed to run: inside the Worker (worker: true) or in the calling
+// thread (worker: false). Everything here is synchronous wasm calls except loading, which streams.
+//
+// Loading: the C loader is a state machine that says where the next bytes go (xlmr_loader_dest) and how
+// many fit there now (xlmr_loader_room); each network/file chunk is copied straight to that address, so
+// the only copy of the model is the one in wasm memory. Views on wasm memory are re-created after every
+// call into wasm (memory.grow detaches the old buffer).
+
+import {
+  XlmrError, ModelFormatError, NoMaskError, TooLongError, InvalidArgumentError, InvalidStateError, OutOfMemoryError,
+  FileError, errorFromStatus, toXlmrError, abortError,
+} from './errors.js';
+import { instantiate } from './wasm.js';
+import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES } from './sources.js';
+
+export const DTYPES = { q8_0: 0, f16: 1, f32: 2 };
+const POOLING = { none: 0, cls: 1, mean: 2 };
+const CACHE_FORMAT = 1; // bump when the cached GGUF layout changes
+const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
+const READ_SLICE = 4 << 20; // most bytes handed to one direct file read
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder('utf-8', { fatal: false });
+
+export class Engine {
+  /** @param platform platform-node.js or platform-web.js; wasmModule optional precompiled module */
+  static async create(platform, { wasmModule, wasmUrl } = {}) {
+    const module = wasmModule ?? (await platform.compileWasm(wasmUrl ?? platform.defaultWasmUrl()));
+    const wasm = await instantiate(module);
+    return new Engine(platform, wasm);
+  }
+
+  constructor(platform, wasm) {
+    this.platform = platform;
+    this.wasm = wasm;
+    this.x = wasm.exports;
+    this.model = 0;
+    this.config = null;
+    this.pieces = new Map();
+    this.liveLoaders = 0;
+    this.lastLoad = null; // { source: 'cache' | 'origin', format, converted, cacheDropped, cacheSaved }
+  }
+
+  // ---- memory helpers ----
+  get u8() { return new Uint8Array(this.wasm.memory.buffer); }
+
+  #call(name, ...args) {
+    const fn = this.x[name];
+    if (typeof fn !== 'function') throw new InvalidStateError(`the wasm module has no ${name} (rebuild with make)`);
+    try {
+      return fn(...args);
+    } catch (e) {
+      throw toXlmrError(e);
+    }
+  }
+
+  #cstr(ptr) {
+    if (!ptr) return '';
+    const u8 = this.u8;
+    let end = ptr;
+    while (u8[end] !== 0) end++;
+    return utf8d.decode(u8.subarray(ptr, end));
+  }
+
+  #alloc(n) {
+    const p = this.#call('xlmr_alloc', Math.max(1, n));
+    if (!p) throw new OutOfMemoryError(`could not allocate ${n} bytes of wasm memory`);
+    return p;
+  }
+
+  #free(p) {
+    if (p) this.#call('xlmr_free', p);
+  }
+
+  #putBytes(bytes) {
+    const p = this.#alloc(bytes.byteLength);
+    this.u8.set(bytes, p);
+    return p;
+  }
+
+  #putString(text) {
+    const cap = text.length * 3 + 1;
+    const p = this.#alloc(cap);
+    const { written } = utf8.encodeInto(text, this.u8.subarray(p, p + cap));
+    return { ptr: p, len: written };
+  }
+
+  #putI32(values) {
+    const p = this.#alloc(values.length * 4);
+    new Int32Array(this.wasm.memory.buffer, p, values.length).set(values);
+    return p;
+  }
+
+  #modelError(ret) {
+    return errorFromStatus(-ret, this.#cstr(this.#call('xlmr_model_error', this.model)));
+  }
+
+  #loaderError(ld, fallback) {
+    const status = this.#call('xlmr_loader_status', ld);
+    const msg = this.#cstr(this.#call('xlmr_loader_error', ld));
+    return errorFromStatus(status || 1, msg || fallback || 'the model file was rejected');
+  }
+
+  #need() {
+    if (!this.model) throw new InvalidStateError('no model is loaded (disposed?)');
+  }
+
+  // ---- loading ----
+
+  /**
+   * source: see sources.js; opts: { dtype, cache, hubUrl, revision, onProgress, signal }.
+   * Returns the config. On any error everything allocated is freed and the engine can load again.
+   */
+  async load(source, opts = {}) {
+    if (this.model) throw new InvalidStateError('this engine already holds a model');
+    const { dtype = 'q8_0', cache = true, hubUrl, revision, signal } = opts;
+    if (!(dtype in DTYPES)) throw new InvalidArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not ${JSON.stringify(dtype)}`);
+    const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : null;
+    const p = this.platform;
+    // A throwing progress callback must not break the load (it behaves the same across the Worker boundary).
+    const report = (ev) => { if (onProgress) try { onProgress(ev); } catch { /* ignore */ } };
+    if (signal?.aborted) throw abortError(signal);
+
+    const desc = classifySource(source, {
+      hubUrl, revision, env: (n) => p.env(n), isNode: p.isNode, pathExists: p.pathExists?.bind(p),
+    });
+    const plan = await this.#plan(desc, signal, opts.streamTotal);
+    const info = { source: 'origin', format: null, converted: false, cacheDropped: null, cacheSaved: null, cacheKey: null };
+    this.lastLoad = info;
+
+    let store = null;
+    let key = null;
+    if (plan.kind === 'folder' && cache !== false) {
+      try { store = await p.openCache(cache); } catch { store = null; }
+      if (store) {
+        key = p.sha256().update(utf8.encode(JSON.stringify({ v: CACHE_FORMAT, id: plan.identity, dtype }))).digest().slice(0, 40);
+        info.cacheKey = key;
+        const ok = await this.#loadFromCache(store, key, dtype, report, signal, info);
+        if (ok) return this.#ready(report);
+      }
+    }
+
+    await this.#loadPlan(plan, dtype, report, signal, info);
+    if (store && info.converted) {
+      try {
+        info.cacheSaved = await this.#saveToCache(store, key, { source: plan.identity, dtype }, report, signal);
+      } catch (e) {
+        if (signal?.aborted) { this.dispose(); throw abortError(signal); }
+        info.cacheSaved = null; // a cache that cannot be written is no reason to fail the load
+        info.cacheError = e?.message ?? String(e);
+      }
+    }
+    return this.#ready(report);
+  }
+
+  #ready(report) {
+    const json = this.#cstr(this.#call('xlmr_model_info_json', this.model));
+    let cfg = {};
+    try { cfg = JSON.parse(json); } catch { cfg = {}; }
+    cfg.padId ??= 1;
+    cfg.maskId ??= cfg.vocabSize - 1;
+    cfg.maxTokens ??= cfg.maxPositions - cfg.padId - 1;
+    this.config = cfg;
+    report({ phase: 'ready', loaded: 1, total: 1 });
+    return cfg;
+  }
+
+  /** A descriptor -> how to open its files. */
+  async #plan(desc, signal, streamTotal) {
+    const p = this.platform;
+    if (desc.type === 'bytes') {
+      const label = desc.value?.constructor?.name ?? 'bytes';
+      return { kind: 'single', phase: 'read', label, open: async () => bytesReader(desc.value, signal, streamTotal) };
+    }
+    if (desc.type === 'url') {
+      if (desc.layout === 'file') {
+        return { kind: 'single', phase: 'download', label: desc.url, open: () => openUrl(desc.url, { signal }) };
+      }
+      const base = desc.url;
+      return {
+        kind: 'folder', phase: 'download', label: base, weights: desc.weights,
+        identity: new URL(desc.weights, base).href,
+        open: (name) => openUrl(new URL(name, base).href, { signal }),
+      };
+    }
+    // a local path (Node)
+    const st = await p.stat(desc.path);
+    if (st.kind === 'file') {
+      if (/\.safetensors$/i.test(st.path)) {
+        const dir = st.path.replace(/[\\/][^\\/]*$/, '');
+        return this.#folderPlan(dir, st.path.slice(dir.length + 1), st, signal);
+      }
+      return { kind: 'single', phase: 'read', label: st.path, open: () => p.openFile(st.path, signal) };
+    }
+    const names = await p.listDir(st.path);
+    if (names.includes(FOLDER_FILES.weights)) {
+      const wst = await p.stat(p.joinPath(st.path, FOLDER_FILES.weights));
+      return this.#folderPlan(st.path, FOLDER_FILES.weights, wst, signal);
+    }
+    const ggufs = names.filter((n) => /\.gguf$/i.test(n)).sort();
+    if (ggufs.length >= 1) {
+      const pick = ggufs.includes('model.gguf') ? 'model.gguf' : ggufs[0];
+      const f = p.joinPath(st.path, pick);
+      return { kind: 'single', phase: 'read', label: f, open: () => p.openFile(f, signal) };
+    }
+    throw new FileError(`${st.path} holds neither ${FOLDER_FILES.weights} (with ${FOLDER_FILES.config} and ${FOLDER_FILES.tokenizer}) nor a .gguf file`);
+  }
+
+  #folderPlan(dir, weights, wst, signal) {
+    const p = this.platform;
+    return {
+      kind: 'folder', phase: 'read', label: dir, weights,
+      identity: `file:${p.joinPath(dir, weights)}:${wst.size}:${Math.round(wst.mtimeMs)}`,
+      open: (name) => p.openFile(p.joinPath(dir, name), signal),
+    };
+  }
+
+  #newLoader(dtype) {
+    const ld = this.#call('xlmr_loader_new', DTYPES[dtype]);
+    if (!ld) throw new OutOfMemoryError('could not allocate the model loader');
+    this.liveLoaders++;
+    return ld;
+  }
+
+  #freeLoader(ld) {
+    if (!ld) return;
+    this.liveLoaders--;
+    try { this.#call('xlmr_loader_free', ld); } catch { /* trapped: nothing more to free */ }
+  }
+
+  async #loadPlan(plan, dtype, report, signal, info) {
+    let ld = this.#newLoader(dtype);
+    try {
+      if (plan.kind === 'folder') {
+        for (const [what, setter] of [['config', 'xlmr_loader_set_config'], ['tokenizer', 'xlmr_loader_set_tokenizer']]) {
+          const name = FOLDER_FILES[what];
+          const reader = await plan.open(name);
+          report({ phase: plan.phase, file: name, loaded: 0, total: reader.total ?? 0 });
+          const bytes = await readAll(reader);
+          if (signal?.aborted) throw abortError(signal);
+          report({ phase: plan.phase, file: name, loaded: bytes.byteLength, total: bytes.byteLength });
+          const ptr = this.#putBytes(bytes);
+          let st;
+          try { st = this.#call(setter, ld, ptr, bytes.byteLength); } finally { this.#free(ptr); }
+          if (st !== 0) {
+            const e = this.#loaderError(ld);
+            e.message = `${name}: ${e.message}`;
+            throw e;
+          }
+        }
+      }
+      const reader = await plan.open(plan.weights);
+      const file = plan.weights ?? plan.label;
+      await this.#stream(ld, reader, { phase: plan.phase, file, report, signal, info });
+      this.#finish(ld, reader.label);
+    } finally {
+      this.#freeLoader(ld);
+      ld = 0;
+    }
+  }
+
+  #finish(ld, label) {
+    const m = this.#call('xlmr_loader_finish', ld);
+    if (!m) throw this.#loaderError(ld, `${label} is incomplete`);
+    this.model = m;
+    this.pieces.clear();
+  }
+
+  /** The copy loop: reader chunks -> xlmr_loader_dest, until the loader's tables say the file is complete. */
+  async #stream(ld, reader, { phase, file, report, signal, info, hash }) {
+    let pending = null; // the rest of a chunk that did not fit
+    let loaded = 0;
+    let first = true;
+    const total = () => reader.total ?? (this.#call('xlmr_loader_total', ld) || 0);
+    const onAbort = () => { reader.close(); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let lastReport = -1;
+    const progress = (force) => {
+      const t = total();
+      if (force || loaded - lastReport >= Math.max(1 << 14, t / 1000)) {
+        lastReport = loaded;
+        report({ phase, file, loaded, total: t });
+      }
+    };
+    try {
+      progress(true);
+      for (;;) {
+        if (signal?.aborted) throw abortError(signal);
+        const room = this.#call('xlmr_loader_room', ld);
+        if (room === 0) break;
+        let n = 0;
+        if (pending && pending.byteLength) {
+          n = Math.min(room, pending.byteLength);
+          this.u8.set(pending.subarray(0, n), this.#call('xlmr_loader_dest', ld));
+          if (hash) hash.update(pending.subarray(0, n));
+          pending = pending.subarray(n);
+        } else if (reader.readInto) {
+          const dest = this.#call('xlmr_loader_dest', ld);
+          const view = new Uint8Array(this.wasm.memory.buffer, dest, Math.min(room, READ_SLICE));
+          n = await reader.readInto(view);
+          if (n === 0) break;
+          if (hash) hash.update(view.subarray(0, n));
+        } else {
+          const chunk = await reader.next();
+          if (!chunk) break;
+          pending = chunk;
+          continue;
+        }
+        if (first) {
+          first = false;
+          const head = new Uint8Array(this.wasm.memory.buffer, this.#call('xlmr_loader_dest', ld), Math.min(n, 4));
+          if (info) {
+            info.format = GGUF_MAGIC.every((b, i) => head[i] === b) ? 'gguf' : 'safetensors';
+            info.converted = info.format === 'safetensors';
+          }
+        }
+        const st = this.#call('xlmr_loader_commit', ld, n);
+        loaded += n;
+        if (st !== 0) throw this.#loaderError(ld);
+        progress(false);
+      }
+      if (signal?.aborted) throw abortError(signal);
+      const status = this.#call('xlmr_loader_status', ld);
+      if (status !== 0) throw this.#loaderError(ld);
+      const room = this.#call('xlmr_loader_room', ld);
+      if (room > 0) {
+        const need = this.#call('xlmr_loader_total', ld);
+        throw new ModelFormatError(`${reader.label} ended after ${loaded} bytes${need ? ` but its tables describe ${need}` : ''}: the file is truncated`);
+      }
+      // The loader has everything its tables describe; the source must have nothing more.
+      let extra = pending ? pending.byteLength : 0;
+      if (!extra && reader.total !== undefined) extra = reader.total - loaded;
+      if (!extra && !reader.readInto && reader.total === undefined) {
+        const more = await reader.next();
+        if (more) extra = more.byteLength;
+      }
+      if (extra > 0) {
+        throw new ModelFormatError(`${reader.label} is ${extra} bytes longer than its tables say (${loaded} bytes): not a single model file, or a corrupted one`);
+      }
+      progress(true);
+      if (signal?.aborted) throw abortError(signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await reader.close();
+    }
+  }
+
+  async #loadFromCache(store, key, dtype, report, signal, info) {
+    let hit;
+    try { hit = await store.get(key, signal); } catch { hit = null; }
+    if (!hit) return false;
+    const { meta, reader } = hit;
+    let ld = 0;
+    try {
+      if (meta.dtype !== dtype || (reader.total !== undefined && meta.size !== undefined && reader.total !== meta.size)) {
+        throw new ModelFormatError(`cache entry ${key}: size ${reader.total} differs from the recorded ${meta.size}`);
+      }
+      ld = this.#newLoader(dtype);
+      const hash = meta.sha256 ? this.platform.sha256() : null;
+      await this.#stream(ld, reader, { phase: 'cache', file: `${key}.gguf`, report, signal, info: null, hash });
+      if (hash) {
+        const got = hash.digest();
+        if (got !== meta.sha256) throw new ModelFormatError(`cache entry ${key}: sha256 ${got} differs from the recorded ${meta.sha256}`);
+      }
+      this.#finish(ld, `cache entry ${key}`);
+      Object.assign(info, { source: 'cache', format: 'gguf', converted: false });
+      return true;
+    } catch (e) {
+      await reader.close();
+      if (signal?.aborted) throw abortError(signal);
+      if (!(e instanceof XlmrError) || e.code === 'ERR_OUT_OF_MEMORY') throw e;
+      // A damaged entry: drop it and fetch from the origin.
+      info.cacheDropped = e.message;
+      await store.remove(key);
+      return false;
+    } finally {
+      this.#freeLoader(ld);
+    }
+  }
+
+  /** The loaded model as GGUF, chunk by chunk (views into wasm memory, valid until the next chunk). */
+  async *ggufChunks() {
+    this.#need();
+    const x = this.x;
+    if (typeof x.xlmr_writer_new !== 'function') {
+      throw new InvalidStateError('this build of the core cannot write GGUF (no xlmr_writer_* exports)');
+    }
+    const w = this.#call('xlmr_writer_new', this.model);
+    if (!w) throw this.#modelError(-2);
+    try {
+      for (;;) {
+        const n = this.#call('xlmr_writer_next', w);
+        if (n < 0) throw this.#modelError(n);
+        if (n === 0) break;
+        const ptr = this.#call('xlmr_writer_data', w);
+        yield new Uint8Array(this.wasm.memory.buffer, ptr, n);
+      }
+    } finally {
+      this.#call('xlmr_writer_free', w);
+    }
+  }
+
+  async #saveToCache(store, key, meta, report, signal) {
+    if (typeof this.x.xlmr_writer_new !== 'function') return null;
+    report({ phase: 'save', file: `${key}.gguf`, loaded: 0, total: 0 });
+    let written = 0;
+    const self = this;
+    async function* counted() {
+      for await (const c of self.ggufChunks()) {
+        written += c.byteLength;
+        report({ phase: 'save', file: `${key}.gguf`, loaded: written, total: 0 });
+        yield c;
+      }
+    }
+    const full = await store.put(key, meta, counted(), signal);
+    report({ phase: 'save', file: `${key}.gguf`, loaded: written, total: written });
+    return { key, where: store.where, size: full?.size };
+  }
+
+  // ---- model calls ----
+
+  #ids(text, maxLen) {
+    if (typeof text !== 'string') throw new InvalidArgumentError(`expected a string, got ${text === null ? 'null' : typeof text}`);
+    const s = this.#putString(text);
+    try {
+      const n = this.#call('xlmr_tokenize', this.model, s.ptr, s.len, maxLen);
+      if (n < 0) throw this.#modelError(n);
+      const p = this.#call('xlmr_result_ids', this.model);
+      return Int32Array.from(new Int32Array(this.wasm.memory.buffer, p, n));
+    } finally {
+      this.#free(s.ptr);
+    }
+  }
+
+  #tooLong(n, what) {
+    return new TooLongError(`${what} is ${n} tokens; this model takes at most ${this.config.maxTokens} (pass { truncation: true } to cut it)`);
+  }
+
+  #piece(id) {
+    let s = this.pieces.get(id);
+    if (s === undefined) {
+      s = this.#cstr(this.#call('xlmr_token_piece', this.model, id));
+      this.pieces.set(id, s);
+    }
+    return s;
+  }
+
+  #decode(ids, skipSpecial) {
+    const p = this.#putI32(ids);
+    try {
+      const n = this.#call('xlmr_decode', this.model, p, ids.length, skipSpecial ? 1 : 0);
+      if (n < 0) throw this.#modelError(n);
+      const t = this.#call('xlmr_result_text', this.model);
+      return utf8d.decode(new Uint8Array(this.wasm.memory.buffer, t, n));
+    } finally {
+      this.#free(p);
+    }
+  }
+
+  tokenize(text, { truncation = false } = {}) {
+    this.#need();
+    const ids = this.#ids(text, truncation ? this.config.maxTokens : 0);
+    const out = Array.from(ids);
+    return { ids: out, tokens: out.map((id) => this.#piece(id)) };
+  }
+
+  fillMask(text, { topK = 5, truncation = false } = {}) {
+    this.#need();
+    const cfg = this.config;
+    if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError(`topK must be a positive integer, not ${topK}`);
+    const k = Math.min(topK, cfg.vocabSize);
+    const ids = this.#ids(text, truncation ? cfg.maxTokens : 0);
+    if (ids.length > cfg.maxTokens) throw this.#tooLong(ids.length, 'the text');
+    const maskAt = [];
+    ids.forEach((id, t) => { if (id === cfg.maskId) maskAt.push(t); });
+    if (!maskAt.length) throw new NoMaskError('the text has no <mask> token: write <mask> where a word should be predicted');
+    const T = ids.length;
+    const pIds = this.#putI32(ids);
+    let pOutIds = 0, pOutScores = 0;
+    let outIds, outScores, nm;
+    try {
+      pOutIds = this.#alloc(maskAt.length * k * 4);
+      pOutScores = this.#alloc(maskAt.length * k * 4);
+      nm = this.#call('xlmr_fill_mask', this.model, pIds, T, k, pOutIds, pOutScores);
+      if (nm < 0) throw this.#modelError(nm);
+      outIds = Int32Array.from(new Int32Array(this.wasm.memory.buffer, pOutIds, nm * k));
+      outScores = Float32Array.from(new Float32Array(this.wasm.memory.buffer, pOutScores, nm * k));
+    } finally {
+      this.#free(pIds); this.#free(pOutIds); this.#free(pOutScores);
+    }
+    const single = nm === 1;
+    const lists = [];
+    for (let i = 0; i < nm; i++) {
+      const list = [];
+      for (let j = 0; j < k; j++) {
+        const token = outIds[i * k + j];
+        const seq = Array.from(ids);
+        seq[maskAt[i]] = token;
+        list.push({
+          score: outScores[i * k + j],
+          token,
+          token_str: this.#decode([token], false),
+          // As the fill-mask pipeline: padding removed, specials dropped only for a single mask.
+          sequence: this.#decode(seq.filter((id) => id !== cfg.padId), single),
+        });
+      }
+      lists.push(list);
+    }
+    return single ? lists[0] : lists;
+  }
+
+  embed(texts, { pooling = 'mean', normalize = true, truncation = false, batchSize = 16 } = {}) {
+    this.#need();
+    const cfg = this.config;
+    const single = typeof texts === 'string';
+    const list = single ? [texts] : texts;
+    if (!Array.isArray(list)) throw new InvalidArgumentError('embed() takes a string or an array of strings');
+    if (!(pooling in POOLING)) throw new InvalidArgumentError(`pooling must be 'mean', 'cls' or 'none', not ${JSON.stringify(pooling)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, not ${batchSize}`);
+    const H = cfg.hiddenSize;
+    const all = list.map((t, i) => {
+      const ids = this.#ids(t, truncation ? cfg.maxTokens : 0);
+      if (ids.length > cfg.maxTokens) throw this.#tooLong(ids.length, single ? 'the text' : `text ${i}`);
+      return ids;
+    });
+    const out = [];
+    for (let b0 = 0; b0 < all.length; b0 += batchSize) {
+      const batch = all.slice(b0, b0 + batchSize);
+      const B = batch.length;
+      const T = Math.max(...batch.map((a) => a.length));
+      const flat = new Int32Array(B * T).fill(cfg.padId);
+      batch.forEach((a, b) => flat.set(a, b * T));
+      const nOut = pooling === 'none' ? B * T * H : B * H;
+      const pIds = this.#putI32(flat);
+      let pLen = 0, pOut = 0;
+      try {
+        pLen = this.#putI32(batch.map((a) => a.length));
+        pOut = this.#alloc(nOut * 4);
+        const st = this.#call('xlmr_embed', this.model, pIds, pLen, B, T, POOLING[pooling], normalize ? 1 : 0, pOut);
+        if (st < 0) throw this.#modelError(st);
+        const res = new Float32Array(this.wasm.memory.buffer, pOut, nOut);
+        for (let b = 0; b < B; b++) {
+          if (pooling === 'none') out.push(res.slice(b * T * H, (b * T + batch[b].length) * H));
+          else out.push(res.slice(b * H, (b + 1) * H));
+        }
+      } finally {
+        this.#free(pIds); this.#free(pLen); this.#free(pOut);
+      }
+    }
+    return single ? out[0] : out;
+  }
+
+  /** Diagnostics for tests: wasm memory size and handles still open. */
+  stats() {
+    return { memoryBytes: this.wasm.memory.buffer.byteLength, liveLoaders: this.liveLoaders, hasModel: !!this.model };
+  }
+
+  dispose() {
+    if (this.model) {
+      const m = this.model;
+      this.model = 0;
+      try { this.#call('xlmr_model_free', m); } catch { /* trapped */ }
+    }
+    this.config = null;
+    this.pieces.clear();
+  }
+}

@@ -1,0 +1,11 @@
+// xlmr-wasm for Node: load() runs the model in a worker_threads worker by default.
+import { platform } from './platform-node.js';
+import { makeLoad } from './api.js';
+
+export const load = makeLoad(platform);
+export { Model } from './api.js';
+export {
+  XlmrError, ModelFormatError, NoMaskError, TooLongError, AbortError, NetworkError, FileError,
+  OutOfMemoryError, InvalidArgumentError, InvalidStateError, UnsupportedError, InternalError,
+} from './errors.js';
+export { DEFAULT_HUB_URL } from './sources.js';

@@ -1,0 +1,14 @@
+// xlmr-wasm for edge runtimes (Cloudflare workerd): no Worker, no compiling wasm from bytes at run time.
+// Pass the module your bundler gives for dist/xlmr.wasm (`import wasmModule from 'xlmr-wasm/xlmr.wasm'`)
+// as { wasmModule }; the model runs in the calling isolate.
+import { platform } from './platform-web.js';
+import { makeLoad } from './api.js';
+
+const edge = { ...platform, canSpawnWorker: false };
+export const load = makeLoad(edge, { worker: false });
+export { Model } from './api.js';
+export {
+  XlmrError, ModelFormatError, NoMaskError, TooLongError, AbortError, NetworkError, FileError,
+  OutOfMemoryError, InvalidArgumentError, InvalidStateError, UnsupportedError, InternalError,
+} from './errors.js';
+export { DEFAULT_HUB_URL } from './sources.js';

@@ -1,0 +1,114 @@
+// Instantiating the core. dist/xlmr.wasm (clang + wasi-libc reactor) imports nothing; dist/xlmr-emcc.wasm
+// (Emscripten STANDALONE_WASM) imports env.emscripten_notify_memory_growth and a few WASI calls. The import
+// object is generated from WebAssembly.Module.imports(), so either build (or a future one) instantiates
+// without an Emscripten runtime: nothing the core needs does I/O, so the stubs are no-ops or refusals.
+
+import { InternalError, UnsupportedError, XlmrError } from './errors.js';
+
+/** Names the JS layer calls; a module missing one of them is not this package's core. */
+export const REQUIRED_EXPORTS = [
+  'memory', 'xlmr_alloc', 'xlmr_free',
+  'xlmr_loader_new', 'xlmr_loader_set_config', 'xlmr_loader_set_tokenizer', 'xlmr_loader_dest', 'xlmr_loader_room',
+  'xlmr_loader_commit', 'xlmr_loader_total', 'xlmr_loader_received', 'xlmr_loader_status', 'xlmr_loader_error',
+  'xlmr_loader_finish', 'xlmr_loader_free',
+  'xlmr_model_free', 'xlmr_model_error', 'xlmr_model_info_json',
+  'xlmr_tokenize', 'xlmr_result_ids', 'xlmr_token_piece', 'xlmr_decode', 'xlmr_result_text',
+  'xlmr_embed', 'xlmr_fill_mask',
+];
+
+const WASI_ERRNO_BADF = 8;
+const WASI_ERRNO_NOSYS = 52;
+
+function wasiStubs(getMemory) {
+  const view = () => new DataView(getMemory().buffer);
+  return {
+    proc_exit(code) { throw new InternalError(`the wasm module called exit(${code})`); },
+    fd_write(fd, iovs, iovsLen, nwritten) {
+      // stdout/stderr: the core never prints; swallow whatever a libc path might write.
+      const dv = view();
+      let n = 0;
+      for (let i = 0; i < iovsLen; i++) n += dv.getUint32(iovs + i * 8 + 4, true);
+      dv.setUint32(nwritten, n, true);
+      return 0;
+    },
+    clock_time_get(id, precision, out) {
+      const ns = BigInt(Math.round((globalThis.performance?.timeOrigin ?? 0) + (globalThis.performance?.now() ?? Date.now()))) * 1000000n;
+      view().setBigUint64(out, ns, true);
+      return 0;
+    },
+    random_get(buf, len) {
+      const u8 = new Uint8Array(getMemory().buffer, buf, len);
+      for (let i = 0; i < len; i += 65536) globalThis.crypto.getRandomValues(u8.subarray(i, Math.min(len, i + 65536)));
+      return 0;
+    },
+    environ_sizes_get(count, size) { const dv = view(); dv.setUint32(count, 0, true); dv.setUint32(size, 0, true); return 0; },
+    environ_get() { return 0; },
+    args_sizes_get(count, size) { const dv = view(); dv.setUint32(count, 0, true); dv.setUint32(size, 0, true); return 0; },
+    args_get() { return 0; },
+    fd_close() { return WASI_ERRNO_BADF; },
+    fd_fdstat_get() { return WASI_ERRNO_BADF; },
+    fd_seek() { return WASI_ERRNO_BADF; },
+    fd_read() { return WASI_ERRNO_BADF; },
+    fd_prestat_get() { return WASI_ERRNO_BADF; },
+    fd_prestat_dir_name() { return WASI_ERRNO_BADF; },
+    sched_yield() { return 0; },
+  };
+}
+
+/** Import object for any build of the core, generated from what the module declares. */
+export function makeImports(module, getMemory) {
+  const imports = {};
+  const wasi = wasiStubs(getMemory);
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind !== 'function') {
+      throw new UnsupportedError(`the wasm module imports ${imp.kind} ${imp.module}.${imp.name}; this loader provides functions only`);
+    }
+    const ns = (imports[imp.module] ??= {});
+    if (imp.module === 'env' && imp.name === 'emscripten_notify_memory_growth') {
+      ns[imp.name] = () => {}; // views are re-created after every call anyway
+    } else if (/^wasi/.test(imp.module) && wasi[imp.name]) {
+      ns[imp.name] = wasi[imp.name];
+    } else if (/^wasi/.test(imp.module)) {
+      ns[imp.name] = () => WASI_ERRNO_NOSYS;
+    } else {
+      ns[imp.name] = () => { throw new InternalError(`the wasm module called ${imp.module}.${imp.name}, which this loader does not provide`); };
+    }
+  }
+  return imports;
+}
+
+/** Module -> { instance, exports, memory } with `_initialize` run once. */
+export async function instantiate(module) {
+  if (!(module instanceof WebAssembly.Module)) throw new UnsupportedError('wasmModule must be a WebAssembly.Module');
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const missing = REQUIRED_EXPORTS.filter((n) => !names.has(n));
+  if (missing.length) {
+    throw new UnsupportedError(`the wasm module lacks ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ` and ${missing.length - 6} more` : ''}: it is not a complete build of the xlmr core (run make)`);
+  }
+  let memory = null;
+  const instance = await WebAssembly.instantiate(module, makeImports(module, () => memory));
+  memory = instance.exports.memory;
+  try {
+    if (typeof instance.exports._initialize === 'function') instance.exports._initialize();
+  } catch (e) {
+    if (e instanceof XlmrError) throw e;
+    throw new InternalError(`initialising the wasm module failed: ${e?.message ?? e}`, { cause: e });
+  }
+  return { instance, exports: instance.exports, memory };
+}
+
+// A tiny module with one SIMD128 instruction: engines without SIMD refuse to validate it.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+export function hasSimd() {
+  try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
+}
+
+/** The build file name to use on this engine (more builds may be added: relaxed SIMD, threads). */
+export function chooseBuild() {
+  if (typeof WebAssembly === 'undefined') throw new UnsupportedError('this platform has no WebAssembly');
+  if (!hasSimd()) throw new UnsupportedError('this engine lacks WebAssembly SIMD128, which xlmr-wasm needs (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
+  return 'xlmr.wasm';
+}

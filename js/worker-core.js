@@ -1,0 +1,123 @@
+// The Worker side of the proxy: one Engine, calls run one at a time in arrival order.
+// Messages in:  {type:'call', id, op, args} | {type:'abort', id} | {type:'chunk', sid, chunk?|done?|error?}
+//               | {type:'pull', id} (next GGUF chunk of an 'exportGguf' call)
+// Messages out: {type:'result', id, ok, result|error} | {type:'progress', id, ev} | {type:'pull', sid}
+//               | {type:'cancel', sid} | {type:'data', id, chunk|done}
+
+import { Engine } from './engine.js';
+import { toXlmrError, errorFromJSON } from './errors.js';
+
+export function serve(platform, port) {
+  let engine = null;
+  let chain = Promise.resolve();
+  const aborts = new Map(); // call id -> AbortController
+  const streams = new Map(); // sid -> controller waiting for a chunk
+  const exports = new Map(); // call id -> resolver for the next 'pull'
+
+  function remoteStream(sid) {
+    return new ReadableStream({
+      pull(ctl) {
+        return new Promise((resolve) => {
+          streams.set(sid, { ctl, resolve });
+          port.post({ type: 'pull', sid });
+        });
+      },
+      cancel() {
+        streams.delete(sid);
+        port.post({ type: 'cancel', sid });
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  async function run(op, args, id) {
+    switch (op) {
+      case 'init':
+        engine = await Engine.create(platform, { wasmModule: args.wasmModule, wasmUrl: args.wasmUrl });
+        return { result: true };
+      case 'load': {
+        const ac = aborts.get(id);
+        let source = args.source;
+        if (source && typeof source === 'object' && source.__xlmrStream !== undefined) source = remoteStream(source.__xlmrStream);
+        const config = await engine.load(source, {
+          ...args.options,
+          signal: ac.signal,
+          onProgress: args.progress ? (ev) => port.post({ type: 'progress', id, ev }) : null,
+        });
+        return { result: { config, info: engine.lastLoad } };
+      }
+      case 'fillMask':
+        return { result: engine.fillMask(args.text, args.options) };
+      case 'tokenize':
+        return { result: engine.tokenize(args.text, args.options) };
+      case 'embed': {
+        const r = engine.embed(args.texts, args.options);
+        const list = Array.isArray(r) ? r : [r];
+        return { result: r, transfer: list.map((a) => a.buffer) };
+      }
+      case 'exportGguf': {
+        // Pull-driven so the receiving side bounds what is in flight to one chunk.
+        for await (const chunk of engine.ggufChunks()) {
+          await new Promise((resolve) => exports.set(id, resolve));
+          const copy = chunk.slice();
+          port.post({ type: 'data', id, chunk: copy }, [copy.buffer]);
+        }
+        await new Promise((resolve) => exports.set(id, resolve));
+        exports.delete(id);
+        return { result: true };
+      }
+      case 'stats':
+        return { result: { ...engine.stats(), heap: heapStats() } };
+      case 'dispose':
+        engine?.dispose();
+        return { result: true };
+      default:
+        throw new Error(`unknown op ${op}`);
+    }
+  }
+
+  port.onMessage((msg) => {
+    switch (msg?.type) {
+      case 'abort':
+        aborts.get(msg.id)?.abort();
+        return;
+      case 'chunk': {
+        const w = streams.get(msg.sid);
+        if (!w) return;
+        streams.delete(msg.sid);
+        if (msg.error) w.ctl.error(errorFromJSON(msg.error));
+        else if (msg.done) w.ctl.close();
+        else w.ctl.enqueue(msg.chunk);
+        w.resolve();
+        return;
+      }
+      case 'pull': {
+        const r = exports.get(msg.id);
+        exports.delete(msg.id);
+        r?.();
+        return;
+      }
+      case 'call': {
+        const { id, op, args } = msg;
+        if (op === 'load') aborts.set(id, new AbortController());
+        chain = chain.then(async () => {
+          try {
+            const { result, transfer } = await run(op, args, id);
+            port.post({ type: 'result', id, ok: true, result }, transfer ?? []);
+          } catch (e) {
+            port.post({ type: 'result', id, ok: false, error: toXlmrError(e).toJSON() });
+          } finally {
+            aborts.delete(id);
+            exports.delete(id);
+          }
+        });
+        return;
+      }
+      default:
+    }
+  });
+}
+
+function heapStats() {
+  const mu = globalThis.process?.memoryUsage?.();
+  return mu ? { heapUsed: mu.heapUsed, arrayBuffers: mu.arrayBuffers, rss: mu.rss } : null;
+}
