@@ -1,0 +1,263 @@
+/* tok_trie.c — double-array trie construction (see tok_trie.h).
+ *
+ * Breadth-first over the sorted keys: for each node, the set of next bytes among its key range is
+ * placed at the first base where all their slots are free. Free slots are kept in a doubly linked
+ * list; a slot that fails as first candidate too often leaves the list (it may still be taken by a
+ * later node's children), which bounds the search so construction stays near-linear. */
+#include "tok_trie.h"
+
+#include <stdlib.h>
+
+static int key_cmp(const void *a, const void *b) {
+    const tok_trie_key *x = a, *y = b;
+    uint32_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    if (c) return c;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return (x->value > y->value) - (x->value < y->value);
+}
+
+typedef struct build_item {
+    int32_t slot;
+    uint32_t depth;
+    size_t lo, hi;
+} build_item;
+
+typedef struct builder {
+    int32_t *base, *check, *value;
+    int32_t *next, *prev; /* free list links; -1 ends */
+    uint8_t *fails;       /* times a slot failed as first candidate */
+    uint8_t *listed;      /* slot is in the free list */
+    size_t cap;
+    int32_t head, tail;
+    size_t used_max; /* highest slot or base + 257 needed */
+} builder;
+
+#define TRIE_PAD 258
+
+static int grow(builder *b, size_t need) {
+    if (need <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < need) {
+        if (cap > (size_t)INT32_MAX / 2) return 0;
+        cap *= 2;
+    }
+    int32_t *base = XLMR_REALLOC(b->base, cap * sizeof *base);
+    if (base) b->base = base;
+    int32_t *check = XLMR_REALLOC(b->check, cap * sizeof *check);
+    if (check) b->check = check;
+    int32_t *value = XLMR_REALLOC(b->value, cap * sizeof *value);
+    if (value) b->value = value;
+    int32_t *next = XLMR_REALLOC(b->next, cap * sizeof *next);
+    if (next) b->next = next;
+    int32_t *prev = XLMR_REALLOC(b->prev, cap * sizeof *prev);
+    if (prev) b->prev = prev;
+    uint8_t *fails = XLMR_REALLOC(b->fails, cap);
+    if (fails) b->fails = fails;
+    uint8_t *listed = XLMR_REALLOC(b->listed, cap);
+    if (listed) b->listed = listed;
+    if (!base || !check || !value || !next || !prev || !fails || !listed) return 0;
+    for (size_t i = b->cap; i < cap; i++) {
+        b->base[i] = 0;
+        b->check[i] = -1;
+        b->value[i] = -1;
+        b->fails[i] = 0;
+        b->listed[i] = 1;
+        b->prev[i] = (int32_t)i - 1;
+        b->next[i] = (int32_t)i + 1;
+    }
+    /* splice [old cap, cap) onto the tail */
+    int32_t first = (int32_t)b->cap;
+    b->prev[first] = b->tail;
+    b->next[cap - 1] = -1;
+    if (b->tail >= 0)
+        b->next[b->tail] = first;
+    else
+        b->head = first;
+    b->tail = (int32_t)cap - 1;
+    b->cap = cap;
+    return 1;
+}
+
+static void unlist(builder *b, int32_t s) {
+    if (!b->listed[s]) return;
+    b->listed[s] = 0;
+    int32_t p = b->prev[s], n = b->next[s];
+    if (p >= 0)
+        b->next[p] = n;
+    else
+        b->head = n;
+    if (n >= 0)
+        b->prev[n] = p;
+    else
+        b->tail = p;
+}
+
+static int is_free(const builder *b, size_t s) { return s >= b->cap || b->check[s] < 0; }
+
+/* A base where every child label (byte + 1, ascending) lands on a free slot. */
+static int64_t find_base(builder *b, const uint16_t *labels, int n_labels) {
+    int tries = 0;
+    int32_t f = b->head;
+    while (f >= 0 && tries < 512) {
+        int32_t nf = b->next[f];
+        int64_t base = (int64_t)f - labels[0];
+        if (base >= 0) {
+            int ok = 1;
+            for (int i = 1; i < n_labels; i++)
+                if (!is_free(b, (size_t)(base + labels[i]))) {
+                    ok = 0;
+                    break;
+                }
+            if (ok) return base;
+            if (++b->fails[f] >= 16) unlist(b, f);
+        }
+        tries++;
+        f = nf;
+    }
+    /* Past everything used: always fits. */
+    int64_t base = (int64_t)b->cap - labels[0];
+    return base < 0 ? 0 : base;
+}
+
+xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error *err) {
+    memset(t, 0, sizeof *t);
+    if (n) qsort(keys, n, sizeof *keys, key_cmp);
+    size_t total = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (i && keys[i].len == keys[i - 1].len && memcmp(keys[i].s, keys[i - 1].s, keys[i].len) == 0)
+            return xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: tokens %d and %d are the same string (%u bytes)", (int)keys[i - 1].value,
+                             (int)keys[i].value, keys[i].len);
+        if (!xlmr_add_size(total, keys[i].len, &total) || total > (size_t)INT32_MAX / 4)
+            return xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: the pieces are too long in total for the trie");
+    }
+
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.head = b.tail = -1;
+    build_item *queue = NULL;
+    size_t q_cap = 0, q_head = 0, q_tail = 0;
+    xlmr_status st = XLMR_OK;
+    uint16_t labels[256];
+    size_t starts[257];
+
+    if (!grow(&b, 1024)) goto nomem;
+    unlist(&b, 0);
+    b.check[0] = INT32_MAX; /* the root is nobody's child but is not free */
+    b.used_max = TRIE_PAD;
+    q_cap = 1024;
+    queue = XLMR_MALLOC(q_cap * sizeof *queue);
+    if (!queue) goto nomem;
+    queue[q_tail++] = (build_item){0, 0, 0, n};
+
+    while (q_head < q_tail) {
+        build_item it = queue[q_head++];
+        size_t lo = it.lo, hi = it.hi;
+        if (lo < hi && keys[lo].len == it.depth) {
+            b.value[it.slot] = keys[lo].value;
+            lo++;
+        }
+        if (lo >= hi) continue;
+        int nl = 0;
+        for (size_t i = lo; i < hi; i++) {
+            uint16_t l = (uint16_t)(keys[i].s[it.depth] + 1);
+            if (nl == 0 || labels[nl - 1] != l) {
+                labels[nl] = l;
+                starts[nl] = i;
+                nl++;
+            }
+        }
+        starts[nl] = hi;
+        int64_t base = find_base(&b, labels, nl);
+        if (base + 257 >= INT32_MAX / 2) {
+            st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: trie too large");
+            goto done;
+        }
+        if (!grow(&b, (size_t)base + TRIE_PAD)) goto nomem;
+        b.base[it.slot] = (int32_t)base;
+        if ((size_t)base + TRIE_PAD > b.used_max) b.used_max = (size_t)base + TRIE_PAD;
+        if (q_tail + (size_t)nl > q_cap) {
+            size_t nc = q_cap * 2 + (size_t)nl;
+            /* compact the consumed prefix first */
+            memmove(queue, queue + q_head, (q_tail - q_head) * sizeof *queue);
+            q_tail -= q_head;
+            q_head = 0;
+            if (q_tail + (size_t)nl > q_cap) {
+                build_item *nq = XLMR_REALLOC(queue, nc * sizeof *queue);
+                if (!nq) goto nomem;
+                queue = nq;
+                q_cap = nc;
+            }
+        }
+        for (int i = 0; i < nl; i++) {
+            int32_t s = (int32_t)(base + labels[i]);
+            unlist(&b, s);
+            b.check[s] = it.slot;
+            queue[q_tail++] = (build_item){s, it.depth + 1, starts[i], starts[i + 1]};
+        }
+    }
+
+    /* Shrink to what lookups can reach. */
+    {
+        size_t size = b.used_max;
+        if (!grow(&b, size)) goto nomem;
+        if (b.check[0] == INT32_MAX) b.check[0] = -1;
+        t->base = XLMR_REALLOC(b.base, size * sizeof *b.base);
+        if (!t->base) t->base = b.base;
+        t->check = XLMR_REALLOC(b.check, size * sizeof *b.check);
+        if (!t->check) t->check = b.check;
+        t->value = XLMR_REALLOC(b.value, size * sizeof *b.value);
+        if (!t->value) t->value = b.value;
+        t->n_slots = size;
+        b.base = b.check = b.value = NULL;
+    }
+    goto done;
+
+nomem:
+    st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory building the piece trie (%zu keys)", n);
+done:
+    XLMR_FREE(queue);
+    XLMR_FREE(b.base);
+    XLMR_FREE(b.check);
+    XLMR_FREE(b.value);
+    XLMR_FREE(b.next);
+    XLMR_FREE(b.prev);
+    XLMR_FREE(b.fails);
+    XLMR_FREE(b.listed);
+    if (st) tok_trie_free(t);
+    return st;
+}
+
+void tok_trie_free(tok_trie *t) {
+    if (!t) return;
+    XLMR_FREE(t->base);
+    XLMR_FREE(t->check);
+    XLMR_FREE(t->value);
+    memset(t, 0, sizeof *t);
+}
+
+size_t tok_trie_longest_prefix(const tok_trie *t, const uint8_t *s, size_t n, int32_t *value) {
+    size_t best = 0;
+    *value = -1;
+    if (!t->n_slots) return 0;
+    int32_t node = 0;
+    for (size_t i = 0; i < n; i++) {
+        node = tok_trie_next(t, node, s[i]);
+        if (node < 0) break;
+        if (t->value[node] >= 0) {
+            best = i + 1;
+            *value = t->value[node];
+        }
+    }
+    return best;
+}
+
+int32_t tok_trie_find(const tok_trie *t, const uint8_t *s, size_t n) {
+    if (!t->n_slots) return -1;
+    int32_t node = 0;
+    for (size_t i = 0; i < n; i++) {
+        node = tok_trie_next(t, node, s[i]);
+        if (node < 0) return -1;
+    }
+    return t->value[node];
+}

@@ -1,0 +1,77 @@
+/* tokenizer.h — XLM-R's tokenizer as Hugging Face's XLMRobertaTokenizer (slow) applies it on top of
+ * SentencePiece Unigram, bit-exact on the fixtures.
+ *
+ *   ids:     fairseq layout: <s>=0 <pad>=1 </s>=2 <unk>=3, SentencePiece piece i -> i + 1, <mask> = V-1.
+ *   encode:  the literal strings <s> </s> <pad> <unk> <mask> are cut out of the raw text first (with
+ *            Python str.strip whitespace removed next to them: both sides, <mask> only its left), each
+ *            remaining chunk is normalized and segmented on its own; then <s> ... </s>.
+ *   decode:  pieces concatenated, "▁" -> " ", strip, clean_up_tokenization_spaces.
+ * A tokenizer is immutable once built: share it freely (no global state). */
+#ifndef XLMR_TOKENIZER_H
+#define XLMR_TOKENIZER_H
+
+#include "common.h"
+
+typedef struct tok_tokenizer tok_tokenizer;
+typedef struct tok_ids {
+    int32_t *ids;
+    size_t n, cap;
+} tok_ids; /* caller zero-inits, tok_ids_free frees */
+typedef struct tok_text {
+    char *s;
+    size_t n, cap;
+} tok_text; /* NUL-terminated after each call */
+
+/* What llama.cpp's converter writes in GGUF for XLM-R (tokenizer.ggml.*): tokens in fairseq id order
+   (V entries, <s>,<pad>,</s>,<unk>, pieces…, <mask>), scores, token types (llama.cpp token type enum:
+   1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), the precompiled charsmap blob,
+   and flags. */
+typedef struct tok_vocab_desc {
+    size_t n_tokens;
+    const char *const *tokens;
+    const size_t *token_lens;
+    const float *scores;
+    const int32_t *types;
+    const uint8_t *charsmap;
+    size_t charsmap_len;
+    int add_space_prefix, remove_extra_whitespaces, escape_whitespaces;
+    int32_t bos_id, eos_id, unk_id, pad_id, mask_id; /* fairseq ids: 0, 2, 3, 1, V-1 */
+} tok_vocab_desc;
+
+/* From a sentencepiece.bpe.model file (bytes may be freed afterwards). */
+xlmr_status tok_from_spm_model(const uint8_t *bytes, size_t n, tok_tokenizer **out, xlmr_error *err);
+/* From the GGUF tokenizer arrays (copied; d may be freed afterwards). Byte fallback is on when the
+   vocabulary holds byte tokens (type 6). */
+xlmr_status tok_from_vocab(const tok_vocab_desc *d, tok_tokenizer **out, xlmr_error *err);
+/* Fills d with pointers into t (valid while t lives) — the GGUF writer serializes this;
+   tok_from_vocab(d) rebuilds an identical tokenizer. */
+void tok_export_vocab(const tok_tokenizer *t, tok_vocab_desc *d);
+void tok_free(tok_tokenizer *t);
+
+int32_t tok_vocab_size(const tok_tokenizer *t); /* fairseq V, <mask> included */
+int32_t tok_mask_id(const tok_tokenizer *t);
+int32_t tok_pad_id(const tok_tokenizer *t);
+int32_t tok_bos_id(const tok_tokenizer *t);
+int32_t tok_eos_id(const tok_tokenizer *t);
+int32_t tok_unk_id(const tok_tokenizer *t);
+
+/* <s> text </s>; max_len > 0: truncate to max_len ids keeping </s> (max_len < 2: XLMR_ERR_ARG). */
+xlmr_status tok_encode(const tok_tokenizer *t, const char *text, size_t n, int max_len, tok_ids *out, xlmr_error *err);
+/* <s> A </s></s> B </s>; max_len > 0: truncation 'longest_first' as the reference (one id at a time
+   from the longer of A and B, from B on a tie; max_len < 4: XLMR_ERR_ARG). */
+xlmr_status tok_encode_pair(const tok_tokenizer *t, const char *a, size_t na, const char *b, size_t nb, int max_len, tok_ids *out,
+                            xlmr_error *err);
+/* Ids of the text alone: no <s> </s>, no truncation (appended to out). */
+xlmr_status tok_encode_raw(const tok_tokenizer *t, const char *text, size_t n, tok_ids *out, xlmr_error *err);
+
+const char *tok_piece(const tok_tokenizer *t, int32_t id); /* convert_ids_to_tokens; NULL if out of range */
+/* Id of a token string as convert_tokens_to_ids does it (<unk> id for unknown strings). */
+int32_t tok_piece_to_id(const tok_tokenizer *t, const char *piece, size_t n);
+
+/* ids -> text as the reference decodes (an id out of range: XLMR_ERR_ARG). */
+xlmr_status tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, int skip_special, tok_text *out, xlmr_error *err);
+
+void tok_ids_free(tok_ids *v);
+void tok_text_free(tok_text *v);
+
+#endif
