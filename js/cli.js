@@ -1,0 +1,259 @@
+// The `xlmr` command line: fill-mask, embed, tokenize, convert, info.
+// Progress goes to stderr (a bar on a terminal, plain lines otherwise); results go to stdout.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { load, XlmrError } from './index.node.js';
+
+export const DEFAULT_MODEL = 'FacebookAI/xlm-roberta-base';
+
+const HELP = `usage: xlmr <command> [options] [text ...]
+
+commands:
+  fill-mask TEXT...   top-k predictions for each <mask> in each text
+  embed TEXT...       sentence embeddings (one vector per text)
+  tokenize TEXT...    token ids and pieces
+  convert -o FILE     write the model as GGUF (--dtype q8_0 | f16 | f32)
+  info                the model's configuration
+
+options:
+  -m, --model M       path, URL or hub id (default ${DEFAULT_MODEL});
+                      "tiny" is the small random test model bundled with the package
+  --json              print one JSON document
+  -k, --top-k N       fill-mask: predictions per mask (5)
+  --pooling P         embed: mean | cls | none (mean)
+  --no-normalize      embed: skip L2 normalisation
+  --batch-size N      embed: texts per batch (16)
+  --truncation        cut texts longer than the model's maximum instead of failing
+  --dtype D           weights kept when reading float safetensors: q8_0 | f16 | f32 (q8_0)
+  -o, --output FILE   convert: where to write the .gguf
+  --hub-url URL       hub base URL (default $XLMR_HUB_URL or https://huggingface.co)
+  --revision R        hub revision (main)
+  --cache DIR         cache folder for converted models; --no-cache to skip the cache
+  --no-worker         run the model in this thread
+  -q, --quiet         no progress output
+  -h, --help          this text;  --version  the package version
+
+Texts come from the arguments, or one per line from standard input when there are none.`;
+
+const FLAGS = {
+  '--model': 'model', '-m': 'model', '--top-k': 'topK', '-k': 'topK', '--pooling': 'pooling', '--batch-size': 'batchSize',
+  '--dtype': 'dtype', '--output': 'output', '-o': 'output', '--hub-url': 'hubUrl', '--revision': 'revision', '--cache': 'cache',
+};
+const SWITCHES = {
+  '--json': ['json', true], '--no-normalize': ['normalize', false], '--truncation': ['truncation', true],
+  '--no-cache': ['cache', false], '--no-worker': ['worker', false], '--quiet': ['quiet', true], '-q': ['quiet', true],
+  '--help': ['help', true], '-h': ['help', true], '--version': ['version', true],
+};
+
+class UsageError extends Error {}
+
+export function parseArgs(argv) {
+  const o = { texts: [], normalize: true };
+  let rest = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (rest || !a.startsWith('-') || a === '-') {
+      if (!o.command) o.command = a;
+      else o.texts.push(a);
+      continue;
+    }
+    if (a === '--') { rest = true; continue; }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (FLAGS[name]) {
+      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new UsageError(`${name} needs a value`);
+      o[FLAGS[name]] = v;
+    } else if (SWITCHES[name] && eq < 0) {
+      o[SWITCHES[name][0]] = SWITCHES[name][1];
+    } else {
+      throw new UsageError(`unknown option ${a}`);
+    }
+  }
+  for (const k of ['topK', 'batchSize']) {
+    if (o[k] !== undefined) {
+      const n = Number(o[k]);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${k === 'topK' ? 'top-k' : 'batch-size'} must be a positive integer`);
+      o[k] = n;
+    }
+  }
+  return o;
+}
+
+/** "tiny" -> the bundled test model: models/tiny/ in the package, else the fixtures of a checkout. */
+export function tinyModelPath() {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const p of [path.join(here, '..', 'models', 'tiny'), path.join(here, '..', 'tests', 'fixtures')]) {
+    if (fs.existsSync(p)) return p;
+  }
+  throw new UsageError('the bundled tiny model is missing from this installation');
+}
+
+function fmtBytes(n) {
+  if (!n) return '0 B';
+  const u = ['B', 'kB', 'MB', 'GB'];
+  const i = Math.min(u.length - 1, Math.floor(Math.log10(n) / 3));
+  return `${(n / 1000 ** i).toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+/** onProgress for a terminal (one redrawn bar) or a log (a line per phase and per 10%). */
+export function progressPrinter(stream, { tty = stream.isTTY } = {}) {
+  let key = null;
+  let lastDecile = -1;
+  let lastDraw = 0;
+  let open = false;
+  return {
+    onProgress(ev) {
+      if (ev.phase === 'ready') { this.done(); return; }
+      const k = `${ev.phase} ${ev.file ?? ''}`;
+      const pct = ev.total ? Math.min(100, Math.floor((ev.loaded / ev.total) * 100)) : null;
+      const label = { download: 'downloading', read: 'reading', cache: 'reading cached', save: 'caching' }[ev.phase] ?? ev.phase;
+      const size = ev.total ? `${fmtBytes(ev.loaded)} / ${fmtBytes(ev.total)}` : fmtBytes(ev.loaded);
+      if (tty) {
+        const now = Date.now();
+        if (k === key && now - lastDraw < 80 && ev.loaded !== ev.total) return;
+        lastDraw = now;
+        const width = 30;
+        const bar = pct === null ? '' : `[${'#'.repeat(Math.round((pct / 100) * width)).padEnd(width, '.')}] ${String(pct).padStart(3)}% `;
+        if (k !== key && open) stream.write('\n');
+        stream.write(`\r\x1b[2K${label} ${ev.file ?? ''} ${bar}${size}`);
+        open = true;
+        key = k;
+      } else {
+        const decile = pct === null ? -1 : Math.floor(pct / 10);
+        if (k !== key) { key = k; lastDecile = decile; stream.write(`${label} ${ev.file ?? ''} ${pct === null ? '' : pct + '% '}${size}\n`); return; }
+        if (decile > lastDecile) { lastDecile = decile; stream.write(`${label} ${ev.file ?? ''} ${pct}% ${size}\n`); }
+      }
+    },
+    done() {
+      if (tty && open) stream.write('\n');
+      open = false;
+    },
+  };
+}
+
+async function readStdinLines(stdin) {
+  const chunks = [];
+  for await (const c of stdin) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+}
+
+function round(x, d = 6) { return Number(x.toFixed(d)); }
+
+export async function main(argv, { stdout = process.stdout, stderr = process.stderr, stdin = process.stdin } = {}) {
+  let o;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    stderr.write(`xlmr: ${e.message}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (o.version) {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const commands = ['fill-mask', 'embed', 'tokenize', 'convert', 'info'];
+  if (o.help || !o.command) { (o.help ? stdout : stderr).write(HELP + '\n'); return o.help ? 0 : 2; }
+  if (!commands.includes(o.command)) { stderr.write(`xlmr: unknown command ${o.command}; one of ${commands.join(', ')}\n`); return 2; }
+
+  let texts = o.texts;
+  const needsText = ['fill-mask', 'embed', 'tokenize'].includes(o.command);
+  if (needsText && !texts.length) {
+    if (stdin.isTTY) { stderr.write(`xlmr ${o.command}: give the text as arguments or on standard input\n`); return 2; }
+    texts = await readStdinLines(stdin);
+  }
+  if (o.command === 'convert' && !o.output) { stderr.write('xlmr convert: --output FILE.gguf is required\n'); return 2; }
+
+  const modelSource = !o.model ? DEFAULT_MODEL : o.model === 'tiny' ? tinyModelPath() : o.model;
+  const progress = o.quiet ? null : progressPrinter(stderr);
+  const options = { onProgress: progress ? (ev) => progress.onProgress(ev) : undefined };
+  for (const k of ['dtype', 'hubUrl', 'revision', 'worker']) if (o[k] !== undefined) options[k] = o[k];
+  if (o.cache !== undefined) options.cache = o.cache;
+  if (o.command === 'convert') options.cache = false;
+
+  let model;
+  try {
+    model = await load(modelSource, options);
+    progress?.done();
+    const out = await run(o, model, texts);
+    if (o.command !== 'convert') stdout.write(out);
+    return 0;
+  } catch (e) {
+    progress?.done();
+    const code = e instanceof XlmrError ? e.code : 'ERR_INTERNAL';
+    if (o.json) stdout.write(JSON.stringify({ error: { code, message: e.message } }) + '\n');
+    stderr.write(`xlmr: ${e.message} (${code})\n`);
+    return 1;
+  } finally {
+    await model?.dispose();
+  }
+}
+
+async function run(o, model, texts) {
+  switch (o.command) {
+    case 'info': {
+      const info = { config: model.config, load: model.loadInfo };
+      if (o.json) return JSON.stringify(info, null, 2) + '\n';
+      return Object.entries(model.config).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('\n') + '\n';
+    }
+    case 'tokenize': {
+      const res = [];
+      for (const t of texts) res.push({ text: t, ...(await model.tokenize(t, { truncation: !!o.truncation })) });
+      if (o.json) return JSON.stringify(res.length === 1 ? res[0] : res, null, 2) + '\n';
+      return res.map((r) => `ids:    ${r.ids.join(' ')}\ntokens: ${r.tokens.join(' ')}`).join('\n\n') + '\n';
+    }
+    case 'fill-mask': {
+      const res = [];
+      for (const t of texts) res.push({ text: t, predictions: await model.fillMask(t, { topK: o.topK ?? 5, truncation: !!o.truncation }) });
+      if (o.json) return JSON.stringify(res.length === 1 ? res[0].predictions : res.map((r) => r.predictions), null, 2) + '\n';
+      const lines = [];
+      for (const r of res) {
+        lines.push(r.text);
+        const lists = Array.isArray(r.predictions[0]) ? r.predictions : [r.predictions];
+        lists.forEach((list, i) => {
+          if (lists.length > 1) lines.push(`  mask ${i + 1}:`);
+          for (const p of list) lines.push(`  ${p.score.toFixed(4)}  ${JSON.stringify(p.token_str).padEnd(16)} ${p.sequence}`);
+        });
+      }
+      return lines.join('\n') + '\n';
+    }
+    case 'embed': {
+      const opts = { pooling: o.pooling ?? 'mean', normalize: o.normalize, truncation: !!o.truncation };
+      if (o.batchSize) opts.batchSize = o.batchSize;
+      const vecs = await model.embed(texts, opts);
+      if (o.json) {
+        const arr = vecs.map((v) => Array.from(v, (x) => round(x, 7)));
+        return JSON.stringify(texts.length === 1 ? arr[0] : arr) + '\n';
+      }
+      return vecs.map((v) => Array.from(v, (x) => x.toFixed(6)).join(' ')).join('\n') + '\n';
+    }
+    case 'convert': {
+      const file = path.resolve(o.output);
+      const tmp = `${file}.${process.pid}.tmp`;
+      const fh = await fs.promises.open(tmp, 'w');
+      let size = 0;
+      try {
+        for await (const chunk of model.exportGguf()) {
+          let off = 0;
+          while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+          size += chunk.byteLength;
+        }
+        await fh.close();
+        await fs.promises.rename(tmp, file);
+      } catch (e) {
+        await fh.close().catch(() => {});
+        await fs.promises.rm(tmp, { force: true });
+        throw e;
+      }
+      const msg = `wrote ${file} (${fmtBytes(size)})`;
+      if (o.json) process.stdout.write(JSON.stringify({ output: file, bytes: size, dtype: o.dtype ?? 'q8_0' }) + '\n');
+      else process.stderr.write(msg + '\n');
+      return '';
+    }
+    default:
+      throw new UsageError(o.command);
+  }
+}
