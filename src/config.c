@@ -1,0 +1,105 @@
+#include "config.h"
+
+#include <math.h>
+
+#include "json.h"
+
+static xlmr_status config_int(const json_value *root, const char *key, int required, int64_t dflt, int64_t lo,
+                              int64_t hi, int32_t *out, xlmr_error *err) {
+    const json_value *v = json_get(root, key);
+    int64_t x;
+    if (!v || v->type == JSON_NULL) {
+        if (required) return xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: missing \"%s\"", key);
+        x = dflt;
+    } else if (!json_get_int(root, key, &x)) {
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: \"%s\" must be an integer", key);
+    }
+    if (x < lo || x > hi)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: \"%s\" = %lld is outside [%lld, %lld]", key, (long long)x,
+                         (long long)lo, (long long)hi);
+    *out = (int32_t)x;
+    return XLMR_OK;
+}
+
+static xlmr_status config_string_is(const json_value *root, const char *key, const char *const *allowed,
+                                    xlmr_error *err) {
+    const json_value *v = json_get(root, key);
+    if (!v || v->type == JSON_NULL) return XLMR_OK;
+    if (v->type != JSON_STRING) return xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: \"%s\" must be a string", key);
+    for (; *allowed; allowed++)
+        if (strlen(*allowed) == v->len && memcmp(*allowed, v->str, v->len) == 0) return XLMR_OK;
+    return xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: \"%s\" = \"%.40s\" is not supported", key, v->str);
+}
+
+xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr_error *err) {
+    memset(c, 0, sizeof *c);
+    json_doc *doc = NULL;
+    xlmr_error jerr = {0};
+    if (json_parse(json, n, &doc, &jerr) != XLMR_OK)
+        return xlmr_fail(err, jerr.code == XLMR_ERR_NOMEM ? XLMR_ERR_NOMEM : XLMR_ERR_FORMAT, "config.json: %s",
+                         jerr.msg);
+    const json_value *root = json_root(doc);
+    xlmr_status st = XLMR_OK;
+    if (root->type != JSON_OBJECT) {
+        st = xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: not a JSON object");
+        goto done;
+    }
+    static const char *const acts[] = {"gelu", NULL};
+    static const char *const pos_types[] = {"absolute", NULL};
+    if ((st = config_string_is(root, "hidden_act", acts, err)) ||
+        (st = config_string_is(root, "position_embedding_type", pos_types, err)))
+        goto done;
+    if ((st = config_int(root, "vocab_size", 1, 0, 1, CONFIG_MAX_VOCAB, &c->vocab_size, err)) ||
+        (st = config_int(root, "hidden_size", 1, 0, 1, CONFIG_MAX_HIDDEN, &c->hidden_size, err)) ||
+        (st = config_int(root, "num_hidden_layers", 1, 0, 1, CONFIG_MAX_LAYERS, &c->num_layers, err)) ||
+        (st = config_int(root, "num_attention_heads", 1, 0, 1, CONFIG_MAX_HIDDEN, &c->num_heads, err)) ||
+        (st = config_int(root, "intermediate_size", 1, 0, 1, CONFIG_MAX_FFN, &c->intermediate_size, err)) ||
+        (st = config_int(root, "max_position_embeddings", 1, 0, 1, CONFIG_MAX_POSITIONS, &c->max_positions, err)) ||
+        (st = config_int(root, "type_vocab_size", 0, 2, 1, CONFIG_MAX_TYPES, &c->type_vocab_size, err)) ||
+        (st = config_int(root, "pad_token_id", 0, 1, 0, CONFIG_MAX_VOCAB, &c->pad_id, err)))
+        goto done;
+    double eps = 1e-12;
+    const json_value *ev = json_get(root, "layer_norm_eps");
+    if (ev && ev->type != JSON_NULL && !json_get_number(root, "layer_norm_eps", &eps)) {
+        st = xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: \"layer_norm_eps\" must be a number");
+        goto done;
+    }
+    c->layer_norm_eps = (float)eps;
+    st = config_validate(c, err);
+done:
+    json_free(doc);
+    return st;
+}
+
+xlmr_status config_validate(xlmr_config *c, xlmr_error *err) {
+    struct {
+        const char *name;
+        int32_t v, hi;
+    } f[] = {
+        {"vocab_size", c->vocab_size, CONFIG_MAX_VOCAB},
+        {"hidden_size", c->hidden_size, CONFIG_MAX_HIDDEN},
+        {"num_layers", c->num_layers, CONFIG_MAX_LAYERS},
+        {"num_heads", c->num_heads, CONFIG_MAX_HIDDEN},
+        {"intermediate_size", c->intermediate_size, CONFIG_MAX_FFN},
+        {"max_positions", c->max_positions, CONFIG_MAX_POSITIONS},
+        {"type_vocab_size", c->type_vocab_size, CONFIG_MAX_TYPES},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v < 1 || f[i].v > f[i].hi)
+            return xlmr_fail(err, XLMR_ERR_FORMAT, "config: %s = %d is outside [1, %d]", f[i].name, (int)f[i].v,
+                             (int)f[i].hi);
+    if (c->hidden_size % c->num_heads != 0)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "config: hidden_size %d is not a multiple of num_heads %d",
+                         (int)c->hidden_size, (int)c->num_heads);
+    if (c->pad_id < 0 || c->pad_id >= c->vocab_size)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "config: pad_token_id %d is not a token id (vocab_size %d)",
+                         (int)c->pad_id, (int)c->vocab_size);
+    if (c->max_positions <= c->pad_id + 1)
+        return xlmr_fail(err, XLMR_ERR_FORMAT,
+                         "config: max_position_embeddings %d leaves no position after pad_token_id %d + 1",
+                         (int)c->max_positions, (int)c->pad_id);
+    if (!(c->layer_norm_eps > 0.0f) || !(c->layer_norm_eps < 1.0f))
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "config: layer_norm_eps %g is not in (0, 1)", (double)c->layer_norm_eps);
+    c->max_tokens = c->max_positions - c->pad_id - 1;
+    return XLMR_OK;
+}
