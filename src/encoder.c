@@ -1,0 +1,393 @@
+/* encoder.c — the forward pass (embeddings, post-LayerNorm blocks), the scratch arena and the entry points
+ * model_embed / model_fill_mask / model_logits (see encoder.h).
+ *
+ * Shapes: B sequences, T padded length, R = sum of lengths packed rows, H hidden, F intermediate, V vocab,
+ * nh heads of dh = H / nh. Every linear layer is kern_linear over the R rows; activations feeding Q8_0
+ * weights are quantized once per layer input (q, k and v share one quantization). */
+#include "encoder.h"
+
+#include <math.h>
+#include <stdio.h> /* snprintf of tensor names */
+
+#include "heads.h"
+#include "quant.h"
+
+void scratch_free(struct xlmr_scratch *s) {
+    if (!s) return;
+    XLMR_FREE(s->mem);
+    XLMR_FREE(s);
+}
+
+/* ---- the model's shapes, checked before any computation (a loader bug or a hostile file must give an
+ * error, not an out-of-bounds read) ---- */
+
+enum { KIND_VECTOR, KIND_MATRIX, KIND_TABLE };
+
+static xlmr_status check_tensor(xlmr_error *err, const xlmr_tensor *t, const char *name, int layer, int64_t cols,
+                                int64_t rows, int kind) {
+    char full[48];
+    if (layer >= 0) snprintf(full, sizeof full, "blk.%d.%s", layer, name);
+    else snprintf(full, sizeof full, "%s", name);
+    const int is_float = t->type == XLMR_TYPE_F32;
+    const int is_any = is_float || t->type == XLMR_TYPE_F16 || t->type == XLMR_TYPE_BF16 || t->type == XLMR_TYPE_Q8_0;
+    if (!t->data) return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is missing from the model", full);
+    if (kind == KIND_VECTOR ? !is_float : !is_any)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s has type %s (%d); expected %s", full,
+                         quant_type_name(t->type), (int)t->type, kind == KIND_VECTOR ? "F32" : "F32, F16, BF16 or Q8_0");
+    const int rows_ok = kind == KIND_TABLE ? t->ne[1] >= rows : t->ne[1] == rows;
+    if (t->ne[0] != cols || !rows_ok)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s has shape [%lld, %lld]; expected [%lld, %s%lld] from the config",
+                         full, (long long)t->ne[1], (long long)t->ne[0], (long long)rows,
+                         kind == KIND_TABLE ? ">= " : "", (long long)cols);
+    if (t->type == XLMR_TYPE_Q8_0 && cols % QK8_0 != 0)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is Q8_0 with rows of %lld, not a multiple of %d", full,
+                         (long long)cols, QK8_0);
+    if (t->nbytes < quant_type_size(t->type, t->ne[0] * t->ne[1]))
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s holds %zu bytes; its shape needs %zu", full, t->nbytes,
+                         quant_type_size(t->type, t->ne[0] * t->ne[1]));
+    return XLMR_OK;
+}
+
+static xlmr_status check_model(xlmr_model *m, int want_head) {
+    const xlmr_config *c = &m->config;
+    const xlmr_weights *w = &m->w;
+    xlmr_error *err = &m->err;
+    const int64_t H = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    if (H < 1 || c->num_heads < 1 || H % c->num_heads != 0 || F < 1 || V < 2 || c->num_layers < 0 ||
+        c->max_tokens < 1 || c->pad_id < 0 || c->pad_id >= V || c->type_vocab_size < 1 ||
+        !(c->layer_norm_eps >= 0.0f) || H > (1 << 20) || F > (1 << 22) || V > (1 << 26))
+        return xlmr_fail(err, XLMR_ERR_FORMAT,
+                         "model config is inconsistent: hidden %lld, heads %d, intermediate %lld, vocab %lld, layers %d, "
+                         "max_tokens %d, pad_id %d, type_vocab %d, layer_norm_eps %g",
+                         (long long)H, c->num_heads, (long long)F, (long long)V, c->num_layers, c->max_tokens, c->pad_id,
+                         c->type_vocab_size, (double)c->layer_norm_eps);
+    if (c->num_layers > 0 && !w->layers) return xlmr_fail(err, XLMR_ERR_FORMAT, "model has no layer tensors");
+    xlmr_status st;
+#define CHECK_T(t, name, layer, cols, rows, kind) \
+    if ((st = check_tensor(err, &(t), name, layer, cols, rows, kind)) != XLMR_OK) return st
+    CHECK_T(w->tok_embd, "token_embd.weight", -1, H, V, KIND_MATRIX);
+    CHECK_T(w->pos_embd, "position_embd.weight", -1, H, c->max_tokens, KIND_TABLE);
+    CHECK_T(w->type_embd, "token_types.weight", -1, H, 1, KIND_TABLE);
+    CHECK_T(w->embd_norm, "token_embd_norm.weight", -1, H, 1, KIND_VECTOR);
+    CHECK_T(w->embd_norm_b, "token_embd_norm.bias", -1, H, 1, KIND_VECTOR);
+    for (int l = 0; l < c->num_layers; l++) {
+        const xlmr_layer *L = &w->layers[l];
+        CHECK_T(L->q, "attn_q.weight", l, H, H, KIND_MATRIX);
+        CHECK_T(L->q_b, "attn_q.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->k, "attn_k.weight", l, H, H, KIND_MATRIX);
+        CHECK_T(L->k_b, "attn_k.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->v, "attn_v.weight", l, H, H, KIND_MATRIX);
+        CHECK_T(L->v_b, "attn_v.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->attn_out, "attn_output.weight", l, H, H, KIND_MATRIX);
+        CHECK_T(L->attn_out_b, "attn_output.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->attn_norm, "attn_output_norm.weight", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->attn_norm_b, "attn_output_norm.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->ffn_up, "ffn_up.weight", l, H, F, KIND_MATRIX);
+        CHECK_T(L->ffn_up_b, "ffn_up.bias", l, F, 1, KIND_VECTOR);
+        CHECK_T(L->ffn_down, "ffn_down.weight", l, F, H, KIND_MATRIX);
+        CHECK_T(L->ffn_down_b, "ffn_down.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->out_norm, "layer_output_norm.weight", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->out_norm_b, "layer_output_norm.bias", l, H, 1, KIND_VECTOR);
+    }
+    if (want_head) {
+        if (!c->has_mlm_head)
+            return xlmr_fail(err, XLMR_ERR_ARG,
+                             "this model has no fill-mask head (embedding-only weights): use embed instead");
+        CHECK_T(w->mlm_dense, "mlm.dense.weight", -1, H, H, KIND_MATRIX);
+        CHECK_T(w->mlm_dense_b, "mlm.dense.bias", -1, H, 1, KIND_VECTOR);
+        CHECK_T(w->mlm_norm, "mlm.norm.weight", -1, H, 1, KIND_VECTOR);
+        CHECK_T(w->mlm_norm_b, "mlm.norm.bias", -1, H, 1, KIND_VECTOR);
+        CHECK_T(w->mlm_bias, "mlm.output.bias", -1, V, 1, KIND_VECTOR);
+    }
+#undef CHECK_T
+    return XLMR_OK;
+}
+
+/* ---- scratch ---- */
+
+/* Appends n bytes at a 16-byte boundary: *at gets the offset, *end moves past. 0 on overflow. */
+static int take(size_t *end, size_t n, size_t *at) {
+    size_t a;
+    if (!xlmr_add_size(*end, 15, &a)) return 0;
+    a &= ~(size_t)15;
+    *at = a;
+    return xlmr_add_size(a, n, end);
+}
+
+static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, int want_head) {
+    const xlmr_config *c = &m->config;
+    const size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size;
+    const size_t rp = ((size_t)rows + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
+    size_t nh, nf, nq, end = 0, o_x, o_alt, o_q, o_k, o_v, o_ctx, o_ffn, o_att, o_qmem, o_seq;
+    size_t o_hin = 0, o_hmid = 0, o_logits = 0;
+    int ok = rows <= INT32_MAX && xlmr_mul_size(rp, H * sizeof(float), &nh) &&
+             xlmr_mul_size(rp, F * sizeof(float), &nf) &&
+             (nq = kern_qact_bytes((int)rp, (int)(H > F ? H : F))) != 0;
+    ok = ok && take(&end, nh, &o_x) && take(&end, nh, &o_alt) && take(&end, nh, &o_q) && take(&end, nh, &o_k) &&
+         take(&end, nh, &o_v) && take(&end, nh, &o_ctx) && take(&end, nf, &o_ffn) &&
+         take(&end, (size_t)T * sizeof(float), &o_att) && take(&end, nq, &o_qmem) &&
+         take(&end, ((size_t)B + 1) * sizeof(int32_t), &o_seq);
+    if (want_head)
+        ok = ok && take(&end, KERN_QTILE * H * sizeof(float), &o_hin) &&
+             take(&end, KERN_QTILE * H * sizeof(float), &o_hmid) &&
+             take(&end, KERN_QTILE * V * sizeof(float), &o_logits);
+    if (!ok || end > (size_t)PTRDIFF_MAX)
+        return xlmr_fail(&m->err, XLMR_ERR_NOMEM, "activations for %lld tokens (batch %d x %d) do not fit in memory",
+                         (long long)rows, B, T);
+    struct xlmr_scratch *s = m->scratch;
+    if (!s) {
+        s = (struct xlmr_scratch *)XLMR_CALLOC(1, sizeof *s);
+        if (!s) return xlmr_fail(&m->err, XLMR_ERR_NOMEM, "cannot allocate the scratch header");
+        m->scratch = s;
+    }
+    if (end > s->cap) {
+        XLMR_FREE(s->mem);
+        s->cap = 0;
+        s->mem = XLMR_MALLOC(end);
+        if (!s->mem)
+            return xlmr_fail(&m->err, XLMR_ERR_NOMEM, "cannot allocate %zu bytes of activations for %lld tokens",
+                             end, (long long)rows);
+        s->cap = end;
+    }
+    uint8_t *base = (uint8_t *)s->mem;
+    s->x = (float *)(void *)(base + o_x);
+    s->alt = (float *)(void *)(base + o_alt);
+    s->q = (float *)(void *)(base + o_q);
+    s->k = (float *)(void *)(base + o_k);
+    s->v = (float *)(void *)(base + o_v);
+    s->ctx = (float *)(void *)(base + o_ctx);
+    s->ffn = (float *)(void *)(base + o_ffn);
+    s->att = (float *)(void *)(base + o_att);
+    s->qmem = base + o_qmem;
+    s->seq_start = (int32_t *)(void *)(base + o_seq);
+    s->hin = want_head ? (float *)(void *)(base + o_hin) : NULL;
+    s->hmid = want_head ? (float *)(void *)(base + o_hmid) : NULL;
+    s->logits = want_head ? (float *)(void *)(base + o_logits) : NULL;
+    s->hidden = NULL;
+    return XLMR_OK;
+}
+
+/* ---- forward ---- */
+
+/* x = LayerNorm(word[id] + type[0] + pos), the position row from the ids: a non-pad token is the n-th
+ * non-pad token of its sequence and reads row n - 1 of pos_embd (position id n + pad_id); a pad token adds
+ * the zero vector (position id pad_id). */
+static void embed_tokens(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T) {
+    const xlmr_config *c = &m->config;
+    const xlmr_weights *w = &m->w;
+    struct xlmr_scratch *s = m->scratch;
+    const int H = c->hidden_size;
+    float *type_row = s->q, *pos_row = s->k; /* free until the first layer */
+    kern_get_row(type_row, &w->type_embd, 0);
+    for (int b = 0; b < B; b++) {
+        int n = 0;
+        for (int t = 0; t < lengths[b]; t++) {
+            const int32_t id = ids[(size_t)b * T + t];
+            float *xr = s->x + (size_t)(s->seq_start[b] + t) * H;
+            kern_get_row(xr, &w->tok_embd, id);
+            kern_add(xr, type_row, (size_t)H);
+            if (id != c->pad_id) {
+                kern_get_row(pos_row, &w->pos_embd, n++);
+                kern_add(xr, pos_row, (size_t)H);
+            }
+        }
+    }
+    kern_layer_norm(s->x, s->seq_start[B], H, (const float *)w->embd_norm.data, (const float *)w->embd_norm_b.data,
+                    c->layer_norm_eps);
+}
+
+/* ctx = softmax(q kᵀ / sqrt(dh)) v per sequence and head, one query row of scores at a time. Keys past a
+ * sequence's length are not visited: the reference's -10000 mask gives them exactly zero weight in float. */
+static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B) {
+    const int H = c->hidden_size, nh = c->num_heads, dh = H / nh;
+    const float sq = sqrtf((float)dh);
+    memset(s->ctx, 0, (size_t)s->seq_start[B] * H * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
+        for (int h = 0; h < nh; h++) {
+            const size_t off = (size_t)h * dh;
+            for (int i = 0; i < len; i++) {
+                const float *qi = s->q + (size_t)(r0 + i) * H + off;
+                for (int j = 0; j < len; j++) s->att[j] = kern_dot(qi, s->k + (size_t)(r0 + j) * H + off, dh) / sq;
+                kern_softmax(s->att, len);
+                float *ci = s->ctx + (size_t)(r0 + i) * H + off;
+                for (int j = 0; j < len; j++) kern_axpy(ci, s->att[j], s->v + (size_t)(r0 + j) * H + off, dh);
+            }
+        }
+    }
+}
+
+static inline int is_q8(const xlmr_tensor *t) { return t->type == XLMR_TYPE_Q8_0; }
+
+static void layer_forward(xlmr_model *m, const xlmr_layer *L, int B, float **px, float **palt) {
+    const xlmr_config *c = &m->config;
+    struct xlmr_scratch *s = m->scratch;
+    const int H = c->hidden_size, F = c->intermediate_size, R = s->seq_start[B];
+    const float eps = c->layer_norm_eps;
+    float *x = *px, *alt = *palt;
+    kern_qact qa;
+#define QUANTIZE_IF(cond, src, K)                 \
+    if (cond) {                                   \
+        kern_qact_init(&qa, s->qmem, R, K);       \
+        kern_quantize_act(src, &qa);              \
+    }
+#define BIAS(t) ((const float *)(t).data)
+    QUANTIZE_IF(is_q8(&L->q) || is_q8(&L->k) || is_q8(&L->v), x, H);
+    kern_linear(s->q, H, x, &qa, &L->q, BIAS(L->q_b), R);
+    kern_linear(s->k, H, x, &qa, &L->k, BIAS(L->k_b), R);
+    kern_linear(s->v, H, x, &qa, &L->v, BIAS(L->v_b), R);
+    attention(c, s, B);
+    QUANTIZE_IF(is_q8(&L->attn_out), s->ctx, H);
+    kern_linear(alt, H, s->ctx, &qa, &L->attn_out, BIAS(L->attn_out_b), R);
+    kern_add(alt, x, (size_t)R * H);
+    kern_layer_norm(alt, R, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);
+    float *tmp = x;
+    x = alt, alt = tmp;
+
+    QUANTIZE_IF(is_q8(&L->ffn_up), x, H);
+    kern_linear(s->ffn, F, x, &qa, &L->ffn_up, BIAS(L->ffn_up_b), R);
+    kern_gelu(s->ffn, (size_t)R * F);
+    QUANTIZE_IF(is_q8(&L->ffn_down), s->ffn, F);
+    kern_linear(alt, H, s->ffn, &qa, &L->ffn_down, BIAS(L->ffn_down_b), R);
+    kern_add(alt, x, (size_t)R * H);
+    kern_layer_norm(alt, R, H, BIAS(L->out_norm), BIAS(L->out_norm_b), eps);
+#undef QUANTIZE_IF
+#undef BIAS
+    *px = alt;
+    *palt = x;
+}
+
+xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head) {
+    int64_t rows = 0;
+    for (int b = 0; b < B; b++) rows += lengths[b];
+    xlmr_status st = scratch_reserve(m, rows, T, B, want_head);
+    if (st != XLMR_OK) return st;
+    struct xlmr_scratch *s = m->scratch;
+    s->seq_start[0] = 0;
+    for (int b = 0; b < B; b++) s->seq_start[b + 1] = s->seq_start[b] + lengths[b];
+    embed_tokens(m, ids, lengths, B, T);
+    float *x = s->x, *alt = s->alt;
+    for (int l = 0; l < m->config.num_layers; l++) layer_forward(m, &m->w.layers[l], B, &x, &alt);
+    s->hidden = x;
+    return XLMR_OK;
+}
+
+/* ---- entry points ---- */
+
+static xlmr_status check_ids(xlmr_model *m, const int32_t *ids, int n, int seq) {
+    const int32_t V = m->config.vocab_size;
+    for (int t = 0; t < n; t++)
+        if (ids[t] < 0 || ids[t] >= V)
+            return xlmr_fail(&m->err, XLMR_ERR_ARG, "token id %d at position %d of sequence %d is outside [0, %d)",
+                             (int)ids[t], t, seq, (int)V);
+    return XLMR_OK;
+}
+
+static xlmr_status check_length(xlmr_model *m, int len, int seq) {
+    if (len > m->config.max_tokens)
+        return xlmr_fail(&m->err, XLMR_ERR_TOO_LONG,
+                         "sequence %d has %d tokens; the model accepts at most %d (special tokens included)", seq, len,
+                         (int)m->config.max_tokens);
+    return XLMR_OK;
+}
+
+xlmr_status model_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int pooling,
+                        int normalize, float *out) {
+    if (!m) return XLMR_ERR_ARG;
+    xlmr_error_clear(&m->err);
+    if (!ids || !lengths || !out) return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: ids, lengths and out must be given");
+    if (B < 1 || T < 1) return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: batch %d x %d tokens; both must be >= 1", B, T);
+    if (pooling != XLMR_POOL_NONE && pooling != XLMR_POOL_CLS && pooling != XLMR_POOL_MEAN)
+        return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: pooling %d is not none (0), cls (1) or mean (2)", pooling);
+    xlmr_status st = check_model(m, 0);
+    for (int b = 0; st == XLMR_OK && b < B; b++) {
+        if (lengths[b] < 1 || lengths[b] > T)
+            return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: length %d of sequence %d is outside [1, %d]", (int)lengths[b],
+                             b, T);
+        if ((st = check_length(m, lengths[b], b)) == XLMR_OK) st = check_ids(m, ids + (size_t)b * T, lengths[b], b);
+    }
+    if (st == XLMR_OK) st = encoder_forward(m, ids, lengths, B, T, 0);
+    if (st != XLMR_OK) return st;
+    const struct xlmr_scratch *s = m->scratch;
+    const int H = m->config.hidden_size;
+    for (int b = 0; b < B; b++) {
+        const float *hb = s->hidden + (size_t)s->seq_start[b] * H;
+        if (pooling == XLMR_POOL_NONE) {
+            float *ob = out + (size_t)b * T * H;
+            memcpy(ob, hb, (size_t)lengths[b] * H * sizeof(float));
+            memset(ob + (size_t)lengths[b] * H, 0, (size_t)(T - lengths[b]) * H * sizeof(float));
+        } else {
+            head_pool(hb, lengths[b], H, pooling, out + (size_t)b * H);
+            if (normalize) head_l2_normalize(out + (size_t)b * H, H);
+        }
+    }
+    return XLMR_OK;
+}
+
+static xlmr_status check_one_sequence(xlmr_model *m, const int32_t *ids, int T, const char *what) {
+    if (!ids) return xlmr_fail(&m->err, XLMR_ERR_ARG, "%s: ids must be given", what);
+    if (T < 1) return xlmr_fail(&m->err, XLMR_ERR_ARG, "%s: %d tokens; need at least 1", what, T);
+    if (T > m->config.max_tokens)
+        return xlmr_fail(&m->err, XLMR_ERR_TOO_LONG,
+                         "%s: the input has %d tokens; the model accepts at most %d (special tokens included)", what, T,
+                         (int)m->config.max_tokens);
+    xlmr_status st = check_model(m, 1);
+    return st != XLMR_OK ? st : check_ids(m, ids, T, 0);
+}
+
+xlmr_status model_fill_mask(xlmr_model *m, const int32_t *ids, int T, int top_k, int32_t *out_ids, float *out_scores,
+                            int *n_masks) {
+    if (!m) return XLMR_ERR_ARG;
+    xlmr_error_clear(&m->err);
+    if (n_masks) *n_masks = 0;
+    xlmr_status st = check_one_sequence(m, ids, T, "fill-mask");
+    if (st != XLMR_OK) return st;
+    const int V = m->config.vocab_size, H = m->config.hidden_size, mask = V - 1;
+    if (top_k < 1 || top_k > V)
+        return xlmr_fail(&m->err, XLMR_ERR_ARG, "fill-mask: top_k %d is outside [1, %d]", top_k, V);
+    if (!out_ids || !out_scores) return xlmr_fail(&m->err, XLMR_ERR_ARG, "fill-mask: output arrays must be given");
+    int M = 0;
+    for (int t = 0; t < T; t++) M += ids[t] == mask;
+    if (M == 0) return xlmr_fail(&m->err, XLMR_ERR_NO_MASK, "fill-mask: the input has no <mask> token (id %d)", mask);
+    if ((st = encoder_forward(m, ids, &T, 1, T, 1)) != XLMR_OK) return st;
+    struct xlmr_scratch *s = m->scratch;
+    int t = 0, done = 0;
+    while (done < M) {
+        int mc = 0;
+        for (; t < T && mc < KERN_QTILE; t++)
+            if (ids[t] == mask) memcpy(s->hin + (size_t)mc++ * H, s->hidden + (size_t)t * H, (size_t)H * sizeof(float));
+        head_mlm_logits(m, s->hin, mc, s->logits, V);
+        for (int i = 0; i < mc; i++) {
+            float *p = s->logits + (size_t)i * V;
+            kern_softmax(p, V);
+            head_top_k(p, V, top_k, out_ids + (size_t)(done + i) * top_k, out_scores + (size_t)(done + i) * top_k);
+        }
+        done += mc;
+    }
+    if (n_masks) *n_masks = M;
+    return XLMR_OK;
+}
+
+xlmr_status model_logits(xlmr_model *m, const int32_t *ids, int T, const int32_t *positions, int n_pos, float *out) {
+    if (!m) return XLMR_ERR_ARG;
+    xlmr_error_clear(&m->err);
+    xlmr_status st = check_one_sequence(m, ids, T, "logits");
+    if (st != XLMR_OK) return st;
+    if (n_pos < 0 || (n_pos > 0 && (!positions || !out)))
+        return xlmr_fail(&m->err, XLMR_ERR_ARG, "logits: %d positions; positions and out must be given", n_pos);
+    for (int i = 0; i < n_pos; i++)
+        if (positions[i] < 0 || positions[i] >= T)
+            return xlmr_fail(&m->err, XLMR_ERR_ARG, "logits: position %d (entry %d) is outside [0, %d)",
+                             (int)positions[i], i, T);
+    if (n_pos == 0) return XLMR_OK;
+    if ((st = encoder_forward(m, ids, &T, 1, T, 1)) != XLMR_OK) return st;
+    struct xlmr_scratch *s = m->scratch;
+    const int V = m->config.vocab_size, H = m->config.hidden_size;
+    for (int c0 = 0; c0 < n_pos; c0 += KERN_QTILE) {
+        const int mc = n_pos - c0 < KERN_QTILE ? n_pos - c0 : KERN_QTILE;
+        for (int i = 0; i < mc; i++)
+            memcpy(s->hin + (size_t)i * H, s->hidden + (size_t)positions[c0 + i] * H, (size_t)H * sizeof(float));
+        head_mlm_logits(m, s->hin, mc, out + (size_t)c0 * V, V);
+    }
+    return XLMR_OK;
+}

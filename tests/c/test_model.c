@@ -1,0 +1,486 @@
+/* The forward pass and heads against the reference goldens (tests/fixtures/model_cases.jsonl, see its
+ * MANIFEST.md): F32 weights at the manifest's fp32 tolerances, F16 and BF16 files at tolerances derived
+ * from the manifest's table of observed differences (2x margin), Q8_0 at the issue's quality bars; and a
+ * padded batch against each sequence alone. */
+#include "encoder.h"
+#include "json.h"
+#include "quant.h"
+#include "test.h"
+#include "xlmr.h"
+
+/* ---- model construction ---- */
+
+/* TEMPORARY until the streaming loader (src/loader.c) lands: a test-local safetensors reader that fills an
+ * xlmr_model the way the loader does (matrices in the asked dtype, tables and vectors F32, the position
+ * table without its first pad_id + 1 rows). Replaced by xlmr_loader_* calls once available. */
+typedef struct local_model {
+    xlmr_model m;
+    void *blobs[64 + 16 * 64];
+    int nblobs;
+} local_model;
+
+static const json_value *st_find(const json_value *hdr, const char *name) { return json_get(hdr, name); }
+
+static int st_fill(local_model *lm, xlmr_tensor *t, const json_value *hdr, const uint8_t *data, const char *name,
+                   int dtype, int matrix, int64_t skip_rows) {
+    const json_value *e = st_find(hdr, name);
+    if (!e) {
+        fprintf(stderr, "missing tensor %s\n", name);
+        return 0;
+    }
+    const json_value *sh = json_get(e, "shape"), *off = json_get(e, "data_offsets"), *dt = json_get(e, "dtype");
+    int64_t rows = sh->len == 2 ? (int64_t)sh->items[0].number : 1;
+    int64_t cols = (int64_t)sh->items[sh->len - 1].number;
+    const uint8_t *src = data + (size_t)off->items[0].number;
+    rows -= skip_rows;
+    float *f = malloc((size_t)(rows * cols) * sizeof(float));
+    for (int64_t i = 0; i < rows * cols; i++) {
+        const uint8_t *p;
+        if (!strcmp(dt->str, "F32")) {
+            p = src + (size_t)((skip_rows * cols + i) * 4);
+            f[i] = xlmr_rd_f32(p);
+        } else {
+            p = src + (size_t)((skip_rows * cols + i) * 2);
+            uint16_t h = xlmr_rd_u16(p);
+            f[i] = !strcmp(dt->str, "F16") ? xlmr_fp16_to_f32(h) : xlmr_bf16_to_f32(h);
+        }
+    }
+    t->ne[0] = cols;
+    t->ne[1] = rows;
+    if (!matrix || dtype == XLMR_DTYPE_F32) {
+        t->type = XLMR_TYPE_F32;
+        t->data = f;
+        t->nbytes = (size_t)(rows * cols) * 4;
+    } else if (dtype == XLMR_DTYPE_F16) {
+        uint16_t *h = malloc((size_t)(rows * cols) * 2);
+        f16_from_f32_row(f, h, rows * cols);
+        free(f);
+        t->type = XLMR_TYPE_F16;
+        t->data = h;
+        t->nbytes = (size_t)(rows * cols) * 2;
+    } else {
+        block_q8_0 *q = malloc((size_t)(rows * cols / QK8_0) * sizeof(block_q8_0));
+        q8_0_quantize_row(f, q, rows * cols);
+        free(f);
+        t->type = XLMR_TYPE_Q8_0;
+        t->data = q;
+        t->nbytes = (size_t)(rows * cols / QK8_0) * sizeof(block_q8_0);
+    }
+    lm->blobs[lm->nblobs++] = t->data;
+    return 1;
+}
+
+static local_model *load_model(const char *path, int dtype) {
+    size_t n;
+    unsigned char *file = test_read_file(path, &n);
+    if (!file) return NULL;
+    uint64_t hlen = xlmr_rd_u64(file);
+    json_doc *doc = NULL;
+    xlmr_error err = {0};
+    if (json_parse((const char *)file + 8, (size_t)hlen, &doc, &err) != XLMR_OK) {
+        fprintf(stderr, "%s: %s\n", path, err.msg);
+        free(file);
+        return NULL;
+    }
+    const json_value *hdr = json_root(doc);
+    const uint8_t *data = file + 8 + hlen;
+    local_model *lm = calloc(1, sizeof *lm);
+    xlmr_config *c = &lm->m.config;
+    c->vocab_size = 8002, c->hidden_size = 64, c->num_layers = 2, c->num_heads = 4, c->intermediate_size = 256;
+    c->max_positions = 514, c->type_vocab_size = 1, c->pad_id = 1, c->max_tokens = 512, c->layer_norm_eps = 1e-5f;
+    c->has_mlm_head = 1;
+    xlmr_weights *w = &lm->m.w;
+    w->layers = calloc((size_t)c->num_layers, sizeof *w->layers);
+    lm->blobs[lm->nblobs++] = w->layers;
+    int ok = 1;
+#define F(t, name, matrix, skip) ok = ok && st_fill(lm, &(t), hdr, data, name, dtype, matrix, skip)
+    F(w->tok_embd, "roberta.embeddings.word_embeddings.weight", 1, 0);
+    F(w->pos_embd, "roberta.embeddings.position_embeddings.weight", 0, c->pad_id + 1);
+    F(w->type_embd, "roberta.embeddings.token_type_embeddings.weight", 0, 0);
+    F(w->embd_norm, "roberta.embeddings.LayerNorm.weight", 0, 0);
+    F(w->embd_norm_b, "roberta.embeddings.LayerNorm.bias", 0, 0);
+    for (int l = 0; l < c->num_layers; l++) {
+        xlmr_layer *L = &w->layers[l];
+        char nm[128];
+#define FL(t, suffix, matrix)                                                    \
+    snprintf(nm, sizeof nm, "roberta.encoder.layer.%d.%s", l, suffix);          \
+    F(t, nm, matrix, 0)
+        FL(L->q, "attention.self.query.weight", 1);
+        FL(L->q_b, "attention.self.query.bias", 0);
+        FL(L->k, "attention.self.key.weight", 1);
+        FL(L->k_b, "attention.self.key.bias", 0);
+        FL(L->v, "attention.self.value.weight", 1);
+        FL(L->v_b, "attention.self.value.bias", 0);
+        FL(L->attn_out, "attention.output.dense.weight", 1);
+        FL(L->attn_out_b, "attention.output.dense.bias", 0);
+        FL(L->attn_norm, "attention.output.LayerNorm.weight", 0);
+        FL(L->attn_norm_b, "attention.output.LayerNorm.bias", 0);
+        FL(L->ffn_up, "intermediate.dense.weight", 1);
+        FL(L->ffn_up_b, "intermediate.dense.bias", 0);
+        FL(L->ffn_down, "output.dense.weight", 1);
+        FL(L->ffn_down_b, "output.dense.bias", 0);
+        FL(L->out_norm, "output.LayerNorm.weight", 0);
+        FL(L->out_norm_b, "output.LayerNorm.bias", 0);
+#undef FL
+    }
+    F(w->mlm_dense, "lm_head.dense.weight", 1, 0);
+    F(w->mlm_dense_b, "lm_head.dense.bias", 0, 0);
+    F(w->mlm_norm, "lm_head.layer_norm.weight", 0, 0);
+    F(w->mlm_norm_b, "lm_head.layer_norm.bias", 0, 0);
+    F(w->mlm_bias, "lm_head.bias", 0, 0);
+#undef F
+    json_free(doc);
+    free(file);
+    if (!ok) return NULL;
+    return lm;
+}
+
+static void free_model(local_model *lm) {
+    if (!lm) return;
+    for (int i = 0; i < lm->nblobs; i++) free(lm->blobs[i]);
+    scratch_free(lm->m.scratch);
+    free(lm);
+}
+
+/* ---- goldens ---- */
+
+typedef struct golden {
+    json_doc *doc;
+    const json_value *c;
+    const char *name;
+    int B, L, H, V;
+    int32_t *ids;     /* (B, L) */
+    int32_t *lengths; /* (B) */
+} golden;
+
+static float num(const json_value *v) { return (float)v->number; }
+
+/* element [i][j] of a nested array, or [i][j][k] */
+static const json_value *at2(const json_value *a, int i, int j) { return &a->items[i].items[j]; }
+
+static double cosine(const float *a, const json_value *b, int n) {
+    double d = 0, na = 0, nb = 0;
+    for (int i = 0; i < n; i++) {
+        double y = b->items[i].number;
+        d += a[i] * y, na += (double)a[i] * a[i], nb += y * y;
+    }
+    return d / sqrt(na * nb);
+}
+
+typedef struct tolerances {
+    const char *label;
+    double hidden, logits, pooled, pooled_l2, cls, prob; /* max abs */
+    int exact_top5;                                      /* F32: ids identical, in order */
+    int q8;                                              /* Q8_0: quality bars instead of abs tolerances */
+} tolerances;
+
+typedef struct figures {
+    double hidden, logits, pooled, pooled_l2, cls, prob, pooled_cos_dist, batch_vs_alone;
+    double worst_token_cos, sum_token_cos;
+    int n_tokens, masks, top1_same, top5_same;
+} figures;
+
+static void upd(double *m, double v) {
+    if (!(v <= *m)) *m = v;
+}
+
+/* reference softmax probabilities from golden logits (V) */
+static void ref_probs(const json_value *logits, int V, double *p) {
+    double mx = -1e300, s = 0;
+    for (int i = 0; i < V; i++) mx = fmax(mx, logits->items[i].number);
+    for (int i = 0; i < V; i++) s += (p[i] = exp(logits->items[i].number - mx));
+    for (int i = 0; i < V; i++) p[i] /= s;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void check_case(xlmr_model *m, const golden *g, const tolerances *tol, figures *fg) {
+    const int B = g->B, L = g->L, H = g->H, V = g->V;
+    const json_value *c = g->c;
+    xlmr_status st;
+    /* hidden states, whole batch at once */
+    float *hid = malloc((size_t)B * L * H * sizeof(float));
+    st = model_embed(m, g->ids, g->lengths, B, L, XLMR_POOL_NONE, 0, hid);
+    CHECK(st == XLMR_OK, "%s: embed: %s", g->name, m->err.msg);
+    const json_value *lhs = json_get(c, "last_hidden_state");
+    double worst = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < g->lengths[b]; t++) {
+            const float *row = hid + ((size_t)b * L + t) * H;
+            const json_value *ref = at2(lhs, b, t);
+            for (int i = 0; i < H; i++) upd(&worst, fabs(row[i] - ref->items[i].number));
+            double cs = cosine(row, ref, H);
+            if (fg->n_tokens == 0 || cs < fg->worst_token_cos) fg->worst_token_cos = cs;
+            fg->sum_token_cos += cs;
+            fg->n_tokens++;
+            for (int i = 0; i < H && t == g->lengths[b] - 1; i++) /* padded rows are zero */
+                for (int u = g->lengths[b]; u < L; u++) CHECK(hid[((size_t)b * L + u) * H + i] == 0.0f, "pad row");
+        }
+    upd(&fg->hidden, worst);
+    if (!tol->q8) CHECK(worst <= tol->hidden, "%s [%s]: last_hidden_state max diff %g > %g", g->name, tol->label, worst, tol->hidden);
+
+    /* each sequence of a batch alone gives the same rows */
+    if (B > 1) {
+        float *one = malloc((size_t)L * H * sizeof(float));
+        double d = 0;
+        for (int b = 0; b < B; b++) {
+            int len = g->lengths[b];
+            st = model_embed(m, g->ids + (size_t)b * L, &len, 1, len, XLMR_POOL_NONE, 0, one);
+            CHECK(st == XLMR_OK, "%s alone: %s", g->name, m->err.msg);
+            for (size_t i = 0; i < (size_t)len * H; i++) upd(&d, fabs(one[i] - hid[(size_t)b * L * H + i]));
+        }
+        upd(&fg->batch_vs_alone, d);
+        CHECK(d <= 1e-5, "%s [%s]: padded batch vs alone %g", g->name, tol->label, d);
+        free(one);
+    }
+
+    /* pooled: CLS, mean, mean + L2 */
+    float *pool = malloc((size_t)B * H * sizeof(float));
+    const struct {
+        int pooling, normalize;
+        const char *key;
+        double *fig, tol;
+    } pk[3] = {{XLMR_POOL_CLS, 0, "cls", &fg->cls, tol->cls},
+               {XLMR_POOL_MEAN, 0, "mean_pooled", &fg->pooled, tol->pooled},
+               {XLMR_POOL_MEAN, 1, "mean_pooled_l2", &fg->pooled_l2, tol->pooled_l2}};
+    for (int k = 0; k < 3; k++) {
+        st = model_embed(m, g->ids, g->lengths, B, L, pk[k].pooling, pk[k].normalize, pool);
+        CHECK(st == XLMR_OK, "%s: pool: %s", g->name, m->err.msg);
+        const json_value *ref = json_get(c, pk[k].key);
+        double d = 0;
+        for (int b = 0; b < B; b++) {
+            for (int i = 0; i < H; i++) upd(&d, fabs(pool[b * H + i] - at2(ref, b, i)->number));
+            if (k == 1) {
+                const double dist = 1.0 - cosine(pool + b * H, &ref->items[b], H);
+                upd(&fg->pooled_cos_dist, dist);
+                /* F32: the 1e-5. Reduced precision: what the abs tolerance allows, 1 - cos <= 2 H tol² / |ref|² */
+                double nr = 0;
+                for (int i = 0; i < H; i++) nr += at2(ref, b, i)->number * at2(ref, b, i)->number;
+                const double cos_tol = tol->exact_top5 ? 1e-5 : 2.0 * H * tol->pooled * tol->pooled / nr;
+                if (!tol->q8) CHECK(dist <= cos_tol, "%s [%s]: mean_pooled cosine distance %g > %g", g->name, tol->label, dist, cos_tol);
+            }
+        }
+        upd(pk[k].fig, d);
+        if (!tol->q8) CHECK(d <= pk[k].tol, "%s [%s]: %s max diff %g > %g", g->name, tol->label, pk[k].key, d, pk[k].tol);
+    }
+    free(pool);
+
+    /* logits at the listed positions (each row of a batch alone) and, when given, at every position */
+    float *lg = malloc((size_t)L * V * sizeof(float));
+    const json_value *la = json_get(c, "logits_at"), *lpos = json_get(la, "positions"), *lval = json_get(la, "values");
+    double dl = 0;
+    for (size_t i = 0; i < lpos->len; i++) {
+        int b = (int)at2(lpos, (int)i, 0)->number;
+        int32_t t = (int32_t)at2(lpos, (int)i, 1)->number;
+        st = model_logits(m, g->ids + (size_t)b * L, g->lengths[b], &t, 1, lg);
+        CHECK(st == XLMR_OK, "%s: logits: %s", g->name, m->err.msg);
+        for (int v = 0; v < V; v++) upd(&dl, fabs(lg[v] - at2(lval, (int)i, v)->number));
+    }
+    const json_value *full = json_get(c, "logits");
+    if (full && full->type == JSON_ARRAY) {
+        int32_t pos[64];
+        for (int t = 0; t < L; t++) pos[t] = t;
+        st = model_logits(m, g->ids, L, pos, L, lg);
+        CHECK(st == XLMR_OK, "%s: logits all: %s", g->name, m->err.msg);
+        for (int t = 0; t < L; t++)
+            for (int v = 0; v < V; v++) upd(&dl, fabs(lg[(size_t)t * V + v] - at2(&full->items[0], t, v)->number));
+    }
+    upd(&fg->logits, dl);
+    if (!tol->q8) CHECK(dl <= tol->logits, "%s [%s]: logits max diff %g > %g", g->name, tol->label, dl, tol->logits);
+
+    /* fill-mask per row, alone (as the reference pipeline ran) */
+    const json_value *fm = json_get(c, "fill_mask");
+    double *pr = malloc((size_t)V * sizeof(double)), *sorted = malloc((size_t)V * sizeof(double));
+    for (int b = 0; b < B; b++) {
+        const json_value *rowfm = &fm->items[b];
+        int32_t ids5[64 * 5];
+        float sc5[64 * 5];
+        int nm = -1;
+        st = model_fill_mask(m, g->ids + (size_t)b * L, g->lengths[b], 5, ids5, sc5, &nm);
+        if (rowfm->type == JSON_NULL) {
+            CHECK(st == XLMR_ERR_NO_MASK && strstr(m->err.msg, "<mask>"), "%s: expected no mask: %d %s", g->name, st,
+                  m->err.msg);
+            continue;
+        }
+        CHECK(st == XLMR_OK, "%s: fill-mask: %s", g->name, m->err.msg);
+        const int multi = rowfm->items[0].type == JSON_ARRAY;
+        const int expect = multi ? (int)rowfm->len : 1;
+        CHECK(nm == expect, "%s: %d masks, expected %d", g->name, nm, expect);
+        for (int k = 0; k < nm && k < expect; k++) {
+            const json_value *ref = multi ? &rowfm->items[k] : rowfm;
+            /* reference probabilities at this mask from the golden logits */
+            int mi = 0, t_mask = -1;
+            for (int t = 0; t < g->lengths[b]; t++)
+                if (g->ids[(size_t)b * L + t] == V - 1 && mi++ == k) t_mask = t;
+            const json_value *lrow = NULL;
+            for (size_t i = 0; i < lpos->len; i++)
+                if ((int)at2(lpos, (int)i, 0)->number == b && (int)at2(lpos, (int)i, 1)->number == t_mask)
+                    lrow = &lval->items[i];
+            CHECK(lrow != NULL, "no golden logits at mask");
+            if (!lrow) continue;
+            ref_probs(lrow, V, pr);
+            memcpy(sorted, pr, (size_t)V * sizeof(double));
+            qsort(sorted, (size_t)V, sizeof(double), cmp_desc);
+            fg->masks++;
+            int same5 = 1;
+            for (int j = 0; j < 5; j++) {
+                const int rid = (int)json_get(&ref->items[j], "token")->number;
+                const double rs = json_get(&ref->items[j], "score")->number;
+                same5 &= ids5[k * 5 + j] == rid;
+                if (j == 0) fg->top1_same += ids5[k * 5] == rid;
+                if (ids5[k * 5 + j] == rid) upd(&fg->prob, fabs(sc5[k * 5 + j] - rs));
+                upd(&fg->prob, fabs(sc5[k * 5 + j] - pr[ids5[k * 5 + j]]));
+                if (tol->exact_top5) {
+                    CHECK(ids5[k * 5 + j] == rid, "%s [%s] mask %d rank %d: id %d, expected %d", g->name, tol->label, k,
+                          j, ids5[k * 5 + j], rid);
+                    CHECK(fabs(sc5[k * 5 + j] - rs) <= tol->prob, "%s [%s] mask %d rank %d: score %g, expected %g",
+                          g->name, tol->label, k, j, sc5[k * 5 + j], rs);
+                } else if (!tol->q8) {
+                    /* near-ties may reorder: each returned id must be scored right and belong to the true top 5
+                     * within the tolerance */
+                    CHECK(fabs(sc5[k * 5 + j] - pr[ids5[k * 5 + j]]) <= tol->prob, "%s [%s]: score of id %d %g vs %g",
+                          g->name, tol->label, ids5[k * 5 + j], sc5[k * 5 + j], pr[ids5[k * 5 + j]]);
+                    CHECK(pr[ids5[k * 5 + j]] >= sorted[4] - 2 * tol->prob, "%s [%s]: id %d (p %g) not in the top 5 (%g)",
+                          g->name, tol->label, ids5[k * 5 + j], pr[ids5[k * 5 + j]], sorted[4]);
+                }
+                if (j > 0) CHECK(sc5[k * 5 + j] <= sc5[k * 5 + j - 1], "scores descending");
+            }
+            fg->top5_same += same5;
+        }
+    }
+    free(pr);
+    free(sorted);
+    free(lg);
+    free(hid);
+}
+
+static void check_errors(xlmr_model *m, const golden *g) {
+    int32_t ids[600];
+    for (int i = 0; i < 600; i++) ids[i] = 5;
+    int32_t len = 513, n;
+    float out[64];
+    CHECK(model_embed(m, ids, &len, 1, 513, XLMR_POOL_MEAN, 1, out) == XLMR_ERR_TOO_LONG &&
+              strstr(m->err.msg, "513") && strstr(m->err.msg, "512"),
+          "too long: %s", m->err.msg);
+    int32_t oid[5];
+    float osc[5];
+    CHECK(model_fill_mask(m, ids, 600, 5, oid, osc, &n) == XLMR_ERR_TOO_LONG && strstr(m->err.msg, "600"), "%s",
+          m->err.msg);
+    ids[3] = 8002;
+    len = 10;
+    CHECK(model_embed(m, ids, &len, 1, 10, XLMR_POOL_MEAN, 1, out) == XLMR_ERR_ARG && strstr(m->err.msg, "8002"), "%s",
+          m->err.msg);
+    ids[3] = -1;
+    CHECK(model_fill_mask(m, ids, 10, 5, oid, osc, &n) == XLMR_ERR_ARG, "%s", m->err.msg);
+    ids[3] = 5;
+    CHECK(model_fill_mask(m, ids, 10, 5, oid, osc, &n) == XLMR_ERR_NO_MASK, "%s", m->err.msg);
+    ids[3] = 8001;
+    CHECK(model_fill_mask(m, ids, 10, 0, oid, osc, &n) == XLMR_ERR_ARG, "%s", m->err.msg);
+    int32_t p = 10;
+    CHECK(model_logits(m, ids, 10, &p, 1, out) == XLMR_ERR_ARG, "%s", m->err.msg);
+    len = 0;
+    CHECK(model_embed(m, ids, &len, 1, 10, XLMR_POOL_MEAN, 1, out) == XLMR_ERR_ARG, "%s", m->err.msg);
+    len = 10;
+    CHECK(model_embed(m, ids, &len, 1, 10, 7, 1, out) == XLMR_ERR_ARG, "%s", m->err.msg);
+    /* the model is still usable after errors, and the head can be absent */
+    CHECK(model_fill_mask(m, ids, 10, 5, oid, osc, &n) == XLMR_OK && n == 1, "%s", m->err.msg);
+    m->config.has_mlm_head = 0;
+    CHECK(model_fill_mask(m, ids, 10, 5, oid, osc, &n) == XLMR_ERR_ARG && strstr(m->err.msg, "head"), "%s", m->err.msg);
+    CHECK(model_embed(m, ids, &len, 1, 10, XLMR_POOL_MEAN, 1, out) == XLMR_OK, "%s", m->err.msg);
+    m->config.has_mlm_head = 1;
+    /* a broken tensor is an error, not a crash */
+    xlmr_tensor save = m->w.layers[1].ffn_up;
+    m->w.layers[1].ffn_up.ne[1] = 255;
+    CHECK(model_embed(m, ids, &len, 1, 10, XLMR_POOL_MEAN, 1, out) == XLMR_ERR_FORMAT &&
+              strstr(m->err.msg, "blk.1.ffn_up.weight"),
+          "%s", m->err.msg);
+    m->w.layers[1].ffn_up = save;
+    (void)g;
+}
+
+static void print_figures(const tolerances *tol, const figures *f) {
+    printf("%-5s max |diff|: hidden %.3g  logits %.3g  mean_pooled %.3g  mean_pooled_l2 %.3g  cls %.3g  probs %.3g; "
+           "mean_pooled cos dist %.3g; batch vs alone %.3g\n",
+           tol->label, f->hidden, f->logits, f->pooled, f->pooled_l2, f->cls, f->prob, f->pooled_cos_dist,
+           f->batch_vs_alone);
+    printf("%-5s per-token cosine to reference hidden: worst %.6f mean %.6f (%d tokens); fill-mask top-1 same %d/%d, "
+           "top-5 identical %d/%d\n",
+           tol->label, f->worst_token_cos, f->sum_token_cos / f->n_tokens, f->n_tokens, f->top1_same, f->masks,
+           f->top5_same, f->masks);
+}
+
+int main(void) {
+    size_t n;
+    char *text = (char *)test_read_file("tests/fixtures/model_cases.jsonl", &n);
+    CHECK(text != NULL, "model_cases.jsonl");
+    if (!text) return test_report("test_model");
+    golden g[16];
+    int ng = 0;
+    for (char *line = text; *line && ng < 16;) {
+        char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        xlmr_error err = {0};
+        golden *x = &g[ng];
+        if (json_parse(line, len, &x->doc, &err) != XLMR_OK) {
+            CHECK(0, "case %d: %s", ng, err.msg);
+            break;
+        }
+        x->c = json_root(x->doc);
+        x->name = json_get(x->c, "name")->str;
+        x->B = (int)json_get(x->c, "batch")->number;
+        x->L = (int)json_get(x->c, "seq_len")->number;
+        x->H = (int)json_get(x->c, "hidden_size")->number;
+        x->V = (int)json_get(x->c, "vocab_size")->number;
+        x->ids = malloc((size_t)x->B * x->L * sizeof(int32_t));
+        x->lengths = malloc((size_t)x->B * sizeof(int32_t));
+        const json_value *ids = json_get(x->c, "input_ids"), *am = json_get(x->c, "attention_mask");
+        for (int b = 0; b < x->B; b++) {
+            x->lengths[b] = 0;
+            for (int t = 0; t < x->L; t++) {
+                x->ids[b * x->L + t] = (int32_t)at2(ids, b, t)->number;
+                x->lengths[b] += (int)num(at2(am, b, t));
+            }
+        }
+        ng++;
+        line = end ? end + 1 : line + len;
+    }
+    CHECK(ng == 12, "%d cases", ng);
+
+    /* Tolerances: F32 from the manifest's suggestions (fill-mask scores 1e-5, tighter than the issue's 1e-4).
+     * F16 / BF16: the manifest's observed max differences of the reference itself with those weights, x2. */
+    static const tolerances runs[] = {
+        {"f32", 1e-4, 5e-4, 1e-4, 1e-5, 1e-4, 1e-5, 1, 0},
+        {"f16", 2 * 4.52e-3, 2 * 1.13e-2, 2 * 2.95e-3, 2 * 3.92e-4, 2 * 3.50e-3, 2 * 1.44e-4, 0, 0},
+        {"bf16", 2 * 3.81e-2, 2 * 8.66e-2, 2 * 1.84e-2, 2 * 2.48e-3, 2 * 2.23e-2, 2 * 8.63e-4, 0, 0},
+        {"q8_0", 0, 0, 0, 0, 0, 0, 0, 1},
+    };
+    static const char *files[] = {"tests/fixtures/model.safetensors", "tests/fixtures/model.fp16.safetensors",
+                                  "tests/fixtures/model.bf16.safetensors", "tests/fixtures/model.safetensors"};
+    static const int dtypes[] = {XLMR_DTYPE_F32, XLMR_DTYPE_F16, XLMR_DTYPE_F32, XLMR_DTYPE_Q8_0};
+    for (int r = 0; r < 4; r++) {
+        local_model *lm = load_model(files[r], dtypes[r]);
+        CHECK(lm != NULL, "load %s", files[r]);
+        if (!lm) continue;
+        figures f;
+        memset(&f, 0, sizeof f);
+        for (int i = 0; i < ng; i++) check_case(&lm->m, &g[i], &runs[r], &f);
+        print_figures(&runs[r], &f);
+        if (runs[r].q8) {
+            CHECK(f.worst_token_cos >= 0.998, "q8_0 worst per-token cosine %g < 0.998", f.worst_token_cos);
+            CHECK(f.top1_same * 10 >= f.masks * 9, "q8_0 fill-mask top-1 %d/%d < 90%%", f.top1_same, f.masks);
+        }
+        CHECK(f.masks == 14, "%d mask positions checked", f.masks);
+        if (r == 0) check_errors(&lm->m, &g[0]);
+        free_model(lm);
+    }
+    for (int i = 0; i < ng; i++) {
+        json_free(g[i].doc);
+        free(g[i].ids);
+        free(g[i].lengths);
+    }
+    free(text);
+    return test_report("test_model");
+}
