@@ -10,136 +10,30 @@
 
 /* ---- model construction ---- */
 
-/* TEMPORARY until the streaming loader (src/loader.c) lands: a test-local safetensors reader that fills an
- * xlmr_model the way the loader does (matrices in the asked dtype, tables and vectors F32, the position
- * table without its first pad_id + 1 rows). Replaced by xlmr_loader_* calls once available. */
-typedef struct local_model {
-    xlmr_model m;
-    void *blobs[64 + 16 * 64];
-    int nblobs;
-} local_model;
-
-static const json_value *st_find(const json_value *hdr, const char *name) { return json_get(hdr, name); }
-
-static int st_fill(local_model *lm, xlmr_tensor *t, const json_value *hdr, const uint8_t *data, const char *name,
-                   int dtype, int matrix, int64_t skip_rows) {
-    const json_value *e = st_find(hdr, name);
-    if (!e) {
-        fprintf(stderr, "missing tensor %s\n", name);
-        return 0;
-    }
-    const json_value *sh = json_get(e, "shape"), *off = json_get(e, "data_offsets"), *dt = json_get(e, "dtype");
-    int64_t rows = sh->len == 2 ? (int64_t)sh->items[0].number : 1;
-    int64_t cols = (int64_t)sh->items[sh->len - 1].number;
-    const uint8_t *src = data + (size_t)off->items[0].number;
-    rows -= skip_rows;
-    float *f = malloc((size_t)(rows * cols) * sizeof(float));
-    for (int64_t i = 0; i < rows * cols; i++) {
-        const uint8_t *p;
-        if (!strcmp(dt->str, "F32")) {
-            p = src + (size_t)((skip_rows * cols + i) * 4);
-            f[i] = xlmr_rd_f32(p);
-        } else {
-            p = src + (size_t)((skip_rows * cols + i) * 2);
-            uint16_t h = xlmr_rd_u16(p);
-            f[i] = !strcmp(dt->str, "F16") ? xlmr_fp16_to_f32(h) : xlmr_bf16_to_f32(h);
-        }
-    }
-    t->ne[0] = cols;
-    t->ne[1] = rows;
-    if (!matrix || dtype == XLMR_DTYPE_F32) {
-        t->type = XLMR_TYPE_F32;
-        t->data = f;
-        t->nbytes = (size_t)(rows * cols) * 4;
-    } else if (dtype == XLMR_DTYPE_F16) {
-        uint16_t *h = malloc((size_t)(rows * cols) * 2);
-        f16_from_f32_row(f, h, rows * cols);
-        free(f);
-        t->type = XLMR_TYPE_F16;
-        t->data = h;
-        t->nbytes = (size_t)(rows * cols) * 2;
-    } else {
-        block_q8_0 *q = malloc((size_t)(rows * cols / QK8_0) * sizeof(block_q8_0));
-        q8_0_quantize_row(f, q, rows * cols);
-        free(f);
-        t->type = XLMR_TYPE_Q8_0;
-        t->data = q;
-        t->nbytes = (size_t)(rows * cols / QK8_0) * sizeof(block_q8_0);
-    }
-    lm->blobs[lm->nblobs++] = t->data;
-    return 1;
+/* Through the streaming loader, as a host would: config.json and the tokenizer, then the weights file. */
+static xlmr_model *load_model(const char *path, int dtype) {
+    size_t ncfg, nspm, nw;
+    unsigned char *cfg = test_read_file("tests/fixtures/config.json", &ncfg);
+    unsigned char *spm = test_read_file("tests/fixtures/sentencepiece.bpe.model", &nspm);
+    unsigned char *wts = test_read_file(path, &nw);
+    xlmr_model *m = NULL;
+    xlmr_loader *ld = xlmr_loader_new(dtype);
+    if (cfg && spm && wts && ld && xlmr_loader_set_config(ld, (const char *)cfg, ncfg) == XLMR_OK &&
+        xlmr_loader_set_tokenizer(ld, spm, nspm) == XLMR_OK && xlmr_loader_feed(ld, wts, nw) == XLMR_OK)
+        m = xlmr_loader_finish(ld);
+    if (!m) fprintf(stderr, "loading %s: %s\n", path, ld ? xlmr_loader_error(ld) : "no loader");
+    xlmr_loader_free(ld);
+    free(cfg);
+    free(spm);
+    free(wts);
+    return m;
 }
 
-static local_model *load_model(const char *path, int dtype) {
-    size_t n;
-    unsigned char *file = test_read_file(path, &n);
-    if (!file) return NULL;
-    uint64_t hlen = xlmr_rd_u64(file);
-    json_doc *doc = NULL;
-    xlmr_error err = {0};
-    if (json_parse((const char *)file + 8, (size_t)hlen, &doc, &err) != XLMR_OK) {
-        fprintf(stderr, "%s: %s\n", path, err.msg);
-        free(file);
-        return NULL;
-    }
-    const json_value *hdr = json_root(doc);
-    const uint8_t *data = file + 8 + hlen;
-    local_model *lm = calloc(1, sizeof *lm);
-    xlmr_config *c = &lm->m.config;
-    c->vocab_size = 8002, c->hidden_size = 64, c->num_layers = 2, c->num_heads = 4, c->intermediate_size = 256;
-    c->max_positions = 514, c->type_vocab_size = 1, c->pad_id = 1, c->max_tokens = 512, c->layer_norm_eps = 1e-5f;
-    c->has_mlm_head = 1;
-    xlmr_weights *w = &lm->m.w;
-    w->layers = calloc((size_t)c->num_layers, sizeof *w->layers);
-    lm->blobs[lm->nblobs++] = w->layers;
-    int ok = 1;
-#define F(t, name, matrix, skip) ok = ok && st_fill(lm, &(t), hdr, data, name, dtype, matrix, skip)
-    F(w->tok_embd, "roberta.embeddings.word_embeddings.weight", 1, 0);
-    F(w->pos_embd, "roberta.embeddings.position_embeddings.weight", 0, c->pad_id + 1);
-    F(w->type_embd, "roberta.embeddings.token_type_embeddings.weight", 0, 0);
-    F(w->embd_norm, "roberta.embeddings.LayerNorm.weight", 0, 0);
-    F(w->embd_norm_b, "roberta.embeddings.LayerNorm.bias", 0, 0);
-    for (int l = 0; l < c->num_layers; l++) {
-        xlmr_layer *L = &w->layers[l];
-        char nm[128];
-#define FL(t, suffix, matrix)                                                    \
-    snprintf(nm, sizeof nm, "roberta.encoder.layer.%d.%s", l, suffix);          \
-    F(t, nm, matrix, 0)
-        FL(L->q, "attention.self.query.weight", 1);
-        FL(L->q_b, "attention.self.query.bias", 0);
-        FL(L->k, "attention.self.key.weight", 1);
-        FL(L->k_b, "attention.self.key.bias", 0);
-        FL(L->v, "attention.self.value.weight", 1);
-        FL(L->v_b, "attention.self.value.bias", 0);
-        FL(L->attn_out, "attention.output.dense.weight", 1);
-        FL(L->attn_out_b, "attention.output.dense.bias", 0);
-        FL(L->attn_norm, "attention.output.LayerNorm.weight", 0);
-        FL(L->attn_norm_b, "attention.output.LayerNorm.bias", 0);
-        FL(L->ffn_up, "intermediate.dense.weight", 1);
-        FL(L->ffn_up_b, "intermediate.dense.bias", 0);
-        FL(L->ffn_down, "output.dense.weight", 1);
-        FL(L->ffn_down_b, "output.dense.bias", 0);
-        FL(L->out_norm, "output.LayerNorm.weight", 0);
-        FL(L->out_norm_b, "output.LayerNorm.bias", 0);
-#undef FL
-    }
-    F(w->mlm_dense, "lm_head.dense.weight", 1, 0);
-    F(w->mlm_dense_b, "lm_head.dense.bias", 0, 0);
-    F(w->mlm_norm, "lm_head.layer_norm.weight", 0, 0);
-    F(w->mlm_norm_b, "lm_head.layer_norm.bias", 0, 0);
-    F(w->mlm_bias, "lm_head.bias", 0, 0);
-#undef F
-    json_free(doc);
-    free(file);
-    if (!ok) return NULL;
-    return lm;
-}
-
-static void free_model(local_model *lm) {
-    if (!lm) return;
-    for (int i = 0; i < lm->nblobs; i++) free(lm->blobs[i]);
-    scratch_free(lm->m.scratch);
-    free(lm);
+static void free_model(xlmr_model *m) {
+    if (!m) return;
+    scratch_free(m->scratch); /* until model_free does it */
+    m->scratch = NULL;
+    model_free(m);
 }
 
 /* ---- goldens ---- */
@@ -461,19 +355,19 @@ int main(void) {
                                   "tests/fixtures/model.bf16.safetensors", "tests/fixtures/model.safetensors"};
     static const int dtypes[] = {XLMR_DTYPE_F32, XLMR_DTYPE_F16, XLMR_DTYPE_F32, XLMR_DTYPE_Q8_0};
     for (int r = 0; r < 4; r++) {
-        local_model *lm = load_model(files[r], dtypes[r]);
+        xlmr_model *lm = load_model(files[r], dtypes[r]);
         CHECK(lm != NULL, "load %s", files[r]);
         if (!lm) continue;
         figures f;
         memset(&f, 0, sizeof f);
-        for (int i = 0; i < ng; i++) check_case(&lm->m, &g[i], &runs[r], &f);
+        for (int i = 0; i < ng; i++) check_case(lm, &g[i], &runs[r], &f);
         print_figures(&runs[r], &f);
         if (runs[r].q8) {
             CHECK(f.worst_token_cos >= 0.998, "q8_0 worst per-token cosine %g < 0.998", f.worst_token_cos);
             CHECK(f.top1_same * 10 >= f.masks * 9, "q8_0 fill-mask top-1 %d/%d < 90%%", f.top1_same, f.masks);
         }
         CHECK(f.masks == 14, "%d mask positions checked", f.masks);
-        if (r == 0) check_errors(&lm->m, &g[0]);
+        if (r == 0) check_errors(lm, &g[0]);
         free_model(lm);
     }
     for (int i = 0; i < ng; i++) {
