@@ -1,0 +1,51 @@
+// Builds bench/gemm_bench.c for wasm32-wasi (the flags of dist/xlmr.wasm: -O3 -msimd128) and runs it under
+// Node's WASI: the Q8_0 GEMM kernel's GOP/s on the encoder's shapes, and its peak.
+//
+//   node bench/gemm.mjs [min_ms_per_shape] [--relaxed] [--json]
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WASI } from 'node:wasi';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.removeAllListeners('warning');
+
+export function buildGemmBench({ relaxed = false } = {}) {
+  const out = path.join(ROOT, 'build', 'bench', `gemm_bench${relaxed ? '-relaxed' : ''}.wasm`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const srcs = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => /^(kernels.*|quant|common)\.c$/.test(f)).map((f) => path.join(ROOT, 'src', f));
+  const args = ['--target=wasm32-wasi', '-O3', '-msimd128', ...(relaxed ? ['-mrelaxed-simd'] : []), '-DNDEBUG', '-std=c11',
+    '-D_POSIX_C_SOURCE=200809L', '-I' + path.join(ROOT, 'src'), '-Wl,-z,stack-size=1048576', '-Wl,--max-memory=4294967296',
+    path.join(ROOT, 'bench', 'gemm_bench.c'), ...srcs, '-o', out, '-lm'];
+  const p = spawnSync(process.env.CLANG ?? 'clang-19', args, { encoding: 'utf8' });
+  if (p.status !== 0) throw new Error(`building gemm_bench failed:\n${p.stderr}`);
+  return out;
+}
+
+export async function runGemmBench(file, minMs = 1500) {
+  const lines = [];
+  // capture stdout through a pipe file
+  const tmp = path.join(ROOT, 'build', 'bench', `gemm-${process.pid}.out`);
+  const fd = fs.openSync(tmp, 'w');
+  const wasi2 = new WASI({ version: 'preview1', args: [file, String(minMs)], env: {}, returnOnExit: true, stdout: fd });
+  const mod = await WebAssembly.compile(fs.readFileSync(file));
+  const inst = await WebAssembly.instantiate(mod, wasi2.getImportObject());
+  const rc = wasi2.start(inst);
+  fs.closeSync(fd);
+  for (const l of fs.readFileSync(tmp, 'utf8').trim().split('\n')) if (l) lines.push(JSON.parse(l));
+  fs.rmSync(tmp);
+  if (rc !== 0) throw new Error(`gemm_bench exited ${rc}`);
+  return lines;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const minMs = +(args.find((a) => !a.startsWith('--')) ?? 1500);
+  const file = buildGemmBench({ relaxed: args.includes('--relaxed') });
+  const rows = await runGemmBench(file, minMs);
+  if (args.includes('--json')) console.log(JSON.stringify(rows));
+  else for (const r of rows) console.log(r.peak_gops !== undefined ? `peak ${r.peak_gops} GOP/s`
+    : `T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(4)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
+}

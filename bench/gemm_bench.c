@@ -1,0 +1,80 @@
+/* gemm_bench.c — the Q8_0 GEMM kernel alone, to know its peak: y(T, N) = x(T, K) · W(N, K)ᵀ + b on the
+ * encoder's shapes, activations quantized once (timed separately). Built for wasm32-wasi with the same
+ * flags as dist/xlmr.wasm and run under Node's WASI by bench/gemm.mjs (or natively for a profile).
+ *
+ *   gemm_bench [min_ms_per_shape]
+ * Prints one JSON line per shape: {"T":…,"N":…,"K":…,"ms":…,"gops":…} (1 MAC = 2 ops), then the peak. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kernels.h"
+#include "quant.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static uint32_t rng_state = 12345;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)(rng_state >> 8) / (float)(1 << 23) - 1.0f;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    const double min_ms = argc > 1 ? atof(argv[1]) : 1500;
+    /* (T, N, K): attention projections, FFN up, FFN down, at seq 16/128/512 */
+    static const int shapes[][3] = {
+        {128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {16, 768, 768}, {16, 3072, 768},
+        {512, 768, 768}, {512, 3072, 768}, {512, 768, 3072},
+    };
+    double peak = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int T = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *x = malloc((size_t)T * K * sizeof *x), *wf = malloc((size_t)N * K * sizeof *wf);
+        float *b = malloc((size_t)N * sizeof *b), *y = malloc((size_t)T * N * sizeof *y);
+        block_q8_0 *w = malloc((size_t)N * (K / QK8_0) * sizeof *w);
+        void *qmem = aligned_alloc(16, (kern_qact_bytes(T, K) + 15) & ~(size_t)15);
+        if (!x || !wf || !b || !y || !w || !qmem) return 1;
+        for (size_t i = 0; i < (size_t)T * K; i++) x[i] = frand();
+        for (size_t i = 0; i < (size_t)N * K; i++) wf[i] = 0.02f * frand();
+        for (int i = 0; i < N; i++) b[i] = frand();
+        for (int n = 0; n < N; n++) q8_0_quantize_row(wf + (size_t)n * K, w + (size_t)n * (K / QK8_0), K);
+        kern_qact xq;
+        kern_qact_init(&xq, qmem, T, K);
+
+        double times[200], qtimes[200];
+        int runs = 0;
+        const double t_start = now_ms();
+        while (runs < 200 && (runs < 5 || now_ms() - t_start < min_ms)) {
+            double t0 = now_ms();
+            kern_quantize_act(x, &xq);
+            double t1 = now_ms();
+            kern_matmul_q8_0(y, N, &xq, w, b, N);
+            double t2 = now_ms();
+            qtimes[runs] = t1 - t0;
+            times[runs++] = t2 - t1;
+        }
+        /* the first runs warm V8's tiers up: keep the second half */
+        const int h = runs / 2;
+        qsort(times + h, runs - h, sizeof *times, cmp_double);
+        qsort(qtimes + h, runs - h, sizeof *qtimes, cmp_double);
+        const double med = times[h + (runs - h) / 2], best = times[h], qmed = qtimes[h + (runs - h) / 2];
+        const double gops = 2.0 * T * N * K / (med * 1e6), gops_best = 2.0 * T * N * K / (best * 1e6);
+        if (gops > peak) peak = gops;
+        printf("{\"T\":%d,\"N\":%d,\"K\":%d,\"runs\":%d,\"ms\":%.3f,\"best_ms\":%.3f,\"gops\":%.2f,\"gops_best\":%.2f,"
+               "\"quantize_ms\":%.3f,\"check\":%.4f}\n",
+               T, N, K, runs, med, best, gops, gops_best, qmed, y[(size_t)(T - 1) * N + N - 1]);
+        fflush(stdout);
+        free(x); free(wf); free(b); free(y); free(w); free(qmem);
+    }
+    printf("{\"peak_gops\":%.2f}\n", peak);
+    return 0;
+}

@@ -1,0 +1,197 @@
+// Bench-only driver over the exported C API of dist/xlmr*.wasm (src/xlmr.h): instantiate, stream a weights
+// file into the loader (from a file or an HTTP response), run xlmr_embed / xlmr_fill_mask / xlmr_logits on
+// token ids.  Deliberately independent of js/ so the benchmark measures the core alone and keeps working
+// while the package API changes.
+
+import fs from 'node:fs';
+
+const WASI_NOSYS = 52;
+
+/** Stubs for whatever the module imports (the clang build imports nothing; emcc's imports a few WASI calls). */
+function importsFor(module, mem) {
+  const imports = {};
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind !== 'function') throw new Error(`unexpected import ${imp.kind} ${imp.module}.${imp.name}`);
+    const ns = (imports[imp.module] ??= {});
+    if (imp.name === 'proc_exit') ns[imp.name] = (c) => { throw new Error(`wasm exit(${c})`); };
+    else if (imp.name === 'fd_write') {
+      ns[imp.name] = (fd, iovs, n, nw) => {
+        const dv = new DataView(mem().buffer);
+        let t = 0;
+        for (let i = 0; i < n; i++) t += dv.getUint32(iovs + 8 * i + 4, true);
+        dv.setUint32(nw, t, true);
+        return 0;
+      };
+    } else if (imp.name === 'clock_time_get') {
+      ns[imp.name] = (id, prec, out) => {
+        new DataView(mem().buffer).setBigUint64(out, BigInt(Math.round(performance.now() * 1e6)), true);
+        return 0;
+      };
+    } else ns[imp.name] = () => (/^wasi/.test(imp.module) ? WASI_NOSYS : 0);
+  }
+  return imports;
+}
+
+export const DTYPE = { q8_0: 0, f16: 1, f32: 2 };
+export const POOL = { none: 0, cls: 1, mean: 2 };
+
+export class XlmrDriver {
+  static async create(wasmPath) {
+    const t0 = performance.now();
+    const bytes = fs.readFileSync(wasmPath);
+    const module = await WebAssembly.compile(bytes);
+    let instance;
+    instance = await WebAssembly.instantiate(module, importsFor(module, () => instance.exports.memory));
+    if (instance.exports._initialize) instance.exports._initialize();
+    const d = new XlmrDriver(instance.exports);
+    d.initMs = performance.now() - t0;
+    d.wasmBytes = bytes.length;
+    return d;
+  }
+
+  constructor(x) {
+    this.x = x;
+    this.model = 0;
+  }
+
+  get memoryBytes() { return this.x.memory.buffer.byteLength; }
+  u8() { return new Uint8Array(this.x.memory.buffer); }
+  str(p) {
+    if (!p) return '';
+    const u = this.u8();
+    let e = p;
+    while (u[e]) e++;
+    return Buffer.from(u.subarray(p, e)).toString('utf8');
+  }
+
+  /** Copies bytes into wasm memory; returns the pointer (caller frees with free()). */
+  put(bytes) {
+    const p = this.x.xlmr_alloc(bytes.length || 1);
+    if (!p) throw new Error('xlmr_alloc failed');
+    this.u8().set(bytes, p);
+    return p;
+  }
+  free(p) { if (p) this.x.xlmr_free(p); }
+
+  beginLoad({ dtype = 'q8_0', config = null, tokenizer = null } = {}) {
+    const x = this.x;
+    const ld = x.xlmr_loader_new(DTYPE[dtype]);
+    if (!ld) throw new Error('xlmr_loader_new failed');
+    const check = (rc, what) => {
+      if (rc < 0 || (rc > 0 && rc !== 0)) throw new Error(`${what}: status ${rc}: ${this.str(x.xlmr_loader_error(ld))}`);
+    };
+    if (config) { const p = this.put(config); check(x.xlmr_loader_set_config(ld, p, config.length), 'set_config'); this.free(p); }
+    if (tokenizer) { const p = this.put(tokenizer); check(x.xlmr_loader_set_tokenizer(ld, p, tokenizer.length), 'set_tokenizer'); this.free(p); }
+    return ld;
+  }
+
+  /** Pushes one chunk through dest/room/commit. Returns false once the loader takes no more. */
+  feed(ld, chunk) {
+    const x = this.x;
+    let off = 0;
+    while (off < chunk.length) {
+      const room = x.xlmr_loader_room(ld);
+      if (room === 0) return false;
+      const n = Math.min(room, chunk.length - off);
+      this.u8().set(chunk.subarray(off, off + n), x.xlmr_loader_dest(ld));
+      const rc = x.xlmr_loader_commit(ld, n);
+      if (rc !== 0) throw new Error(`loader_commit: status ${rc}: ${this.str(x.xlmr_loader_error(ld))}`);
+      off += n;
+    }
+    return true;
+  }
+
+  finishLoad(ld) {
+    const x = this.x;
+    const m = x.xlmr_loader_finish(ld);
+    const err = m ? '' : this.str(x.xlmr_loader_error(ld));
+    x.xlmr_loader_free(ld);
+    if (!m) throw new Error(`loader_finish: ${err}`);
+    this.model = m;
+    this.info = JSON.parse(this.str(x.xlmr_model_info_json(m)));
+    return this.info;
+  }
+
+  /** Reads the file straight into the loader's destination (no intermediate JS buffer). */
+  loadFile(weightsPath, opts = {}) {
+    const x = this.x;
+    const ld = this.beginLoad(opts);
+    const fd = fs.openSync(weightsPath, 'r');
+    try {
+      const CHUNK = 8 << 20;
+      for (;;) {
+        const room = x.xlmr_loader_room(ld);
+        if (room === 0) break;
+        const dest = x.xlmr_loader_dest(ld);
+        const n = fs.readSync(fd, this.u8(), dest, Math.min(room, CHUNK), null);
+        if (n === 0) break;
+        const rc = x.xlmr_loader_commit(ld, n);
+        if (rc !== 0) throw new Error(`loader_commit: status ${rc}: ${this.str(x.xlmr_loader_error(ld))}`);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return this.finishLoad(ld);
+  }
+
+  /** Streams an HTTP response body into the loader, chunk by chunk as it arrives. */
+  async loadUrl(url, opts = {}) {
+    const ld = this.beginLoad(opts);
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`GET ${url}: ${r.status}`);
+    const reader = r.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!this.feed(ld, value)) { await reader.cancel(); break; }
+    }
+    return this.finishLoad(ld);
+  }
+
+  /** ids: Int32Array (B*T), lengths: Int32Array (B). Returns a Float32Array copy of the output. */
+  embed(ids, lengths, B, T, pooling = POOL.none, normalize = 0) {
+    const x = this.x;
+    const H = this.info.hiddenSize;
+    const nOut = pooling === POOL.none ? B * T * H : B * H;
+    const pi = this.put(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
+    const pl = this.put(new Uint8Array(lengths.buffer, lengths.byteOffset, lengths.byteLength));
+    const po = x.xlmr_alloc(nOut * 4);
+    try {
+      const rc = x.xlmr_embed(this.model, pi, pl, B, T, pooling, normalize, po);
+      if (rc < 0 || rc > 0) throw new Error(`xlmr_embed: status ${rc}: ${this.str(x.xlmr_model_error(this.model))}`);
+      return new Float32Array(x.memory.buffer, po, nOut).slice();
+    } finally {
+      this.free(pi); this.free(pl); this.free(po);
+    }
+  }
+
+  fillMask(ids, topK = 5) {
+    const x = this.x;
+    const T = ids.length;
+    const pi = this.put(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
+    const maxMasks = T;
+    const poi = x.xlmr_alloc(maxMasks * topK * 4), pos = x.xlmr_alloc(maxMasks * topK * 4);
+    try {
+      const n = x.xlmr_fill_mask(this.model, pi, T, topK, poi, pos);
+      if (n < 0) throw new Error(`xlmr_fill_mask: status ${-n}: ${this.str(x.xlmr_model_error(this.model))}`);
+      return { ids: new Int32Array(x.memory.buffer, poi, n * topK).slice(), scores: new Float32Array(x.memory.buffer, pos, n * topK).slice() };
+    } finally {
+      this.free(pi); this.free(poi); this.free(pos);
+    }
+  }
+
+  logits(ids, positions) {
+    const x = this.x;
+    const V = this.info.vocabSize;
+    const pi = this.put(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
+    const pp = this.put(new Uint8Array(positions.buffer, positions.byteOffset, positions.byteLength));
+    const po = x.xlmr_alloc(positions.length * V * 4);
+    try {
+      const rc = x.xlmr_logits(this.model, pi, ids.length, pp, positions.length, po);
+      if (rc < 0) throw new Error(`xlmr_logits: status ${-rc}: ${this.str(x.xlmr_model_error(this.model))}`);
+      return new Float32Array(x.memory.buffer, po, positions.length * V).slice();
+    } finally {
+      this.free(pi); this.free(pp); this.free(po);
+    }
+  }
+}
