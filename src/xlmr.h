@@ -57,6 +57,20 @@ XLMR_API(xlmr_loader_error) const char *xlmr_loader_error(xlmr_loader *ld);
 XLMR_API(xlmr_loader_finish) xlmr_model *xlmr_loader_finish(xlmr_loader *ld);
 XLMR_API(xlmr_loader_free) void xlmr_loader_free(xlmr_loader *ld);
 
+/* ---- saving: a loaded model as GGUF ---- */
+/* The model serialized as GGUF v3: llama.cpp's keys and tensor names for XLM-R (general.architecture
+ * "bert", bert.*, tokenizer.ggml.*), weights in the types they have in memory, the fill-mask head under
+ * mlm.* (models/README.md). The same model gives the same bytes. Each xlmr_writer_chunk call moves to the
+ * next piece and returns it (the header, then the weights straight from the model's memory);
+ * xlmr_writer_chunk_len is that piece's length, 0 once the file is complete. The model must outlive the
+ * writer. NULL on allocation failure (message in xlmr_model_error). */
+typedef struct xlmr_writer xlmr_writer;
+XLMR_API(xlmr_writer_new) xlmr_writer *xlmr_writer_new(xlmr_model *m);
+XLMR_API(xlmr_writer_chunk) const uint8_t *xlmr_writer_chunk(xlmr_writer *w);
+XLMR_API(xlmr_writer_chunk_len) size_t xlmr_writer_chunk_len(xlmr_writer *w);
+XLMR_API(xlmr_writer_total) double xlmr_writer_total(xlmr_writer *w);
+XLMR_API(xlmr_writer_free) void xlmr_writer_free(xlmr_writer *w);
+
 /* ---- the model ---- */
 XLMR_API(xlmr_model_free) void xlmr_model_free(xlmr_model *m);
 XLMR_API(xlmr_model_error) const char *xlmr_model_error(xlmr_model *m);
