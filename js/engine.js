@@ -382,18 +382,16 @@ export class Engine {
   /** The loaded model as GGUF, chunk by chunk (views into wasm memory, valid until the next chunk). */
   async *ggufChunks() {
     this.#need();
-    const x = this.x;
-    if (typeof x.xlmr_writer_new !== 'function') {
+    if (typeof this.x.xlmr_writer_new !== 'function') {
       throw new InvalidStateError('this build of the core cannot write GGUF (no xlmr_writer_* exports)');
     }
     const w = this.#call('xlmr_writer_new', this.model);
     if (!w) throw this.#modelError(-2);
     try {
       for (;;) {
-        const n = this.#call('xlmr_writer_next', w);
-        if (n < 0) throw this.#modelError(n);
-        if (n === 0) break;
-        const ptr = this.#call('xlmr_writer_data', w);
+        const ptr = this.#call('xlmr_writer_chunk', w);
+        const n = this.#call('xlmr_writer_chunk_len', w);
+        if (!n) break;
         yield new Uint8Array(this.wasm.memory.buffer, ptr, n);
       }
     } finally {
@@ -401,20 +399,28 @@ export class Engine {
     }
   }
 
+  /** Size of the GGUF ggufChunks() would write. */
+  ggufSize() {
+    this.#need();
+    const w = this.#call('xlmr_writer_new', this.model);
+    if (!w) throw this.#modelError(-2);
+    try { return this.#call('xlmr_writer_total', w); } finally { this.#call('xlmr_writer_free', w); }
+  }
+
   async #saveToCache(store, key, meta, report, signal) {
     if (typeof this.x.xlmr_writer_new !== 'function') return null;
-    report({ phase: 'save', file: `${key}.gguf`, loaded: 0, total: 0 });
+    const total = this.ggufSize();
+    report({ phase: 'save', file: `${key}.gguf`, loaded: 0, total });
     let written = 0;
     const self = this;
     async function* counted() {
       for await (const c of self.ggufChunks()) {
         written += c.byteLength;
-        report({ phase: 'save', file: `${key}.gguf`, loaded: written, total: 0 });
+        report({ phase: 'save', file: `${key}.gguf`, loaded: written, total });
         yield c;
       }
     }
     const full = await store.put(key, meta, counted(), signal);
-    report({ phase: 'save', file: `${key}.gguf`, loaded: written, total: written });
     return { key, where: store.where, size: full?.size };
   }
 

@@ -1,0 +1,81 @@
+// Shared by the model tests: the two wasm builds, the fixtures and their reference outputs, comparisons.
+import fs from 'node:fs';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { REQUIRED_EXPORTS } from '../../../js/wasm.js';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
+
+/** Every model test runs against both builds of the core. */
+export const BUILDS = [
+  { name: 'clang', file: path.join(ROOT, 'dist', 'xlmr.wasm') },
+  { name: 'emcc', file: path.join(ROOT, 'dist', 'xlmr-emcc.wasm') },
+];
+
+const modules = new Map();
+export async function compileBuild(build) {
+  if (!modules.has(build.file)) modules.set(build.file, WebAssembly.compile(fs.readFileSync(build.file)));
+  return modules.get(build.file);
+}
+
+/** Why a build cannot run model tests yet (missing file or exports), or null when it can. */
+export function buildMissing(build) {
+  if (!fs.existsSync(build.file)) return `${path.relative(ROOT, build.file)} is not built (run make)`;
+  const mod = new WebAssembly.Module(fs.readFileSync(build.file));
+  const names = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
+  const missing = REQUIRED_EXPORTS.filter((n) => !names.has(n));
+  return missing.length ? `${path.basename(build.file)} lacks ${missing.join(', ')} (core not complete yet)` : null;
+}
+
+export function hasWriter(build) {
+  if (!fs.existsSync(build.file)) return false;
+  const mod = new WebAssembly.Module(fs.readFileSync(build.file));
+  return WebAssembly.Module.exports(mod).some((e) => e.name === 'xlmr_writer_new');
+}
+
+let modelCases = null;
+export function loadModelCases() {
+  modelCases ??= fs.readFileSync(path.join(FIXTURES, 'model_cases.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return modelCases;
+}
+
+export function loadTokenizerCases() {
+  return fs.readFileSync(path.join(FIXTURES, 'tokenizer_cases.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+export function maxAbsDiff(a, b) {
+  assert.equal(a.length, b.length, `length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function assertClose(actual, expected, tol, what) {
+  const d = maxAbsDiff(Array.from(actual), expected.flat(Infinity));
+  assert.ok(d <= tol, `${what}: max |diff| ${d.toExponential(3)} > ${tol}`);
+  return d;
+}
+
+/** Fill-mask output vs the pipeline reference: same tokens in the same order, same strings, close scores. */
+export function assertFillMask(actual, expected, scoreTol, what) {
+  const lists = Array.isArray(expected[0]) ? expected : [expected];
+  const got = Array.isArray(actual[0]) ? actual : [actual];
+  assert.equal(got.length, lists.length, `${what}: mask count`);
+  let worst = 0;
+  lists.forEach((list, i) => {
+    assert.deepEqual(got[i].map((p) => p.token), list.map((p) => p.token), `${what}: mask ${i} tokens`);
+    assert.deepEqual(got[i].map((p) => p.token_str), list.map((p) => p.token_str), `${what}: mask ${i} token_str`);
+    assert.deepEqual(got[i].map((p) => p.sequence), list.map((p) => p.sequence), `${what}: mask ${i} sequence`);
+    list.forEach((p, j) => { worst = Math.max(worst, Math.abs(got[i][j].score - p.score)); });
+  });
+  assert.ok(worst <= scoreTol, `${what}: score diff ${worst} > ${scoreTol}`);
+  return worst;
+}
+
+/** Handles Node keeps for files and sockets (an aborted load must not leave one open). */
+export function openHandles() {
+  const info = process.getActiveResourcesInfo();
+  return { files: info.filter((n) => n === 'FileHandle' || n === 'FSReqCallback' || n === 'FSReqPromise').length };
+}
