@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { load, XlmrError } from './index.node.js';
 
 export const DEFAULT_MODEL = 'FacebookAI/xlm-roberta-base';
@@ -32,6 +32,7 @@ options:
   --revision R        hub revision (main)
   --cache DIR         cache folder for converted models; --no-cache to skip the cache
   --no-worker         run the model in this thread
+  --wasm FILE         use this build of the core instead of the package's dist/xlmr.wasm
   -q, --quiet         no progress output
   -h, --help          this text;  --version  the package version
 
@@ -40,6 +41,7 @@ Texts come from the arguments, or one per line from standard input when there ar
 const FLAGS = {
   '--model': 'model', '-m': 'model', '--top-k': 'topK', '-k': 'topK', '--pooling': 'pooling', '--batch-size': 'batchSize',
   '--dtype': 'dtype', '--output': 'output', '-o': 'output', '--hub-url': 'hubUrl', '--revision': 'revision', '--cache': 'cache',
+  '--wasm': 'wasm',
 };
 const SWITCHES = {
   '--json': ['json', true], '--no-normalize': ['normalize', false], '--truncation': ['truncation', true],
@@ -122,9 +124,21 @@ export function progressPrinter(stream, { tty = stream.isTTY } = {}) {
         open = true;
         key = k;
       } else {
+        // Plain lines for logs: a small file is one line when read; a large one a line per 10%.
+        const big = !ev.total || ev.total >= 8e6;
         const decile = pct === null ? -1 : Math.floor(pct / 10);
-        if (k !== key) { key = k; lastDecile = decile; stream.write(`${label} ${ev.file ?? ''} ${pct === null ? '' : pct + '% '}${size}\n`); return; }
-        if (decile > lastDecile) { lastDecile = decile; stream.write(`${label} ${ev.file ?? ''} ${pct}% ${size}\n`); }
+        if (k !== key) {
+          key = k;
+          lastDecile = decile;
+          if (big) stream.write(`${label} ${ev.file ?? ''} ${pct === null ? '' : pct + '% '}${size}\n`);
+        } else if (big && decile > lastDecile) {
+          lastDecile = decile;
+          stream.write(`${label} ${ev.file ?? ''} ${pct}% ${size}\n`);
+        }
+        if (!big && ev.loaded === ev.total && lastDecile !== 10) {
+          lastDecile = 10;
+          stream.write(`${label} ${ev.file ?? ''} ${fmtBytes(ev.total)}\n`);
+        }
       }
     },
     done() {
@@ -172,6 +186,7 @@ export async function main(argv, { stdout = process.stdout, stderr = process.std
   const options = { onProgress: progress ? (ev) => progress.onProgress(ev) : undefined };
   for (const k of ['dtype', 'hubUrl', 'revision', 'worker']) if (o[k] !== undefined) options[k] = o[k];
   if (o.cache !== undefined) options.cache = o.cache;
+  if (o.wasm) options.wasmUrl = pathToFileURL(path.resolve(o.wasm)).href;
   if (o.command === 'convert') options.cache = false;
 
   let model;

@@ -245,7 +245,7 @@ export class Engine {
           try { st = this.#call(setter, ld, ptr, bytes.byteLength); } finally { this.#free(ptr); }
           if (st !== 0) {
             const e = this.#loaderError(ld);
-            e.message = `${name}: ${e.message}`;
+            if (!e.message.includes(name)) e.message = `${name}: ${e.message}`;
             throw e;
           }
         }

@@ -8,11 +8,13 @@ import { REQUIRED_EXPORTS } from '../../../js/wasm.js';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 
-/** Every model test runs against both builds of the core. */
-export const BUILDS = [
-  { name: 'clang', file: path.join(ROOT, 'dist', 'xlmr.wasm') },
-  { name: 'emcc', file: path.join(ROOT, 'dist', 'xlmr-emcc.wasm') },
-];
+/** Every model test runs against both builds of the core ($XLMR_TEST_BUILDS="name=file,…" overrides). */
+export const BUILDS = process.env.XLMR_TEST_BUILDS
+  ? process.env.XLMR_TEST_BUILDS.split(',').map((s) => { const [name, file] = s.split('='); return { name, file: path.resolve(ROOT, file) }; })
+  : [
+    { name: 'clang', file: path.join(ROOT, 'dist', 'xlmr.wasm') },
+    { name: 'emcc', file: path.join(ROOT, 'dist', 'xlmr-emcc.wasm') },
+  ];
 
 const modules = new Map();
 export async function compileBuild(build) {
@@ -20,13 +22,13 @@ export async function compileBuild(build) {
   return modules.get(build.file);
 }
 
-/** Why a build cannot run model tests yet (missing file or exports), or null when it can. */
+/** Why a build cannot run model tests yet (missing file or exports), or false when it can. */
 export function buildMissing(build) {
   if (!fs.existsSync(build.file)) return `${path.relative(ROOT, build.file)} is not built (run make)`;
   const mod = new WebAssembly.Module(fs.readFileSync(build.file));
   const names = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
   const missing = REQUIRED_EXPORTS.filter((n) => !names.has(n));
-  return missing.length ? `${path.basename(build.file)} lacks ${missing.join(', ')} (core not complete yet)` : null;
+  return missing.length ? `${path.basename(build.file)} lacks ${missing.join(', ')} (core not complete yet)` : false;
 }
 
 export function hasWriter(build) {

@@ -8,6 +8,7 @@
 //   _short=N        chunked and well-formed, but only the first N bytes (N or N%): a short file
 //   _corrupt=N      the byte at offset N is flipped
 //   _404            every file is missing
+//   _only=NAME      the behaviours above apply to the file NAME only (e.g. model.safetensors)
 // /files/{path} serves registered files directly (same prefixes apply).
 import http from 'node:http';
 import fs from 'node:fs';
@@ -65,7 +66,9 @@ export async function startServer({ repos = defaultRepos(), files = {} } = {}) {
       const repo = repos[`${parts[0]}/${parts[1]}`];
       file = repo?.[parts.slice(4).join('/')] ?? null;
     }
-    log.push({ method: req.method, path: u.pathname, file: file && path.basename(file), mode });
+    // _only=NAME: the behaviours apply to that file (by its name in the URL) and the others are served plainly.
+    if (mode.only !== undefined && parts.at(-1) !== mode.only) for (const k of Object.keys(mode)) if (k !== '404') delete mode[k];
+    log.push({ method: req.method, path: u.pathname, file: parts.at(-1), mode });
     if (mode['404'] || !file || !fs.existsSync(file)) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('Entry not found');
@@ -133,5 +136,20 @@ export async function startServer({ repos = defaultRepos(), files = {} } = {}) {
       for (const s of sockets) s.destroy();
       await new Promise((r) => server.close(r));
     },
+  };
+}
+
+/** The same server in a child process: { url, close() }. */
+export async function startServerProcess(repos) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [new URL('./serve-child.mjs', import.meta.url).pathname, JSON.stringify(repos)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => { buf += d; if (buf.includes('\n')) resolve(buf.trim()); });
+    child.on('exit', (code) => reject(new Error(`server process exited (${code})`)));
+  });
+  return {
+    url,
+    close: () => new Promise((resolve) => { child.on('exit', resolve); child.stdin.end(); setTimeout(() => child.kill(), 3000).unref(); }),
   };
 }
