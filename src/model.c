@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include "encoder.h"
 #include "quant.h"
 #include "tokenizer.h"
 
@@ -154,7 +155,8 @@ xlmr_status model_alloc_block(xlmr_model *m, const int32_t *types, xlmr_error *e
 
 void model_free(xlmr_model *m) {
     if (!m) return;
-    /* activations (encoder/heads): freed here once the scratch arena exists */
+    api_state_free(m->api);
+    scratch_free(m->scratch);
     XLMR_FREE(m->weights_block);
     XLMR_FREE(m->w.layers);
     tok_free(m->tok);

@@ -86,5 +86,6 @@ typedef struct xlmr_model {
 } xlmr_model;
 
 void model_free(xlmr_model *m);
+void api_state_free(struct xlmr_api_state *api); /* api.c */
 
 #endif

@@ -1,0 +1,101 @@
+/* api.c — the exported model API (src/xlmr.h): thin wrappers that own the result buffers the
+ * host reads (ids, decoded text, the config as JSON) and translate statuses to return values.
+ * The computing lives in encoder.c / heads.c, the tokenizer in tokenizer.c, loading in loader.c. */
+#include "xlmr.h"
+
+#include <stdio.h>
+
+#include "encoder.h"
+#include "model.h"
+#include "tokenizer.h"
+
+struct xlmr_api_state {
+    tok_ids ids;
+    tok_text text;
+    char info[768];
+};
+
+static struct xlmr_api_state *api_state(xlmr_model *m) {
+    if (!m->api) m->api = XLMR_CALLOC(1, sizeof *m->api);
+    if (!m->api) xlmr_fail(&m->err, XLMR_ERR_NOMEM, "out of memory allocating result buffers");
+    return m->api;
+}
+
+void *xlmr_alloc(size_t n) { return XLMR_MALLOC(n ? n : 1); }
+void xlmr_free(void *p) { XLMR_FREE(p); }
+
+void api_state_free(struct xlmr_api_state *api) {
+    if (!api) return;
+    tok_ids_free(&api->ids);
+    tok_text_free(&api->text);
+    XLMR_FREE(api);
+}
+
+void xlmr_model_free(xlmr_model *m) { model_free(m); }
+
+const char *xlmr_model_error(xlmr_model *m) { return m ? m->err.msg : "no model"; }
+
+static const char *weight_type_name(int32_t type) {
+    switch (type) {
+    case XLMR_TYPE_F32: return "f32";
+    case XLMR_TYPE_F16: return "f16";
+    case XLMR_TYPE_Q8_0: return "q8_0";
+    case XLMR_TYPE_BF16: return "bf16";
+    }
+    return "unknown";
+}
+
+const char *xlmr_model_info_json(xlmr_model *m) {
+    struct xlmr_api_state *st = api_state(m);
+    if (!st) return "{}";
+    const xlmr_config *c = &m->config;
+    /* %.9g round-trips a float32 */
+    snprintf(st->info, sizeof st->info,
+             "{\"hiddenSize\":%d,\"numLayers\":%d,\"numHeads\":%d,\"intermediateSize\":%d,\"vocabSize\":%d,"
+             "\"maxPositions\":%d,\"maxTokens\":%d,\"typeVocabSize\":%d,\"layerNormEps\":%.9g,\"hasMlmHead\":%s,"
+             "\"weightType\":\"%s\",\"weightsBytes\":%zu,\"padTokenId\":%d,\"bosTokenId\":%d,\"eosTokenId\":%d,"
+             "\"unkTokenId\":%d,\"maskTokenId\":%d}",
+             c->hidden_size, c->num_layers, c->num_heads, c->intermediate_size, c->vocab_size, c->max_positions,
+             c->max_tokens, c->type_vocab_size, (double)c->layer_norm_eps, c->has_mlm_head ? "true" : "false",
+             weight_type_name(m->w.layers ? m->w.layers[0].q.type : m->w.tok_embd.type), m->weights_size,
+             tok_pad_id(m->tok), tok_bos_id(m->tok), tok_eos_id(m->tok), tok_unk_id(m->tok), tok_mask_id(m->tok));
+    return st->info;
+}
+
+int xlmr_tokenize(xlmr_model *m, const char *text, size_t n, int max_len) {
+    struct xlmr_api_state *st = api_state(m);
+    if (!st) return -XLMR_ERR_NOMEM;
+    xlmr_status s = tok_encode(m->tok, text, n, max_len, &st->ids, &m->err);
+    if (s != XLMR_OK) return -(int)s;
+    return (int)st->ids.n;
+}
+
+int32_t *xlmr_result_ids(xlmr_model *m) { return m->api ? m->api->ids.ids : NULL; }
+
+const char *xlmr_token_piece(xlmr_model *m, int id) { return tok_piece(m->tok, id); }
+
+int xlmr_decode(xlmr_model *m, const int32_t *ids, int n, int skip_special) {
+    struct xlmr_api_state *st = api_state(m);
+    if (!st) return -XLMR_ERR_NOMEM;
+    if (n < 0) return -(int)xlmr_fail(&m->err, XLMR_ERR_ARG, "decode: negative id count %d", n);
+    xlmr_status s = tok_decode(m->tok, ids, (size_t)n, skip_special, &st->text, &m->err);
+    if (s != XLMR_OK) return -(int)s;
+    return (int)st->text.n;
+}
+
+const char *xlmr_result_text(xlmr_model *m) { return m->api && m->api->text.s ? m->api->text.s : ""; }
+
+int xlmr_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int pooling, int normalize,
+               float *out) {
+    return -(int)model_embed(m, ids, lengths, B, T, pooling, normalize, out);
+}
+
+int xlmr_fill_mask(xlmr_model *m, const int32_t *ids, int T, int top_k, int32_t *out_ids, float *out_scores) {
+    int n_masks = 0;
+    xlmr_status s = model_fill_mask(m, ids, T, top_k, out_ids, out_scores, &n_masks);
+    return s == XLMR_OK ? n_masks : -(int)s;
+}
+
+int xlmr_logits(xlmr_model *m, const int32_t *ids, int T, const int32_t *positions, int n_pos, float *out) {
+    return -(int)model_logits(m, ids, T, positions, n_pos, out);
+}
