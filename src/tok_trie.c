@@ -1,6 +1,6 @@
 /* tok_trie.c — double-array trie construction (see tok_trie.h).
  *
- * Breadth-first over the sorted keys: for each node, the set of next bytes among its key range is
+ * Depth-first over the sorted keys (a subtree lands near its root, so a walk stays in few cache lines): for each node, the set of next bytes among its key range is
  * placed at the first base where all their slots are free. Free slots are kept in a doubly linked
  * list; a slot that fails as first candidate too often leaves the list (it may still be taken by a
  * later node's children), which bounds the search so construction stays near-linear. */
@@ -31,6 +31,7 @@ typedef struct builder {
     size_t cap;
     int32_t head, tail;
     size_t used_max; /* highest slot or base + 257 needed */
+    size_t frontier; /* every slot from here on is free */
 } builder;
 
 #define TRIE_PAD 258
@@ -115,8 +116,8 @@ static int64_t find_base(builder *b, const uint16_t *labels, int n_labels) {
         tries++;
         f = nf;
     }
-    /* Past everything used: always fits. */
-    int64_t base = (int64_t)b->cap - labels[0];
+    /* Past every used slot: always fits. */
+    int64_t base = (int64_t)b->frontier - labels[0];
     return base < 0 ? 0 : base;
 }
 
@@ -136,7 +137,7 @@ xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error
     memset(&b, 0, sizeof b);
     b.head = b.tail = -1;
     build_item *queue = NULL;
-    size_t q_cap = 0, q_head = 0, q_tail = 0;
+    size_t q_cap = 0, q_tail = 0; /* a stack: depth first */
     xlmr_status st = XLMR_OK;
     uint16_t labels[256];
     size_t starts[257];
@@ -144,14 +145,15 @@ xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error
     if (!grow(&b, 1024)) goto nomem;
     unlist(&b, 0);
     b.check[0] = INT32_MAX; /* the root is nobody's child but is not free */
+    b.frontier = 1;
     b.used_max = TRIE_PAD;
     q_cap = 1024;
     queue = XLMR_MALLOC(q_cap * sizeof *queue);
     if (!queue) goto nomem;
     queue[q_tail++] = (build_item){0, 0, 0, n};
 
-    while (q_head < q_tail) {
-        build_item it = queue[q_head++];
+    while (q_tail > 0) {
+        build_item it = queue[--q_tail]; /* depth first: a subtree lands near its root */
         size_t lo = it.lo, hi = it.hi;
         if (lo < hi && keys[lo].len == it.depth) {
             b.value[it.slot] = keys[lo].value;
@@ -178,38 +180,33 @@ xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error
         if ((size_t)base + TRIE_PAD > b.used_max) b.used_max = (size_t)base + TRIE_PAD;
         if (q_tail + (size_t)nl > q_cap) {
             size_t nc = q_cap * 2 + (size_t)nl;
-            /* compact the consumed prefix first */
-            memmove(queue, queue + q_head, (q_tail - q_head) * sizeof *queue);
-            q_tail -= q_head;
-            q_head = 0;
-            if (q_tail + (size_t)nl > q_cap) {
-                build_item *nq = XLMR_REALLOC(queue, nc * sizeof *queue);
-                if (!nq) goto nomem;
-                queue = nq;
-                q_cap = nc;
-            }
+            build_item *nq = XLMR_REALLOC(queue, nc * sizeof *queue);
+            if (!nq) goto nomem;
+            queue = nq;
+            q_cap = nc;
         }
         for (int i = 0; i < nl; i++) {
             int32_t s = (int32_t)(base + labels[i]);
             unlist(&b, s);
             b.check[s] = it.slot;
+            if ((size_t)s + 1 > b.frontier) b.frontier = (size_t)s + 1;
             queue[q_tail++] = (build_item){s, it.depth + 1, starts[i], starts[i + 1]};
         }
     }
 
-    /* Shrink to what lookups can reach. */
+    /* Interleave into slots, as many as lookups can reach. */
     {
         size_t size = b.used_max;
         if (!grow(&b, size)) goto nomem;
         if (b.check[0] == INT32_MAX) b.check[0] = -1;
-        t->base = XLMR_REALLOC(b.base, size * sizeof *b.base);
-        if (!t->base) t->base = b.base;
-        t->check = XLMR_REALLOC(b.check, size * sizeof *b.check);
-        if (!t->check) t->check = b.check;
-        t->value = XLMR_REALLOC(b.value, size * sizeof *b.value);
-        if (!t->value) t->value = b.value;
+        t->slots = XLMR_MALLOC(size * sizeof *t->slots);
+        if (!t->slots) goto nomem;
+        for (size_t i = 0; i < size; i++) {
+            t->slots[i].base = b.base[i];
+            t->slots[i].check = b.check[i];
+            t->slots[i].value = b.value[i];
+        }
         t->n_slots = size;
-        b.base = b.check = b.value = NULL;
     }
     goto done;
 
@@ -230,9 +227,7 @@ done:
 
 void tok_trie_free(tok_trie *t) {
     if (!t) return;
-    XLMR_FREE(t->base);
-    XLMR_FREE(t->check);
-    XLMR_FREE(t->value);
+    XLMR_FREE(t->slots);
     memset(t, 0, sizeof *t);
 }
 
@@ -244,9 +239,9 @@ size_t tok_trie_longest_prefix(const tok_trie *t, const uint8_t *s, size_t n, in
     for (size_t i = 0; i < n; i++) {
         node = tok_trie_next(t, node, s[i]);
         if (node < 0) break;
-        if (t->value[node] >= 0) {
+        if (t->slots[node].value >= 0) {
             best = i + 1;
-            *value = t->value[node];
+            *value = t->slots[node].value;
         }
     }
     return best;
@@ -259,5 +254,5 @@ int32_t tok_trie_find(const tok_trie *t, const uint8_t *s, size_t n) {
         node = tok_trie_next(t, node, s[i]);
         if (node < 0) return -1;
     }
-    return t->value[node];
+    return t->slots[node].value;
 }

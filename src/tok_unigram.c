@@ -40,7 +40,7 @@ xlmr_status tok_unigram_encode(const tok_unigram *u, const uint8_t *s, size_t n,
     }
 
     const tok_trie *t = u->trie;
-    const int32_t *base = t->base, *check = t->check, *value = t->value;
+    const tok_trie_slot *slots = t->slots;
     const float *scores = u->scores;
     const int32_t size = (int32_t)n;
     int32_t pos = 0;
@@ -51,10 +51,10 @@ xlmr_status tok_unigram_encode(const tok_unigram *u, const uint8_t *s, size_t n,
         int has_single = 0;
         int32_t node = 0;
         for (int32_t k = pos; k < size; k++) {
-            int32_t next = base[node] + (int32_t)s[k] + 1;
-            if (check[next] != node) break;
+            int32_t next = slots[node].base + (int32_t)s[k] + 1;
+            if (slots[next].check != node) break;
             node = next;
-            int32_t id = value[node];
+            int32_t id = slots[node].value;
             if (id < 0) continue;
             const int32_t len = k + 1 - pos;
             /* The reference computes the candidate in double (score is double for user-defined
