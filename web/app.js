@@ -11,8 +11,8 @@ import { renderFillMask, renderHeatmap, renderSearch, renderInfo } from './rende
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
 
-/** The bundled tiny test model: tests/fixtures served at /fixtures/ (a Hugging Face-style folder). */
-const TINY_MODEL_URL = new URL('../fixtures/', import.meta.url).href;
+/** The bundled tiny test model: the Q8_0 GGUF the package ships (random weights, 1.2 MB). */
+const TINY_MODEL_URL = new URL('../models/tiny/xlmr-tiny-random.q8_0.gguf', import.meta.url).href;
 
 const state = {
   model: null,

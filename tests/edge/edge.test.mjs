@@ -1,0 +1,166 @@
+// The edge example (examples/edge) under workerd: POST /embed and POST /fill-mask answer what Node
+// answers for the same model and inputs, errors are JSON with codes, and the isolate's memory is
+// reported (written to build/test-output/edge/report.json as well).
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ROOT, EXAMPLE_CONFIG, findWorkerd, configModules, importGraph, startWorkerd, procMemory, isolateHeap, postJson,
+} from './workerd.mjs';
+
+const MODEL = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
+const WASM = path.join(ROOT, 'dist', 'xlmr.wasm');
+const OUT_DIR = path.join(ROOT, 'build', 'test-output', 'edge');
+const MB = 1024 * 1024;
+
+const found = findWorkerd();
+const skip = found.skip ? `skipped: ${found.skip}` : false;
+
+/** Fill-mask inputs: the fixture texts with masks, plus a few of our own. */
+function fillCases() {
+  const lines = fs.readFileSync(path.join(ROOT, 'tests', 'fixtures', 'model_cases.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const cases = [];
+  for (const line of lines) {
+    const c = JSON.parse(line);
+    if (c.name === 'long_truncated_512' || c.name === 'padded_batch_3') continue;
+    if (c.texts[0].includes('<mask>')) cases.push({ name: c.name, text: c.texts[0] });
+  }
+  cases.push({ name: 'own_fr', text: 'Le chat dort sur le <mask>.' }, { name: 'own_two', text: '<mask> ist die <mask> von Deutschland.' });
+  return cases;
+}
+
+const EMBED_TEXTS = [
+  'The weather is lovely today.',
+  'Das Wetter ist heute schön.',
+  'Сегодня прекрасная погода.',
+  '今天天气很好。',
+  'الطقس جميل اليوم.',
+  'The stock market fell sharply.',
+];
+
+function maxAbsDiff(a, b) {
+  assert.equal(a.length, b.length, 'vector lengths differ');
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+/** Same tokens, strings and order; scores within `tol`; returns the largest score difference. */
+function compareFill(got, want, label) {
+  const g = Array.isArray(got[0]) ? got : [got];
+  const w = Array.isArray(want[0]) ? want : [want];
+  assert.equal(g.length, w.length, `${label}: number of masks`);
+  let d = 0;
+  for (let m = 0; m < w.length; m++) {
+    assert.deepEqual(g[m].map((c) => [c.token, c.token_str, c.sequence]), w[m].map((c) => [c.token, c.token_str, c.sequence]), `${label}: candidates of mask ${m}`);
+    d = Math.max(d, maxAbsDiff(g[m].map((c) => c.score), w[m].map((c) => c.score)));
+  }
+  return d;
+}
+
+test('the workerd config lists exactly the modules the worker imports', { skip }, () => {
+  const listed = configModules(fs.readFileSync(EXAMPLE_CONFIG, 'utf8'));
+  const names = listed.map((m) => m.name).sort();
+  const graph = importGraph('examples/edge/worker.mjs');
+  assert.deepEqual(names, graph, 'examples/edge/config.capnp modules vs the static import graph of worker.mjs (update the list)');
+  for (const m of listed) {
+    const file = path.resolve(path.dirname(EXAMPLE_CONFIG), m.embed);
+    if (m.name !== 'examples/edge/model.gguf') assert.equal(path.relative(ROOT, file).split(path.sep).join('/'), m.name, `module ${m.name} embeds ${m.embed}`);
+    if (m.kind === 'wasm') assert.match(m.name, /\.wasm$/);
+  }
+  assert.ok(listed.some((m) => m.kind === 'wasm' && m.name === 'dist/xlmr.wasm'), 'the core is a precompiled wasm module');
+});
+
+test('workerd serves /fill-mask and /embed equal to Node, and reports its memory', { skip, timeout: 180_000 }, async (t) => {
+  assert.ok(fs.existsSync(WASM), 'dist/xlmr.wasm is missing: run make');
+  assert.ok(fs.existsSync(MODEL), `${path.relative(ROOT, MODEL)} is missing`);
+  const { load } = await import('../../js/index.node.js');
+  const ref = await load(MODEL, { worker: false, cache: false });
+  t.after(() => ref.dispose());
+
+  const wd = await startWorkerd(found.bin, EXAMPLE_CONFIG);
+  t.after(() => wd.stop());
+  const report = { model: path.relative(ROOT, MODEL), modelBytes: fs.statSync(MODEL).size, wasmBytes: fs.statSync(WASM).size };
+  await new Promise((r) => setTimeout(r, 200));
+  report.processBeforeLoad = procMemory(wd.pid);
+  report.heapBeforeLoad = await isolateHeap(wd.inspectorPort);
+
+  // GET / loads the model (once per isolate) and says what it holds.
+  const t0 = Date.now();
+  const infoRes = await fetch(`${wd.url}/`);
+  const info = await infoRes.json();
+  assert.equal(infoRes.status, 200, `GET /: ${JSON.stringify(info)}\n${wd.log()}`);
+  report.firstRequestMs = Date.now() - t0;
+  assert.equal(info.mode, 'in-thread');
+  assert.deepEqual(info.config, ref.config, 'the same model config as Node');
+  report.wasmMemoryBytes = info.wasmMemoryBytes;
+  report.processAfterLoad = procMemory(wd.pid);
+  report.heapAfterLoad = await isolateHeap(wd.inspectorPort);
+
+  // fill-mask
+  let fillDiff = 0;
+  const cases = fillCases();
+  for (const c of cases) {
+    const r = await postJson(`${wd.url}/fill-mask`, { text: c.text, topK: 5 });
+    assert.equal(r.status, 200, `${c.name}: ${JSON.stringify(r.body)}`);
+    const want = await ref.fillMask(c.text, { topK: 5 });
+    fillDiff = Math.max(fillDiff, compareFill(r.body.result, want, c.name));
+  }
+  // embed: a batch, a bare string, cls pooling without normalisation
+  let embedDiff = 0;
+  const variants = [
+    [{ texts: EMBED_TEXTS }, EMBED_TEXTS, {}],
+    [{ texts: EMBED_TEXTS[3] }, [EMBED_TEXTS[3]], {}],
+    [{ texts: EMBED_TEXTS, pooling: 'cls', normalize: false }, EMBED_TEXTS, { pooling: 'cls', normalize: false }],
+  ];
+  for (const [body, texts, opts] of variants) {
+    const r = await postJson(`${wd.url}/embed`, body);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.dims, ref.config.hiddenSize);
+    const want = await ref.embed(texts, opts);
+    assert.equal(r.body.embeddings.length, want.length);
+    r.body.embeddings.forEach((v, i) => { embedDiff = Math.max(embedDiff, maxAbsDiff(v, want[i])); });
+  }
+  report.fillMaskCases = cases.length;
+  report.maxScoreDiff = fillDiff;
+  report.maxEmbeddingDiff = embedDiff;
+  // One wasm build, deterministic kernels: workerd and Node should agree to the bit.
+  assert.ok(fillDiff <= 1e-6, `fill-mask scores differ from Node by ${fillDiff}`);
+  assert.ok(embedDiff <= 1e-6, `embeddings differ from Node by ${embedDiff}`);
+
+  // Errors: JSON with a code, the model still answering afterwards.
+  const noMask = await postJson(`${wd.url}/fill-mask`, { text: 'no mask here' });
+  assert.equal(noMask.status, 400);
+  assert.equal(noMask.body.error.code, 'ERR_NO_MASK');
+  const badField = await postJson(`${wd.url}/embed`, { texts: ['a'], pooling: 'mean', normalise: true });
+  assert.equal(badField.status, 400);
+  assert.match(badField.body.error.message, /normalise/);
+  const badJson = await fetch(`${wd.url}/embed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+  assert.equal(badJson.status, 400);
+  assert.equal((await badJson.json()).error.code, 'ERR_BAD_JSON');
+  assert.equal((await fetch(`${wd.url}/embed`)).status, 405);
+  assert.equal((await fetch(`${wd.url}/nope`)).status, 404);
+  const tooLong = await postJson(`${wd.url}/fill-mask`, { text: `${'word '.repeat(600)}<mask>` });
+  assert.equal(tooLong.status, 400);
+  assert.equal(tooLong.body.error.code, 'ERR_TOO_LONG');
+  const truncated = await postJson(`${wd.url}/fill-mask`, { text: `<mask> ${'word '.repeat(600)}`, truncation: true });
+  assert.equal(truncated.status, 200);
+  compareFill(truncated.body.result, await ref.fillMask(`<mask> ${'word '.repeat(600)}`, { truncation: true }), 'truncated');
+
+  // Memory after the requests (a 512-token run grows the scratch buffers).
+  report.processAfterRequests = procMemory(wd.pid);
+  report.heapAfterRequests = await isolateHeap(wd.inspectorPort);
+  report.wasmMemoryBytesAfterRequests = (await (await fetch(`${wd.url}/`)).json()).wasmMemoryBytes;
+
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  fs.writeFileSync(path.join(OUT_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const mb = (b) => (b == null || Number.isNaN(b) ? '?' : `${(b / MB).toFixed(1)} MB`);
+  const heap = (h) => (h ? `JS heap used ${mb(h.usedSize)} of ${mb(h.totalSize)}, array-buffer backing stores ${mb(h.backingStorageSize)}` : 'inspector unavailable');
+  t.diagnostic(`model ${mb(report.modelBytes)} GGUF, core ${mb(report.wasmBytes)} wasm; first request (load) ${report.firstRequestMs} ms`);
+  t.diagnostic(`isolate after load: wasm memory ${mb(report.wasmMemoryBytes)}; ${heap(report.heapAfterLoad)}`);
+  t.diagnostic(`isolate after requests: wasm memory ${mb(report.wasmMemoryBytesAfterRequests)}; ${heap(report.heapAfterRequests)}`);
+  t.diagnostic(`workerd process RSS: ${mb(report.processBeforeLoad?.rss)} idle, ${mb(report.processAfterLoad?.rss)} loaded, ${mb(report.processAfterRequests?.rss)} after requests (peak ${mb(report.processAfterRequests?.peak)})`);
+  t.diagnostic(`vs Node: ${cases.length} fill-mask inputs, max score diff ${fillDiff}; max embedding diff ${embedDiff}`);
+});
