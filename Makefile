@@ -39,6 +39,7 @@ comma := ,
 # Debian's emscripten 3.1.6 needs its own node modules on the path with this Node.
 EMCC_ENV   := NODE_PATH=/usr/share/nodejs EM_CACHE=$(CURDIR)/build/emcache
 
+.SECONDARY:
 .PHONY: all wasm emcc native test test-c test-wasm-c test-node fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
@@ -64,22 +65,40 @@ dist/xlmr-emcc.wasm: $(SRC) $(HDR) Makefile
 	$(EMCC_ENV) $(EMCC) $(EMCC_FLAGS) $(CSTD) $(WARN) $(SRC) -o $@
 
 # ---- native (tests, sanitizers, fuzzers, benchmarks) ----
-build/native/%: tests/c/%.c $(SRC) $(HDR) $(TEST_HDR)
-	@mkdir -p build/native
-	$(CLANG) $(CSTD) $(WARN) $(NATIVE_SAN) -Isrc $< $(SRC) -o $@ -lm
+# The core is compiled once per flavour into an archive; each test links it.
+NATIVE_OBJ := $(patsubst src/%.c,build/native/obj/%.o,$(SRC))
+WASMT_OBJ  := $(patsubst src/%.c,build/wasm-tests/obj/%.o,$(SRC))
+FUZZ_OBJ   := $(patsubst src/%.c,build/fuzz/obj/%.o,$(SRC))
 
-build/wasm-tests/%.wasm: tests/c/%.c $(SRC) $(HDR) $(TEST_HDR)
-	@mkdir -p build/wasm-tests
-	$(CLANG) $(WASM_FLAGS) $(CSTD) $(WARN) -Isrc -Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296 $< $(SRC) -o $@ -lm
+build/native/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(CSTD) $(WARN) $(NATIVE_SAN) -c $< -o $@
+build/native/libxlmr.a: $(NATIVE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/native/%: tests/c/%.c build/native/libxlmr.a $(HDR) $(TEST_HDR)
+	$(CLANG) $(CSTD) $(WARN) $(NATIVE_SAN) -Isrc $< build/native/libxlmr.a -o $@ -lm
+
+build/wasm-tests/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(WASM_FLAGS) $(CSTD) $(WARN) -c $< -o $@
+build/wasm-tests/libxlmr.a: $(WASMT_OBJ)
+	rm -f $@ && llvm-ar-19 rcs $@ $^
+build/wasm-tests/%.wasm: tests/c/%.c build/wasm-tests/libxlmr.a $(HDR) $(TEST_HDR)
+	$(CLANG) $(WASM_FLAGS) $(CSTD) $(WARN) -Isrc -Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296 $< build/wasm-tests/libxlmr.a -o $@ -lm
 
 build/native-opt/libxlmr.a: $(SRC) $(HDR)
 	@mkdir -p build/native-opt/obj
 	cd build/native-opt/obj && $(CLANG) $(CSTD) $(WARN) $(NATIVE_OPT) -c $(addprefix $(CURDIR)/,$(SRC))
 	ar rcs $@ build/native-opt/obj/*.o
 
-build/fuzz/%: tests/fuzz/%.c $(SRC) $(HDR)
-	@mkdir -p build/fuzz
-	$(CLANG) $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -Isrc $< $(SRC) -o $@ -lm
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+build/fuzz/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(CSTD) $(WARN) $(FUZZ_FLAGS) -c $< -o $@
+build/fuzz/libxlmr.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libxlmr.a $(HDR)
+	$(CLANG) $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -Isrc $< build/fuzz/libxlmr.a -o $@ -lm
 
 test-c: check-tools $(addprefix build/native/,$(TESTS))
 	@set -e; for t in $(TESTS); do echo "== native $$t"; ./build/native/$$t; done
