@@ -186,7 +186,12 @@ class WorkerBackend {
         onProgress,
       });
       if (signal) {
-        onAbort = () => this.port.post({ type: 'abort', id });
+        // The caller's promise rejects at once; the worker stops at its next chunk (and is terminated by load()).
+        onAbort = () => {
+          this.port.post({ type: 'abort', id });
+          const p = this.pending.get(id);
+          if (p) { this.pending.delete(id); p.reject(abortError(signal)); }
+        };
         signal.addEventListener('abort', onAbort, { once: true });
       }
       this.port.ref();
@@ -326,6 +331,7 @@ export function makeLoad(platform, defaults = {}) {
         }
       }
       const { config, info } = await backend.call('load', { source: src, options: loadOptions, progress: !!onProgress }, { onProgress, signal });
+      if (signal?.aborted) throw abortError(signal); // aborted while the last step ran: still an abort
       return new Model(backend, config, info, useWorker ? 'worker' : 'in-thread');
     } catch (e) {
       await backend.terminate();

@@ -48,9 +48,11 @@ export class Engine {
   #call(name, ...args) {
     const fn = this.x[name];
     if (typeof fn !== 'function') throw new InvalidStateError(`the wasm module has no ${name} (rebuild with make)`);
+    const sp = this.x.stackSave?.(); // Emscripten builds: put the stack back after a trap
     try {
       return fn(...args);
     } catch (e) {
+      if (sp !== undefined) try { this.x.stackRestore(sp); } catch { /* ignore */ }
       throw toXlmrError(e);
     }
   }

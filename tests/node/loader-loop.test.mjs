@@ -130,3 +130,11 @@ test('partial rooms: a loader handing out odd slices still gets every byte', asy
   await loadsOk(e, toyPath);
   await loadsOk(e, toy);
 });
+
+test('a trap while loading (memory.grow failing) is ERR_OUT_OF_MEMORY and the engine loads again', async () => {
+  const { core, e } = engine({ trapAt: 400000 });
+  await assert.rejects(e.load(toy, { cache: false }), (err) => err.code === 'ERR_OUT_OF_MEMORY' && /out of WebAssembly memory/.test(err.message));
+  assert.equal(e.stats().liveLoaders, 0);
+  assert.equal(core.liveLoaders, 0);
+  await loadsOk(e, toy);
+});

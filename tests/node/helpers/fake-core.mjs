@@ -11,7 +11,8 @@ export function toyFile(payloadBytes, fill = (i) => (i * 31 + 7) & 255) {
   return out;
 }
 
-export function fakeCore({ slice = 50000 } = {}) {
+export function fakeCore({ slice = 50000, trapAt = -1 } = {}) {
+  let trap = trapAt;
   const memory = new WebAssembly.Memory({ initial: 4, maximum: 4096 });
   let top = 1024;
   const blocks = new Map(); // ptr -> size (live allocations)
@@ -59,6 +60,10 @@ export function fakeCore({ slice = 50000 } = {}) {
     },
     xlmr_loader_commit(h, n) {
       const L = loaders.get(h);
+      if (trap >= 0 && L.received + n > trap) {
+        trap = -1; // once: what V8 throws when a wasm memory cannot grow any more
+        throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+      }
       const room = exports.xlmr_loader_room(h);
       if (n > room) { L.status = 5; L.err = cstr(`commit of ${n} bytes with room ${room}`); return 5; }
       L.received += n;
