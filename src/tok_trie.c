@@ -6,15 +6,51 @@
  * later node's children), which bounds the search so construction stays near-linear. */
 #include "tok_trie.h"
 
-#include <stdlib.h>
+/* The key's byte at depth as a bucket: 0 when the key ends there, else byte + 1. */
+static inline unsigned bucket(const tok_trie_key *k, uint32_t depth) { return k->len == depth ? 0u : (unsigned)k->s[depth] + 1u; }
 
-static int key_cmp(const void *a, const void *b) {
-    const tok_trie_key *x = a, *y = b;
-    uint32_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->s, y->s, n);
-    if (c) return c;
-    if (x->len != y->len) return x->len < y->len ? -1 : 1;
-    return (x->value > y->value) - (x->value < y->value);
+/* Orders keys[lo, hi) by bucket at depth (one MSD radix pass; over the whole build this is a radix sort
+   costing the total key length) and lists the distinct child labels with the start of their ranges.
+   Returns the number of keys ending at depth (they come first). */
+static size_t partition(tok_trie_key *keys, tok_trie_key *tmp, size_t lo, size_t hi, uint32_t depth, uint16_t *labels, size_t *starts,
+                        int *n_labels) {
+    const size_t n = hi - lo;
+    if (n <= 24) { /* insertion sort: most nodes have a handful of keys */
+        for (size_t i = lo + 1; i < hi; i++) {
+            tok_trie_key k = keys[i];
+            unsigned kb = bucket(&k, depth);
+            size_t j = i;
+            while (j > lo && bucket(&keys[j - 1], depth) > kb) {
+                keys[j] = keys[j - 1];
+                j--;
+            }
+            keys[j] = k;
+        }
+    } else {
+        size_t count[257] = {0}, pos[257];
+        for (size_t i = lo; i < hi; i++) count[bucket(&keys[i], depth)]++;
+        size_t acc = lo;
+        for (int c = 0; c < 257; c++) {
+            pos[c] = acc;
+            acc += count[c];
+        }
+        for (size_t i = lo; i < hi; i++) tmp[pos[bucket(&keys[i], depth)]++] = keys[i];
+        memcpy(keys + lo, tmp + lo, n * sizeof *keys);
+    }
+    size_t ended = 0;
+    while (lo + ended < hi && keys[lo + ended].len == depth) ended++;
+    int nl = 0;
+    for (size_t i = lo + ended; i < hi; i++) {
+        uint16_t l = (uint16_t)bucket(&keys[i], depth);
+        if (nl == 0 || labels[nl - 1] != l) {
+            labels[nl] = l;
+            starts[nl] = i;
+            nl++;
+        }
+    }
+    starts[nl] = hi;
+    *n_labels = nl;
+    return ended;
 }
 
 typedef struct build_item {
@@ -123,26 +159,22 @@ static int64_t find_base(builder *b, const uint16_t *labels, int n_labels) {
 
 xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error *err) {
     memset(t, 0, sizeof *t);
-    if (n) qsort(keys, n, sizeof *keys, key_cmp);
     size_t total = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (i && keys[i].len == keys[i - 1].len && memcmp(keys[i].s, keys[i - 1].s, keys[i].len) == 0)
-            return xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: tokens %d and %d are the same string (%u bytes)", (int)keys[i - 1].value,
-                             (int)keys[i].value, keys[i].len);
+    for (size_t i = 0; i < n; i++)
         if (!xlmr_add_size(total, keys[i].len, &total) || total > (size_t)INT32_MAX / 4)
             return xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: the pieces are too long in total for the trie");
-    }
 
     builder b;
     memset(&b, 0, sizeof b);
     b.head = b.tail = -1;
     build_item *queue = NULL;
+    tok_trie_key *tmp = n ? XLMR_MALLOC(n * sizeof *tmp) : NULL;
     size_t q_cap = 0, q_tail = 0; /* a stack: depth first */
     xlmr_status st = XLMR_OK;
     uint16_t labels[256];
     size_t starts[257];
 
-    if (!grow(&b, 1024)) goto nomem;
+    if ((n && !tmp) || !grow(&b, 1024)) goto nomem;
     unlist(&b, 0);
     b.check[0] = INT32_MAX; /* the root is nobody's child but is not free */
     b.frontier = 1;
@@ -154,22 +186,15 @@ xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error
 
     while (q_tail > 0) {
         build_item it = queue[--q_tail]; /* depth first: a subtree lands near its root */
-        size_t lo = it.lo, hi = it.hi;
-        if (lo < hi && keys[lo].len == it.depth) {
-            b.value[it.slot] = keys[lo].value;
-            lo++;
+        int nl;
+        size_t ended = partition(keys, tmp, it.lo, it.hi, it.depth, labels, starts, &nl);
+        if (ended > 1) {
+            st = xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: tokens %d and %d are the same string (%u bytes)", (int)keys[it.lo].value,
+                           (int)keys[it.lo + 1].value, it.depth);
+            goto done;
         }
-        if (lo >= hi) continue;
-        int nl = 0;
-        for (size_t i = lo; i < hi; i++) {
-            uint16_t l = (uint16_t)(keys[i].s[it.depth] + 1);
-            if (nl == 0 || labels[nl - 1] != l) {
-                labels[nl] = l;
-                starts[nl] = i;
-                nl++;
-            }
-        }
-        starts[nl] = hi;
+        if (ended) b.value[it.slot] = keys[it.lo].value;
+        if (nl == 0) continue;
         int64_t base = find_base(&b, labels, nl);
         if (base + 257 >= INT32_MAX / 2) {
             st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: trie too large");
@@ -214,6 +239,7 @@ nomem:
     st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory building the piece trie (%zu keys)", n);
 done:
     XLMR_FREE(queue);
+    XLMR_FREE(tmp);
     XLMR_FREE(b.base);
     XLMR_FREE(b.check);
     XLMR_FREE(b.value);

@@ -27,7 +27,7 @@ typedef struct tok_trie_key {
     int32_t value;
 } tok_trie_key;
 
-/* Sorts keys (in place) and builds the trie. Keys must be distinct: on a duplicate the error names
+/* Builds the trie (reordering keys in place). Keys must be distinct: on a duplicate the error names
  * both values. An empty key set gives a trie that matches nothing. */
 xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error *err);
 void tok_trie_free(tok_trie *t);
