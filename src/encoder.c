@@ -118,14 +118,17 @@ static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, in
     const xlmr_config *c = &m->config;
     const size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size;
     const size_t rp = ((size_t)rows + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
-    size_t nh, nf, nq, end = 0, o_x, o_alt, o_q, o_k, o_v, o_ctx, o_ffn, o_att, o_qmem, o_seq;
+    const size_t dh = H / (size_t)c->num_heads, qb = (size_t)(T < ATT_QBLOCK ? T : ATT_QBLOCK);
+    size_t nh, nf, nq, end = 0, o_x, o_alt, o_q, o_k, o_v, o_ctx, o_ffn, o_qh, o_kh, o_vt, o_sc, o_qmem, o_seq;
     size_t o_hin = 0, o_hmid = 0, o_logits = 0;
     int ok = rows <= INT32_MAX && xlmr_mul_size(rp, H * sizeof(float), &nh) &&
              xlmr_mul_size(rp, F * sizeof(float), &nf) &&
              (nq = kern_qact_bytes((int)rp, (int)(H > F ? H : F))) != 0;
     ok = ok && take(&end, nh, &o_x) && take(&end, nh, &o_alt) && take(&end, nh, &o_q) && take(&end, nh, &o_k) &&
          take(&end, nh, &o_v) && take(&end, nh, &o_ctx) && take(&end, nf, &o_ffn) &&
-         take(&end, (size_t)T * sizeof(float), &o_att) && take(&end, nq, &o_qmem) &&
+         take(&end, (size_t)T * dh * sizeof(float), &o_qh) && take(&end, (size_t)T * dh * sizeof(float), &o_kh) &&
+         take(&end, (size_t)T * dh * sizeof(float), &o_vt) && take(&end, qb * (size_t)T * sizeof(float), &o_sc) &&
+         take(&end, nq, &o_qmem) &&
          take(&end, ((size_t)B + 1) * sizeof(int32_t), &o_seq);
     if (want_head)
         ok = ok && take(&end, KERN_QTILE * H * sizeof(float), &o_hin) &&
@@ -157,7 +160,10 @@ static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, in
     s->v = (float *)(void *)(base + o_v);
     s->ctx = (float *)(void *)(base + o_ctx);
     s->ffn = (float *)(void *)(base + o_ffn);
-    s->att = (float *)(void *)(base + o_att);
+    s->qh = (float *)(void *)(base + o_qh);
+    s->kh = (float *)(void *)(base + o_kh);
+    s->vt = (float *)(void *)(base + o_vt);
+    s->scores = (float *)(void *)(base + o_sc);
     s->qmem = base + o_qmem;
     s->seq_start = (int32_t *)(void *)(base + o_seq);
     s->hin = want_head ? (float *)(void *)(base + o_hin) : NULL;
@@ -196,22 +202,32 @@ static void embed_tokens(xlmr_model *m, const int32_t *ids, const int32_t *lengt
                     c->layer_norm_eps);
 }
 
-/* ctx = softmax(q kᵀ / sqrt(dh)) v per sequence and head, one query row of scores at a time. Keys past a
- * sequence's length are not visited: the reference's -10000 mask gives them exactly zero weight in float. */
+/* ctx = softmax(q kᵀ / sqrt(dh)) v per sequence and head, as two small float matmuls over blocks of
+ * ATT_QBLOCK queries (scores (ATT_QBLOCK, len) at a time, never (len, len)). The head's q and k rows are
+ * gathered contiguous (len, dh) and v transposed (dh, len) so both products are kern_matmul_f32. Keys past
+ * a sequence's length are not visited: the reference's -10000 mask gives them exactly zero weight in float. */
 static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B) {
     const int H = c->hidden_size, nh = c->num_heads, dh = H / nh;
     const float sq = sqrtf((float)dh);
-    memset(s->ctx, 0, (size_t)s->seq_start[B] * H * sizeof(float));
     for (int b = 0; b < B; b++) {
         const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
         for (int h = 0; h < nh; h++) {
             const size_t off = (size_t)h * dh;
-            for (int i = 0; i < len; i++) {
-                const float *qi = s->q + (size_t)(r0 + i) * H + off;
-                for (int j = 0; j < len; j++) s->att[j] = kern_dot(qi, s->k + (size_t)(r0 + j) * H + off, dh) / sq;
-                kern_softmax(s->att, len);
-                float *ci = s->ctx + (size_t)(r0 + i) * H + off;
-                for (int j = 0; j < len; j++) kern_axpy(ci, s->att[j], s->v + (size_t)(r0 + j) * H + off, dh);
+            for (int j = 0; j < len; j++) {
+                const size_t row = (size_t)(r0 + j) * H + off;
+                memcpy(s->qh + (size_t)j * dh, s->q + row, (size_t)dh * sizeof(float));
+                memcpy(s->kh + (size_t)j * dh, s->k + row, (size_t)dh * sizeof(float));
+                for (int d = 0; d < dh; d++) s->vt[(size_t)d * len + j] = s->v[row + d];
+            }
+            for (int i0 = 0; i0 < len; i0 += ATT_QBLOCK) {
+                const int ni = len - i0 < ATT_QBLOCK ? len - i0 : ATT_QBLOCK;
+                kern_matmul_f32(s->scores, len, s->qh + (size_t)i0 * dh, s->kh, NULL, ni, len, dh);
+                for (int i = 0; i < ni; i++) {
+                    float *sc = s->scores + (size_t)i * len;
+                    for (int j = 0; j < len; j++) sc[j] /= sq;
+                    kern_softmax(sc, len);
+                }
+                kern_matmul_f32(s->ctx + (size_t)(r0 + i0) * H + off, H, s->scores, s->vt, NULL, ni, dh, len);
             }
         }
     }

@@ -10,6 +10,9 @@
 #include "model.h"
 #include "xlmr.h" /* XLMR_POOL_* */
 
+/* Queries whose attention scores are computed together. */
+#define ATT_QBLOCK 64
+
 /* Activations of one call, in one block that grows to the largest (rows, T, B) seen and is then reused;
  * nothing is allocated per token or per layer. Rp = rows rounded up to KERN_QTILE. */
 struct xlmr_scratch {
@@ -18,7 +21,9 @@ struct xlmr_scratch {
     float *x, *alt;         /* (Rp, H) hidden states and the residual branch */
     float *q, *k, *v, *ctx; /* (Rp, H) */
     float *ffn;             /* (Rp, F) */
-    float *att;             /* (T) attention scores of one query */
+    float *qh, *kh;         /* (T, dh) one head's queries and keys, contiguous */
+    float *vt;              /* (dh, T) one head's values, transposed */
+    float *scores;          /* (ATT_QBLOCK, T) attention scores of a block of queries */
     void *qmem;             /* kern_qact for (Rp, max(H, F)) */
     int32_t *seq_start;     /* (B + 1) first packed row of each sequence */
     float *hin, *hmid;      /* (KERN_QTILE, H) fill-mask head rows (only when a head is asked for) */
