@@ -1,0 +1,269 @@
+// The demo page in Debian's chromium (npm playwright-core), served by scripts/serve.mjs with and without
+// cross-origin isolation: it loads the bundled tiny model through the package's Worker, fill-mask and
+// embeddings equal what Node computes with the package in this process, the main thread keeps painting
+// during inference (requestAnimationFrame gaps), and each panel is photographed into build/test-output/browser/.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findChromium, launch } from './chromium.mjs';
+import { createServer, listen } from '../../scripts/serve.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const OUT_DIR = path.join(ROOT, 'build', 'test-output', 'browser');
+const TINY_GGUF = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
+const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
+const MAX_FRAME_GAP_MS = 100;
+const TOL = 1e-5; // same wasm build on both sides gives 0; a different SIMD flavour may differ in the last bits
+
+const found = await findChromium();
+const skip = found.skip ? `skipped: ${found.skip}` : false;
+
+/** Fill-mask inputs: fixture texts in several scripts, one with two masks. */
+function fillTexts() {
+  const want = new Set(['en_mask', 'ru_mask', 'zh_mask', 'ar_mask', 'el_two_masks', 'he_th_mixed_mask']);
+  return fs.readFileSync(path.join(FIXTURES, 'model_cases.jsonl'), 'utf8').split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l)).filter((c) => want.has(c.name)).map((c) => ({ name: c.name, text: c.texts[0] }));
+}
+
+const SENTENCES = [
+  'The weather is lovely today.',
+  'Das Wetter ist heute schön.',
+  'Il fait beau aujourd\'hui.',
+  'Сегодня прекрасная погода.',
+  '今天天气很好。',
+  'الطقس جميل اليوم.',
+  'The stock market fell sharply.',
+  'Die Börse ist stark gefallen.',
+];
+const QUERY = 'sunny weather';
+
+function maxAbsDiff(a, b) {
+  assert.equal(a.length, b.length, 'lengths differ');
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+function compareFill(got, want, label) {
+  const g = Array.isArray(got[0]) ? got : [got];
+  const w = Array.isArray(want[0]) ? want : [want];
+  assert.equal(g.length, w.length, `${label}: number of masks`);
+  let d = 0;
+  for (let m = 0; m < w.length; m++) {
+    assert.deepEqual(g[m].map((c) => [c.token, c.token_str, c.sequence]), w[m].map((c) => [c.token, c.token_str, c.sequence]), `${label}: candidates of mask ${m}`);
+    d = Math.max(d, maxAbsDiff(g[m].map((c) => c.score), w[m].map((c) => c.score)));
+  }
+  return d;
+}
+
+const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+
+/** Starts recording requestAnimationFrame gaps in the page. */
+async function startFrames(page) {
+  await page.evaluate(() => {
+    const f = { gaps: [], last: 0, on: true };
+    globalThis.__frames = f;
+    const tick = (t) => {
+      if (!f.on) return;
+      if (f.last) f.gaps.push(t - f.last);
+      f.last = t;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}
+
+/** Stops recording: { frames, max, p99 } in ms. */
+async function stopFrames(page) {
+  return page.evaluate(() => {
+    const f = globalThis.__frames;
+    f.on = false;
+    const s = [...f.gaps].sort((a, b) => a - b);
+    return { frames: s.length, max: s[s.length - 1] ?? Infinity, p99: s[Math.floor(0.99 * (s.length - 1))] ?? Infinity };
+  });
+}
+
+async function waitIdle(page, what) {
+  // The page's debounced fill-mask and embeddings have settled: nothing pending, nothing in flight.
+  await page.waitForFunction((w) => {
+    const s = globalThis.xlmrDemo?.state;
+    return s && document.body.dataset.state === 'ready' && (!w || document.body.dataset[w]);
+  }, what, { timeout: 30_000 });
+}
+
+async function shoot(page, mode, name, selector) {
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const file = path.join(OUT_DIR, `${mode}-${name}.png`);
+  await page.locator(selector).screenshot({ path: file });
+  return path.relative(ROOT, file);
+}
+
+test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
+  assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'xlmr.wasm')), 'dist/xlmr.wasm is missing: run make');
+  const { load } = await import('../../js/index.node.js');
+  const ref = await load(TINY_GGUF, { worker: false, cache: false });
+  t.after(() => ref.dispose());
+
+  const browser = await launch(found.chromium, found.executablePath);
+  t.after(() => browser.close());
+  const report = {};
+
+  for (const isolated of [true, false]) {
+    const mode = isolated ? 'isolated' : 'not-isolated';
+    await t.test(mode, async (st) => {
+      const { server, url } = await listen(createServer({ isolated }));
+      st.after(() => new Promise((r) => server.close(r)));
+      const page = await browser.context.newPage();
+      st.after(() => page.close());
+      const problems = [];
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+
+      await page.goto(`${url}/web/?model=tiny&cache=0`);
+      await page.waitForFunction(() => document.body.dataset.state && document.body.dataset.state !== 'loading', null, { timeout: 60_000 });
+      const env = await page.evaluate(() => ({
+        state: document.body.dataset.state,
+        errors: xlmrDemo.state.errors,
+        crossOriginIsolated: globalThis.crossOriginIsolated,
+        sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
+        mode: xlmrDemo.model?.mode,
+        runtime: xlmrDemo.model?.runtime ?? null,
+        build: document.querySelector('#model-info dd')?.textContent,
+        progress: document.querySelector('#progress-text').textContent,
+      }));
+      assert.equal(env.state, 'ready', `the model did not load: ${env.errors.join('; ')} ${problems.join('; ')}`);
+      assert.equal(env.crossOriginIsolated, isolated, 'crossOriginIsolated follows the server headers');
+      assert.equal(env.sharedArrayBuffer, isolated, 'SharedArrayBuffer exists exactly when isolated');
+      assert.equal(env.mode, 'worker', 'the model runs in a Web Worker');
+      st.diagnostic(`${mode}: ${env.progress}; wasm build: ${env.build}`);
+      await waitIdle(page, 'embedRuns');
+      await waitIdle(page, 'fillRuns');
+
+      // ---- fill-mask: typed text -> chart; results equal Node's ----
+      let fillDiff = 0;
+      const topK = Number(await page.inputValue('#fill-topk'));
+      for (const c of fillTexts()) {
+        await page.fill('#fill-text', c.text);
+        await page.waitForFunction((text) => xlmrDemo.state.lastFill?.text === text, c.text, { timeout: 20_000 });
+        const shown = await page.evaluate(() => ({
+          result: xlmrDemo.state.lastFill.result,
+          rows: [...document.querySelectorAll('#fill-results .chart')].map((ch) => [...ch.querySelectorAll('.bar-row')].map((r) => Number(r.dataset.token))),
+        }));
+        const want = await ref.fillMask(c.text, { topK, truncation: true });
+        fillDiff = Math.max(fillDiff, compareFill(shown.result, want, `${mode} ${c.name}`));
+        const wantLists = Array.isArray(want[0]) ? want : [want];
+        assert.deepEqual(shown.rows, wantLists.map((l) => l.map((x) => x.token)), `${mode} ${c.name}: the chart shows the candidates in rank order`);
+      }
+      assert.ok(fillDiff <= TOL, `fill-mask scores differ from Node by ${fillDiff}`);
+
+      // ---- typing: debounced, the page keeps painting, the last text wins ----
+      await page.fill('#fill-text', '');
+      await startFrames(page);
+      const runsBefore = Number(await page.evaluate(() => document.body.dataset.fillRuns));
+      const typed = 'Berlin ist die <mask> von Deutschland und eine <mask> Stadt.';
+      await page.locator('#fill-text').pressSequentially(typed, { delay: 25 });
+      await page.waitForFunction((text) => xlmrDemo.state.lastFill?.text === text, typed, { timeout: 20_000 });
+      const typing = await stopFrames(page);
+      const runsTyping = Number(await page.evaluate(() => document.body.dataset.fillRuns)) - runsBefore;
+      compareFill(await page.evaluate(() => xlmrDemo.state.lastFill.result), await ref.fillMask(typed, { topK, truncation: true }), `${mode} typed`);
+      assert.ok(runsTyping < typed.length / 2, `debounced: ${runsTyping} fill-mask calls for ${typed.length} keystrokes`);
+      const fillShot = await shoot(page, mode, 'fill-mask', '#fill-panel');
+
+      // ---- embeddings: heat map and search equal Node's ----
+      await page.fill('#embed-text', SENTENCES.join('\n'));
+      await page.fill('#search-text', QUERY);
+      await page.click('#embed-btn');
+      await page.waitForFunction((n) => xlmrDemo.state.embeddings?.texts.length === n && xlmrDemo.state.lastSearch?.hits.length === n, SENTENCES.length, { timeout: 20_000 });
+      await page.waitForFunction(() => !document.querySelector('#embed-status').textContent.includes('…'));
+      const emb = await page.evaluate(() => ({
+        texts: xlmrDemo.state.embeddings.texts,
+        vectors: xlmrDemo.state.embeddings.vectors.map((v) => Array.from(v)),
+        cells: [...document.querySelectorAll('#heatmap td.cell')].map((td) => Number(td.dataset.v)),
+        query: xlmrDemo.state.lastSearch.query,
+        hits: [...document.querySelectorAll('#search-results .hit')].map((li) => [Number(li.dataset.i), Number(li.dataset.score)]),
+      }));
+      assert.deepEqual(emb.texts, SENTENCES);
+      const want = await ref.embed(SENTENCES, { pooling: 'mean', normalize: true, truncation: true });
+      let embedDiff = 0;
+      emb.vectors.forEach((v, i) => { embedDiff = Math.max(embedDiff, maxAbsDiff(v, want[i])); });
+      assert.ok(embedDiff <= TOL, `embeddings differ from Node by ${embedDiff}`);
+      const n = SENTENCES.length;
+      assert.equal(emb.cells.length, n * n, 'an n×n heat map');
+      const sim = [];
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sim.push(dot(want[i], want[j]));
+      assert.ok(maxAbsDiff(emb.cells, sim) <= 1e-4, 'heat map cells are the cosine similarities');
+      const q = await ref.embed(QUERY, { pooling: 'mean', normalize: true, truncation: true });
+      const ranking = want.map((v, i) => [i, dot(q, v)]).sort((a, b) => b[1] - a[1]);
+      assert.equal(emb.query, QUERY);
+      assert.deepEqual(emb.hits.map((h) => h[0]), ranking.map((r) => r[0]), 'search ranks as Node does');
+      assert.ok(maxAbsDiff(emb.hits.map((h) => h[1]), ranking.map((r) => r[1])) <= 1e-4, 'search scores');
+      const embedShot = await shoot(page, mode, 'embeddings', '#embed-panel');
+      const modelShot = await shoot(page, mode, 'model', '#model-panel');
+
+      // ---- heavy inference in the worker: the main thread keeps painting ----
+      await startFrames(page);
+      const heavy = await page.evaluate(async () => {
+        const long = Array.from({ length: 16 }, (_, i) => `${'Die Katze schläft auf dem Sofa und träumt. '.repeat(40)} ${i}`);
+        const t0 = performance.now();
+        let calls = 0;
+        while (performance.now() - t0 < 1500) {
+          await Promise.all([
+            xlmrDemo.model.embed(long, { truncation: true }),
+            xlmrDemo.model.fillMask(`<mask> ${'Das ist ein Satz. '.repeat(80)}`, { truncation: true, topK: 5 }),
+          ]);
+          calls += 2;
+        }
+        return { ms: performance.now() - t0, calls };
+      });
+      const busy = await stopFrames(page);
+      const fps = busy.frames / (heavy.ms / 1000);
+      assert.ok(fps >= 20, `rAF ran at ${fps.toFixed(0)} frames/s during inference: the measurement is not meaningful`);
+      assert.ok(busy.max <= MAX_FRAME_GAP_MS, `longest frame gap ${busy.max.toFixed(1)} ms during ${heavy.ms.toFixed(0)} ms of inference (limit ${MAX_FRAME_GAP_MS})`);
+      assert.ok(typing.max <= MAX_FRAME_GAP_MS, `longest frame gap ${typing.max.toFixed(1)} ms while typing (limit ${MAX_FRAME_GAP_MS})`);
+      assert.deepEqual(problems, [], 'no page errors');
+
+      report[mode] = {
+        env, fillMaxScoreDiff: fillDiff, embedMaxDiff: embedDiff,
+        typing: { ...typing, keystrokes: typed.length, fillCalls: runsTyping },
+        inference: { ...busy, ms: heavy.ms, calls: heavy.calls, fps },
+        screenshots: [modelShot, fillShot, embedShot],
+      };
+      st.diagnostic(`${mode}: vs Node max score diff ${fillDiff}, max embedding diff ${embedDiff}`);
+      st.diagnostic(`${mode}: typing ${typed.length} keys -> ${runsTyping} fill-mask calls, longest frame gap ${typing.max.toFixed(1)} ms`);
+      st.diagnostic(`${mode}: ${heavy.calls} calls over ${heavy.ms.toFixed(0)} ms in the worker: ${busy.frames} frames (${fps.toFixed(0)}/s), longest gap ${busy.max.toFixed(1)} ms, p99 ${busy.p99.toFixed(1)} ms`);
+      st.diagnostic(`${mode}: screenshots ${[modelShot, fillShot, embedShot].join(', ')}`);
+    });
+  }
+
+  // ---- a hub id through the dev server's local hub: F32 safetensors converted while streaming, then cached ----
+  await t.test('hub id, converted while streaming, then from the Cache API', async (st) => {
+    const { server, url } = await listen(createServer({ isolated: true }));
+    st.after(() => new Promise((r) => server.close(r)));
+    const page = await browser.context.newPage();
+    st.after(() => page.close());
+    const text = 'Paris is the <mask> of France.';
+    const refF = await load(FIXTURES, { worker: false, cache: false });
+    st.after(() => refF.dispose());
+    const want = await refF.fillMask(text, { topK: 8, truncation: true });
+    const sources = [];
+    for (let i = 0; i < 2; i++) {
+      await page.goto(`${url}/web/?model=xlmr-wasm/tiny-random&hubUrl=${encodeURIComponent(`${url}/hub`)}`);
+      await page.waitForFunction(() => document.body.dataset.state && document.body.dataset.state !== 'loading', null, { timeout: 60_000 });
+      await page.fill('#fill-text', text);
+      await page.waitForFunction((s) => xlmrDemo.state.lastFill?.text === s, text, { timeout: 20_000 });
+      const got = await page.evaluate(() => ({ result: xlmrDemo.state.lastFill.result, info: xlmrDemo.model.loadInfo, errors: xlmrDemo.state.errors }));
+      assert.deepEqual(got.errors, []);
+      const d = compareFill(got.result, want, `hub load ${i + 1}`);
+      assert.ok(d <= TOL, `scores differ from Node by ${d}`);
+      sources.push(got.info.source);
+    }
+    assert.deepEqual(sources, ['origin', 'cache'], 'the converted model is cached in the browser and reused');
+    st.diagnostic(`hub id xlmr-wasm/tiny-random: first load converted from safetensors, second from the Cache API`);
+  });
+
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  fs.writeFileSync(path.join(OUT_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+});
