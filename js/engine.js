@@ -160,9 +160,10 @@ export class Engine {
     const json = this.#cstr(this.#call('xlmr_model_info_json', this.model));
     let cfg = {};
     try { cfg = JSON.parse(json); } catch { cfg = {}; }
-    cfg.padId ??= 1;
-    cfg.maskId ??= cfg.vocabSize - 1;
-    cfg.maxTokens ??= cfg.maxPositions - cfg.padId - 1;
+    // Ids the JS layer needs, with the file's values when the core reports them.
+    this.padId = cfg.padTokenId ?? 1;
+    this.maskId = cfg.maskTokenId ?? cfg.vocabSize - 1;
+    cfg.maxTokens ??= cfg.maxPositions - this.padId - 1;
     this.config = cfg;
     report({ phase: 'ready', loaded: 1, total: 1 });
     return cfg;
@@ -481,7 +482,7 @@ export class Engine {
     const ids = this.#ids(text, truncation ? cfg.maxTokens : 0);
     if (ids.length > cfg.maxTokens) throw this.#tooLong(ids.length, 'the text');
     const maskAt = [];
-    ids.forEach((id, t) => { if (id === cfg.maskId) maskAt.push(t); });
+    ids.forEach((id, t) => { if (id === this.maskId) maskAt.push(t); });
     if (!maskAt.length) throw new NoMaskError('the text has no <mask> token: write <mask> where a word should be predicted');
     const T = ids.length;
     const pIds = this.#putI32(ids);
@@ -510,7 +511,7 @@ export class Engine {
           token,
           token_str: this.#decode([token], false),
           // As the fill-mask pipeline: padding removed, specials dropped only for a single mask.
-          sequence: this.#decode(seq.filter((id) => id !== cfg.padId), single),
+          sequence: this.#decode(seq.filter((id) => id !== this.padId), single),
         });
       }
       lists.push(list);
@@ -537,7 +538,7 @@ export class Engine {
       const batch = all.slice(b0, b0 + batchSize);
       const B = batch.length;
       const T = Math.max(...batch.map((a) => a.length));
-      const flat = new Int32Array(B * T).fill(cfg.padId);
+      const flat = new Int32Array(B * T).fill(this.padId);
       batch.forEach((a, b) => flat.set(a, b * T));
       const nOut = pooling === 'none' ? B * T * H : B * H;
       const pIds = this.#putI32(flat);

@@ -44,12 +44,23 @@ export interface ModelConfig {
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
+  intermediateSize: number;
   vocabSize: number;
   maxPositions: number;
   /** Longest input in tokens, <s> and </s> included (512 for XLM-R). */
   maxTokens: number;
-  padId: number;
-  maskId: number;
+  typeVocabSize: number;
+  layerNormEps: number;
+  /** False for embedding-only files (fillMask then fails). */
+  hasMlmHead: boolean;
+  /** Type of the layer weights in memory: 'q8_0', 'f16', 'f32'. */
+  weightType: string;
+  weightsBytes: number;
+  padTokenId: number;
+  bosTokenId: number;
+  eosTokenId: number;
+  unkTokenId: number;
+  maskTokenId: number;
   [key: string]: unknown;
 }
 
