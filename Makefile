@@ -40,7 +40,7 @@ comma := ,
 EMCC_ENV   := NODE_PATH=/usr/share/nodejs EM_CACHE=$(CURDIR)/build/emcache
 
 .SECONDARY:
-.PHONY: all wasm emcc native test test-c test-wasm-c test-node fuzz bench clean tools check-tools
+.PHONY: all wasm emcc native test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
 all: check-tools wasm emcc
@@ -118,7 +118,15 @@ fuzz: check-tools $(addprefix build/fuzz/,$(FUZZERS))
 test-node: wasm emcc
 	$(NODE) --test tests/node/
 
-test: all test-c test-wasm-c fuzz test-node
+# Real-browser (Debian chromium + npm playwright-core) and edge (npm workerd) tests of web/ and examples/edge/;
+# each skips with a message saying what to install when its browser/runtime is absent.
+test-browser: wasm
+	timeout 600 $(NODE) --test tests/browser/
+
+test-edge: wasm
+	timeout 300 $(NODE) --test tests/edge/
+
+test: all test-c test-wasm-c fuzz test-node test-browser test-edge
 
 bench: wasm build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs

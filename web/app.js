@@ -115,7 +115,8 @@ class ProgressView {
     const ev = this.lastEv;
     if (!ev) return;
     const bar = $('#progress');
-    const what = ev.file ? `${ev.phase} ${ev.file}` : ev.phase;
+    const file = ev.file ? String(ev.file).split(/[\\/]/).filter(Boolean).pop() : '';
+    const what = file ? `${ev.phase} ${file}` : ev.phase;
     if (ev.phase === 'ready') {
       bar.max = 1; bar.value = 1;
       return;
