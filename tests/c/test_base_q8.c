@@ -70,17 +70,12 @@ static xlmr_model *synthetic(const xlmr_config *cfg, int32_t matrix_type) {
     return m;
 fail:
     fprintf(stderr, "synthetic model: %s\n", err.msg);
-    scratch_free(m->scratch);
-    m->scratch = NULL;
     model_free(m);
     return NULL;
 }
 
 static void release(xlmr_model *m) {
-    if (!m) return;
-    scratch_free(m->scratch); /* until model_free does it */
-    m->scratch = NULL;
-    model_free(m);
+    model_free(m); /* frees the scratch arena too */
 }
 
 static double cos_sim(const float *a, const float *b, int n) {

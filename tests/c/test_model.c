@@ -30,10 +30,7 @@ static xlmr_model *load_model(const char *path, int dtype) {
 }
 
 static void free_model(xlmr_model *m) {
-    if (!m) return;
-    scratch_free(m->scratch); /* until model_free does it */
-    m->scratch = NULL;
-    model_free(m);
+    model_free(m); /* frees the scratch arena too */
 }
 
 /* ---- goldens ---- */
