@@ -140,24 +140,26 @@ static void ld_convert(xlmr_loader *ld, const ld_seg *seg) {
     }
     const uint64_t unit = t->type == XLMR_TYPE_Q8_0 ? QK8_0 : 1;
     const uint64_t take = (n_el - i0) / unit * unit;
+    /* Whole elements sit at the start of the (malloc-aligned) stage, so the source can be read in place;
+     * files and hosts are little-endian (wasm32, x86, arm), as the GGUF path assumes too. */
     const uint8_t *src = ld->stage + i0 * es;
-    float *f = ld->fbuf;
-    switch (seg->src) {
-    case ST_F32:
-        for (uint64_t i = 0; i < take; i++) f[i] = xlmr_rd_f32(src + 4 * i);
-        break;
-    case ST_F16:
-        for (uint64_t i = 0; i < take; i++) f[i] = xlmr_fp16_to_f32(xlmr_rd_u16(src + 2 * i));
-        break;
-    default: /* ST_BF16 */
-        for (uint64_t i = 0; i < take; i++) f[i] = xlmr_bf16_to_f32(xlmr_rd_u16(src + 2 * i));
-        break;
-    }
     const uint64_t o = ld->seg_elems - seg->skip; /* output element index */
-    switch (t->type) {
-    case XLMR_TYPE_F32: memcpy((float *)t->data + o, f, (size_t)take * sizeof(float)); break;
-    case XLMR_TYPE_F16: f16_from_f32_row(f, (uint16_t *)t->data + o, (int64_t)take); break;
-    default: q8_0_quantize_row(f, (block_q8_0 *)t->data + o / QK8_0, (int64_t)take); break;
+    if (seg->src == ST_F32 && t->type == XLMR_TYPE_F32) {
+        memcpy((float *)t->data + o, src, (size_t)take * 4);
+    } else if (seg->src == ST_F16 && t->type == XLMR_TYPE_F16) {
+        memcpy((uint16_t *)t->data + o, src, (size_t)take * 2);
+    } else if (seg->src == ST_F32 && t->type == XLMR_TYPE_Q8_0) {
+        q8_0_quantize_row((const float *)(const void *)src, (block_q8_0 *)t->data + o / QK8_0, (int64_t)take);
+    } else {
+        float *f = ld->fbuf;
+        if (seg->src == ST_F32) memcpy(f, src, (size_t)take * 4);
+        else if (seg->src == ST_F16) f16_to_f32_row((const uint16_t *)(const void *)src, f, (int64_t)take);
+        else bf16_to_f32_row((const uint16_t *)(const void *)src, f, (int64_t)take);
+        switch (t->type) {
+        case XLMR_TYPE_F32: memcpy((float *)t->data + o, f, (size_t)take * sizeof(float)); break;
+        case XLMR_TYPE_F16: f16_from_f32_row(f, (uint16_t *)t->data + o, (int64_t)take); break;
+        default: q8_0_quantize_row(f, (block_q8_0 *)t->data + o / QK8_0, (int64_t)take); break;
+        }
     }
     ld->seg_elems += take;
     const size_t used = (size_t)((i0 + take) * es);

@@ -2,6 +2,14 @@
 
 #include <math.h>
 
+/* roundf (halves away from zero) without a libm call: wasm has no such instruction and wasi-libc's roundf
+ * is slow. Equal to roundf for every input: v - truncf(v) is exact. */
+static inline float round_half_away(float v) {
+    float t = truncf(v);
+    if (fabsf(v - t) >= 0.5f) t += copysignf(1.0f, v);
+    return t;
+}
+
 void q8_0_quantize_row(const float *x, block_q8_0 *y, int64_t k) {
     const int64_t nb = k / QK8_0;
     for (int64_t i = 0; i < nb; i++) {
@@ -15,7 +23,7 @@ void q8_0_quantize_row(const float *x, block_q8_0 *y, int64_t k) {
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = xlmr_f32_to_fp16(d);
         for (int j = 0; j < QK8_0; j++) {
-            const float x0 = roundf(xb[j] * id);
+            const float x0 = round_half_away(xb[j] * id);
             /* finite inputs land in [-127, 127]; the guard only catches inf/nan */
             y[i].qs[j] = (x0 >= -128.0f && x0 <= 127.0f) ? (int8_t)x0 : 0;
         }
@@ -30,12 +38,63 @@ void q8_0_dequantize_row(const block_q8_0 *x, float *y, int64_t k) {
     }
 }
 
+/* Branch-light conversions (F. Giesen's half <-> float), bit-identical to xlmr_fp16_to_f32 and
+ * xlmr_f32_to_fp16 (round to nearest even) for every input; tests/c/test_quant.c checks it. They carry
+ * the loader's F16 paths and the F16 embedding-row gathers. */
+static inline float f16_to_f32_fast(uint16_t h) {
+    const uint32_t shifted_exp = 0x7c00u << 13;
+    uint32_t o = (uint32_t)(h & 0x7fff) << 13;
+    const uint32_t exp = shifted_exp & o;
+    o += (uint32_t)(127 - 15) << 23;
+    if (exp == shifted_exp) {
+        o += (uint32_t)(128 - 16) << 23; /* inf / nan */
+    } else if (exp == 0) {               /* zero / subnormal: renormalise with one float subtraction */
+        const uint32_t magic_bits = 113u << 23;
+        float f, magic;
+        o += 1u << 23;
+        memcpy(&f, &o, 4);
+        memcpy(&magic, &magic_bits, 4);
+        f -= magic;
+        memcpy(&o, &f, 4);
+    }
+    o |= (uint32_t)(h & 0x8000) << 16;
+    float r;
+    memcpy(&r, &o, 4);
+    return r;
+}
+
+static inline uint16_t f32_to_f16_fast(float x) {
+    const uint32_t f32_inf = 255u << 23, f16_max = (127u + 16) << 23;
+    const uint32_t denorm_magic_bits = ((127u - 15) + (23 - 10) + 1) << 23;
+    uint32_t f;
+    memcpy(&f, &x, 4);
+    const uint32_t sign = f & 0x80000000u;
+    f ^= sign;
+    uint16_t o;
+    if (f >= f16_max) {
+        o = f > f32_inf ? 0x7e00 : 0x7c00; /* nan -> quiet nan, overflow -> inf */
+    } else if (f < (113u << 23)) {         /* subnormal or zero: let the float adder round */
+        float ff, dm;
+        memcpy(&ff, &f, 4);
+        memcpy(&dm, &denorm_magic_bits, 4);
+        ff += dm;
+        memcpy(&f, &ff, 4);
+        o = (uint16_t)(f - denorm_magic_bits);
+    } else {
+        const uint32_t mant_odd = (f >> 13) & 1;
+        f += ((uint32_t)(15 - 127) << 23) + 0xfff;
+        f += mant_odd;
+        o = (uint16_t)(f >> 13);
+    }
+    return (uint16_t)(o | (sign >> 16));
+}
+
 void f16_from_f32_row(const float *x, uint16_t *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = xlmr_f32_to_fp16(x[i]);
+    for (int64_t i = 0; i < n; i++) y[i] = f32_to_f16_fast(x[i]);
 }
 
 void f16_to_f32_row(const uint16_t *x, float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = xlmr_fp16_to_f32(x[i]);
+    for (int64_t i = 0; i < n; i++) y[i] = f16_to_f32_fast(x[i]);
 }
 
 void bf16_to_f32_row(const uint16_t *x, float *y, int64_t n) {

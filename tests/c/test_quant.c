@@ -46,6 +46,25 @@ int main(void) {
     }
     CHECK(bad == 0, "%d mismatches", bad);
 
+    /* rounding: a block with amax 127 has d = 1, so q = roundf(x) for every x in [-127, 127] */
+    {
+        int rbad = 0;
+        float blk[32];
+        for (int i = -127 * 64; i <= 127 * 64; i++) {
+            for (int j = 0; j < 32; j++) blk[j] = 0;
+            blk[0] = 127.0f;
+            blk[1] = (float)i / 64.0f;
+            blk[2] = nextafterf(blk[1], 0.0f);
+            blk[3] = nextafterf(blk[1], 200.0f);
+            if (blk[3] > 127.0f) blk[3] = 127.0f;
+            block_q8_0 qb;
+            q8_0_quantize_row(blk, &qb, 32);
+            for (int j = 1; j < 4; j++)
+                if (qb.qs[j] != (int8_t)roundf(blk[j])) rbad++;
+        }
+        CHECK(rbad == 0, "rounding differs from roundf %d times", rbad);
+    }
+
     /* non-finite inputs give defined results */
     float nf[32] = {0};
     nf[3] = INFINITY;
@@ -62,5 +81,38 @@ int main(void) {
     bf16_to_f32_row(bf, g, 2);
     CHECK(g[0] == 1.0f && g[1] == -2.5f, "bf16 %g %g", g[0], g[1]);
     CHECK(quant_type_size(XLMR_TYPE_Q8_0, 64) == 68, "q8 size");
+
+    /* the fast row conversions agree bit for bit with common.c's: every half, a sweep of floats */
+    int diff = 0;
+    for (uint32_t u = 0; u < 65536; u++) {
+        uint16_t hh = (uint16_t)u;
+        float a, b2 = xlmr_fp16_to_f32(hh);
+        f16_to_f32_row(&hh, &a, 1);
+        if (memcmp(&a, &b2, 4) != 0) diff++;
+    }
+    CHECK(diff == 0, "f16 -> f32: %d differ", diff);
+    diff = 0;
+    for (uint64_t u = 0; u < (1ull << 32); u += 997) {
+        uint32_t v = (uint32_t)u;
+        float fv;
+        memcpy(&fv, &v, 4);
+        uint16_t a;
+        f16_from_f32_row(&fv, &a, 1);
+        if (a != xlmr_f32_to_fp16(fv)) diff++;
+    }
+    /* and around every half-way point of the normal and subnormal ranges */
+    for (uint32_t hv = 0; hv < 0x7c00; hv++) {
+        float lo = xlmr_fp16_to_f32((uint16_t)hv), hi = xlmr_fp16_to_f32((uint16_t)(hv + 1));
+        float mid = lo + (hi - lo) * 0.5f, cand[3] = {mid, nextafterf(mid, 0), nextafterf(mid, 1e9f)};
+        for (int k = 0; k < 3; k++) {
+            uint16_t a;
+            float neg = -cand[k];
+            f16_from_f32_row(&cand[k], &a, 1);
+            if (a != xlmr_f32_to_fp16(cand[k])) diff++;
+            f16_from_f32_row(&neg, &a, 1);
+            if (a != xlmr_f32_to_fp16(neg)) diff++;
+        }
+    }
+    CHECK(diff == 0, "f32 -> f16: %d differ", diff);
     return test_report("test_quant");
 }
