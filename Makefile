@@ -40,7 +40,7 @@ comma := ,
 EMCC_ENV   := NODE_PATH=/usr/share/nodejs EM_CACHE=$(CURDIR)/build/emcache
 
 .SECONDARY:
-.PHONY: all wasm emcc native test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
+.PHONY: all wasm mt emcc native test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
 all: check-tools wasm emcc
@@ -57,6 +57,16 @@ wasm: dist/xlmr.wasm
 dist/xlmr.wasm: $(SRC) $(HDR) Makefile
 	@mkdir -p dist
 	$(CLANG) $(WASM_FLAGS) $(CSTD) $(WARN) $(WASM_LINK) $(SRC) -o $@ -lm
+
+# Threaded build (bench/, js/ when SharedArrayBuffer exists): shared memory imported as env.memory; workers are
+# more instances of the module running xlmr_thread_main (src/threads.h). Debian's wasi-libc has no threads
+# variant, so --no-check-features links it as is: only the main thread ever allocates.
+MT_FLAGS := -matomics -mbulk-memory -DXLMR_THREADS
+MT_LINK  := -Wl,--shared-memory -Wl,--import-memory -Wl,--no-check-features -Wl,--export=__stack_pointer
+mt: dist/xlmr-mt.wasm
+dist/xlmr-mt.wasm: $(SRC) $(HDR) Makefile
+	@mkdir -p dist
+	$(CLANG) $(WASM_FLAGS) $(MT_FLAGS) $(CSTD) $(WARN) $(WASM_LINK) $(MT_LINK) $(SRC) -o $@ -lm
 
 emcc: dist/xlmr-emcc.wasm
 dist/xlmr-emcc.wasm: $(SRC) $(HDR) Makefile
@@ -128,7 +138,7 @@ test-edge: wasm
 
 test: all test-c test-wasm-c fuzz test-node test-browser test-edge
 
-bench: wasm build/native-opt/libxlmr.a
+bench: wasm mt build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs
 
 clean:

@@ -171,7 +171,7 @@ function ourSource(cfg) {
 
 async function childOurs(cfg) {
   const wasm = cfg.threads === 1 ? WASM[1] : WASM.mt;
-  const drv = await XlmrDriver.create(wasm);
+  const drv = await XlmrDriver.create(wasm, { threads: cfg.threads });
   const src = ourSource(cfg);
   const t0 = performance.now();
   if (cfg.kind === 'load' && cfg.source === 'http') await drv.loadUrl(`${cfg.baseUrl}/${path.relative(PEER, src.file)}`, src.opts);

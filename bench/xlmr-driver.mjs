@@ -4,15 +4,18 @@
 // while the package API changes.
 
 import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
 
 const WASI_NOSYS = 52;
 
-/** Stubs for whatever the module imports (the clang build imports nothing; emcc's imports a few WASI calls). */
-function importsFor(module, mem) {
+/** Stubs for whatever the module imports (the clang build imports nothing; emcc's imports a few WASI calls;
+ * the threaded build imports its shared memory as env.memory). */
+export function importsFor(module, mem, sharedMemory = null) {
   const imports = {};
   for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.kind !== 'function') throw new Error(`unexpected import ${imp.kind} ${imp.module}.${imp.name}`);
     const ns = (imports[imp.module] ??= {});
+    if (imp.kind === 'memory' && sharedMemory) { ns[imp.name] = sharedMemory; continue; }
+    if (imp.kind !== 'function') throw new Error(`unexpected import ${imp.kind} ${imp.module}.${imp.name}`);
     if (imp.name === 'proc_exit') ns[imp.name] = (c) => { throw new Error(`wasm exit(${c})`); };
     else if (imp.name === 'fd_write') {
       ns[imp.name] = (fd, iovs, n, nw) => {
@@ -36,26 +39,45 @@ export const DTYPE = { q8_0: 0, f16: 1, f32: 2 };
 export const POOL = { none: 0, cls: 1, mean: 2 };
 
 export class XlmrDriver {
-  static async create(wasmPath) {
+  /** threads > 1 needs the threaded build: threads - 1 workers join the calling thread. */
+  static async create(wasmPath, { threads = 1 } = {}) {
     const t0 = performance.now();
     const bytes = fs.readFileSync(wasmPath);
     const module = await WebAssembly.compile(bytes);
+    const memImport = WebAssembly.Module.imports(module).find((i) => i.kind === 'memory');
+    // shared memory, as the threaded build declares it: 16 MiB to start, 4 GiB at most
+    const shared = memImport ? new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true }) : null;
     let instance;
-    instance = await WebAssembly.instantiate(module, importsFor(module, () => instance.exports.memory));
+    instance = await WebAssembly.instantiate(module, importsFor(module, () => shared ?? instance.exports.memory, shared));
     if (instance.exports._initialize) instance.exports._initialize();
-    const d = new XlmrDriver(instance.exports);
+    const d = new XlmrDriver(instance.exports, shared);
+    d.workers = [];
+    if (threads > 1) {
+      if (!shared || !instance.exports.xlmr_thread_main) throw new Error(`${wasmPath} is not a threaded build`);
+      const n = threads - 1;
+      instance.exports.xlmr_threads_set(n);
+      const STACK = 256 * 1024;
+      await Promise.all(Array.from({ length: n }, (_, id) => {
+        const base = instance.exports.xlmr_alloc(STACK);
+        const w = new Worker(new URL('./xlmr-worker.mjs', import.meta.url), { workerData: { module, memory: shared, stackTop: (base + STACK) & ~15, id } });
+        w.unref();
+        d.workers.push(w);
+        return new Promise((ok, ko) => { w.once('message', ok); w.once('error', ko); });
+      }));
+    }
     d.initMs = performance.now() - t0;
     d.wasmBytes = bytes.length;
     return d;
   }
 
-  constructor(x) {
+  constructor(x, shared = null) {
     this.x = x;
+    this.mem = shared ?? x.memory;
     this.model = 0;
   }
 
-  get memoryBytes() { return this.x.memory.buffer.byteLength; }
-  u8() { return new Uint8Array(this.x.memory.buffer); }
+  get memoryBytes() { return this.mem.buffer.byteLength; }
+  u8() { return new Uint8Array(this.mem.buffer); }
   str(p) {
     if (!p) return '';
     const u = this.u8();
@@ -159,7 +181,7 @@ export class XlmrDriver {
     try {
       const rc = x.xlmr_embed(this.model, pi, pl, B, T, pooling, normalize, po);
       if (rc < 0 || rc > 0) throw new Error(`xlmr_embed: status ${rc}: ${this.str(x.xlmr_model_error(this.model))}`);
-      return new Float32Array(x.memory.buffer, po, nOut).slice();
+      return new Float32Array(this.mem.buffer, po, nOut).slice();
     } finally {
       this.free(pi); this.free(pl); this.free(po);
     }
@@ -174,7 +196,7 @@ export class XlmrDriver {
     try {
       const n = x.xlmr_fill_mask(this.model, pi, T, topK, poi, pos);
       if (n < 0) throw new Error(`xlmr_fill_mask: status ${-n}: ${this.str(x.xlmr_model_error(this.model))}`);
-      return { ids: new Int32Array(x.memory.buffer, poi, n * topK).slice(), scores: new Float32Array(x.memory.buffer, pos, n * topK).slice() };
+      return { ids: new Int32Array(this.mem.buffer, poi, n * topK).slice(), scores: new Float32Array(this.mem.buffer, pos, n * topK).slice() };
     } finally {
       this.free(pi); this.free(poi); this.free(pos);
     }
@@ -189,7 +211,7 @@ export class XlmrDriver {
     try {
       const rc = x.xlmr_logits(this.model, pi, ids.length, pp, positions.length, po);
       if (rc < 0) throw new Error(`xlmr_logits: status ${-rc}: ${this.str(x.xlmr_model_error(this.model))}`);
-      return new Float32Array(x.memory.buffer, po, positions.length * V).slice();
+      return new Float32Array(this.mem.buffer, po, positions.length * V).slice();
     } finally {
       this.free(pi); this.free(pp); this.free(po);
     }
