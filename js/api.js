@@ -59,7 +59,7 @@ class InThreadBackend {
           return true;
         case 'load': {
           const config = await this.engine.load(args.source, { ...args.options, onProgress, signal });
-          return { config, info: this.engine.lastLoad };
+          return { config, info: this.engine.lastLoad, runtime: this.engine.runtime() };
         }
         case 'fillMask': return this.engine.fillMask(args.text, args.options);
         case 'tokenize': return this.engine.tokenize(args.text, args.options);
@@ -244,7 +244,7 @@ export class Model {
   #backend;
   #disposed = false;
 
-  constructor(backend, config, info, mode) {
+  constructor(backend, config, info, mode, runtime) {
     this.#backend = backend;
     /** { hiddenSize, numLayers, numHeads, vocabSize, maxPositions, … } from the file. */
     this.config = Object.freeze({ ...config });
@@ -252,6 +252,8 @@ export class Model {
     this.loadInfo = Object.freeze({ ...info });
     /** 'worker' | 'in-thread' */
     this.mode = mode;
+    /** Which core runs and how: { build, simd, threads, worker }. */
+    this.runtime = Object.freeze({ ...runtime, worker: mode === 'worker' });
   }
 
   #call(op, args, extra) {
@@ -330,9 +332,9 @@ export function makeLoad(platform, defaults = {}) {
           loadOptions.streamTotal = total;
         }
       }
-      const { config, info } = await backend.call('load', { source: src, options: loadOptions, progress: !!onProgress }, { onProgress, signal });
+      const { config, info, runtime } = await backend.call('load', { source: src, options: loadOptions, progress: !!onProgress }, { onProgress, signal });
       if (signal?.aborted) throw abortError(signal); // aborted while the last step ran: still an abort
-      return new Model(backend, config, info, useWorker ? 'worker' : 'in-thread');
+      return new Model(backend, config, info, useWorker ? 'worker' : 'in-thread', runtime);
     } catch (e) {
       await backend.terminate();
       throw toXlmrError(e);

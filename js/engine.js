@@ -26,9 +26,17 @@ const utf8d = new TextDecoder('utf-8', { fatal: false });
 export class Engine {
   /** @param platform platform-node.js or platform-web.js; wasmModule optional precompiled module */
   static async create(platform, { wasmModule, wasmUrl } = {}) {
-    const module = wasmModule ?? (await platform.compileWasm(wasmUrl ?? platform.defaultWasmUrl()));
+    const url = wasmModule ? null : String(wasmUrl ?? platform.defaultWasmUrl());
+    const module = wasmModule ?? (await platform.compileWasm(url));
     const wasm = await instantiate(module);
-    return new Engine(platform, wasm);
+    const engine = new Engine(platform, wasm);
+    engine.build = url ? decodeURIComponent(url.split(/[\\/]/).pop()) : 'wasmModule';
+    return engine;
+  }
+
+  /** Which core runs: { build, simd, threads }. */
+  runtime() {
+    return { build: this.build ?? 'custom', simd: 'simd128', threads: 1 };
   }
 
   constructor(platform, wasm) {

@@ -124,6 +124,9 @@ export declare class Model {
   readonly config: Readonly<ModelConfig>;
   readonly loadInfo: Readonly<LoadInfo>;
   readonly mode: 'worker' | 'in-thread';
+  /** Which core runs: the build file ('xlmr.wasm', or 'wasmModule' when one was passed), its SIMD level,
+   *  its thread count, and whether it runs in a Worker. */
+  readonly runtime: Readonly<{ build: string; simd: 'simd128' | 'relaxed'; threads: number; worker: boolean }>;
   readonly disposed: boolean;
   /** One <mask>: a list of predictions. Several masks: one list per mask, in order. */
   fillMask(text: string, options?: FillMaskOptions): Promise<FillMaskPrediction[] | FillMaskPrediction[][]>;

@@ -43,7 +43,7 @@ export function serve(platform, port) {
           signal: ac.signal,
           onProgress: args.progress ? (ev) => port.post({ type: 'progress', id, ev }) : null,
         });
-        return { result: { config, info: engine.lastLoad } };
+        return { result: { config, info: engine.lastLoad, runtime: engine.runtime() } };
       }
       case 'fillMask':
         return { result: engine.fillMask(args.text, args.options) };
