@@ -31,9 +31,10 @@ struct xlmr_loader {
     xlmr_error err;
     uint64_t received, total;
 
-    /* header bytes, both formats: hlen filled of hcap, hwant wanted before the next parse step */
+    /* header bytes, both formats: hlen filled of hcap; parsing resumes once hlen reaches hneed (what the
+     * parser needs at least); the host is offered room up to hwant >= hneed (a few round trips) */
     uint8_t *hbuf;
-    size_t hcap, hlen, hwant;
+    size_t hcap, hlen, hneed, hwant;
     gguf_reader gr;
 
     /* from the host */
@@ -74,7 +75,7 @@ xlmr_loader *xlmr_loader_new(int dtype) {
     if (!ld) return NULL;
     ld->dtype = dtype;
     ld->phase = LD_DETECT;
-    ld->hwant = 8;
+    ld->hneed = ld->hwant = 8;
     gguf_reader_init(&ld->gr);
     return ld;
 }
@@ -831,7 +832,7 @@ static int ld_head_step(xlmr_loader *ld) {
             }
             ld->phase = LD_HEAD_ST;
             ld->format = LOADER_FORMAT_SAFETENSORS;
-            ld->hwant = (size_t)(8 + n);
+            ld->hneed = ld->hwant = (size_t)(8 + n);
             return XLMR_OK;
         }
     }
@@ -844,6 +845,7 @@ static int ld_head_step(xlmr_loader *ld) {
             uint64_t step = ld->hlen / 8 < 256 ? 256 : ld->hlen / 8;
             uint64_t want = need > ld->hlen + step ? need : ld->hlen + step;
             if (want > SIZE_MAX) want = SIZE_MAX;
+            ld->hneed = need > SIZE_MAX ? SIZE_MAX : (size_t)need;
             ld->hwant = (size_t)want;
             return XLMR_OK;
         }
@@ -886,7 +888,7 @@ int xlmr_loader_commit(xlmr_loader *ld, size_t n) {
         return XLMR_OK;
     }
     ld->hlen += n;
-    if (ld->hlen < ld->hwant) return XLMR_OK;
+    if (ld->hlen < ld->hneed) return XLMR_OK;
     return ld_head_step(ld);
 }
 

@@ -75,7 +75,7 @@ static xlmr_status parse_steps(const unsigned char *f, size_t n, size_t step, gg
 
 /* Rebuilds a GGUF from a parsed one: tensors in reverse file order, alignment `align` (written as
  * general.alignment), an extra tensor "extra.weight", and no padding after the last tensor. */
-static unsigned char *rebuild(const unsigned char *f, size_t n, uint32_t align, size_t *out_n) {
+static unsigned char *rebuild(const unsigned char *f, size_t n, uint32_t align, size_t blob, size_t *out_n) {
     gguf_reader r;
     xlmr_error e;
     if (parse_steps(f, n, n, &r, &e)) return NULL;
@@ -88,6 +88,11 @@ static unsigned char *rebuild(const unsigned char *f, size_t n, uint32_t align, 
         b.n_kv++;
     }
     gguf_w_kv_u32(&b, "general.alignment", align);
+    if (blob) {
+        char *z = calloc(1, blob);
+        gguf_w_kv_str(&b, "test.blob", z, blob);
+        free(z);
+    }
     uint64_t off = 0;
     static const float extra[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     int64_t ne_extra[2] = {8, 1};
@@ -315,7 +320,7 @@ int main(void) {
         }
         /* tensors in another order, alignment 64, an unknown tensor, no final padding */
         size_t rn;
-        unsigned char *rb = rebuild(g1, g1n, 64, &rn);
+        unsigned char *rb = rebuild(g1, g1n, 64, 0, &rn);
         xlmr_model *r = load(rb, rn, 1000, 0, 0, msg);
         CHECK(same_block(m, r), "rebuilt GGUF (dtype %d): %s", dt, msg);
         model_free(r);
@@ -375,6 +380,26 @@ int main(void) {
         free(g1);
         free(g2);
         model_free(m);
+    }
+    /* a big header before a small data section: the header parse must not wait for bytes past the end */
+    {
+        size_t tn, bn;
+        unsigned char *tiny = test_read_file("tests/fuzz/corpus/fuzz_gguf/b_f32.gguf", &tn);
+        unsigned char *big = tiny ? rebuild(tiny, tn, 32, 300000, &bn) : NULL;
+        CHECK(big != NULL, "tiny seed");
+        if (big) {
+            xlmr_model *a = load(tiny, tn, 0, 0, 0, msg);
+            CHECK(a != NULL, "tiny GGUF: %s", msg);
+            size_t chunks[] = {0, 4096, 1};
+            for (int k = 0; k < 3; k++) {
+                xlmr_model *b = load(big, bn, chunks[k], 0, 0, msg);
+                CHECK(same_block(a, b), "big header, small data, chunk %zu: %s", chunks[k], msg);
+                model_free(b);
+            }
+            model_free(a);
+        }
+        free(tiny);
+        free(big);
     }
     free(f32);
     free(cfg);
