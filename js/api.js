@@ -65,7 +65,7 @@ class InThreadBackend {
         case 'tokenize': return this.engine.tokenize(args.text, args.options);
         case 'embed': return this.engine.embed(args.texts, args.options);
         case 'stats': return this.engine.stats();
-        case 'dispose': this.engine?.dispose(); this.engine = null; return true;
+        case 'dispose': this.engine?.dispose(true); this.engine = null; return true;
         default: throw new Error(`unknown op ${op}`);
       }
     };
@@ -89,7 +89,7 @@ class InThreadBackend {
 
   terminate() {
     this.closed = true;
-    try { this.engine?.dispose(); } catch { /* ignore */ }
+    try { this.engine?.dispose(true); } catch { /* ignore */ }
     this.engine = null;
   }
 }
@@ -319,7 +319,7 @@ export function makeLoad(platform, defaults = {}) {
     const loadOptions = {};
     for (const k of ['dtype', 'cache', 'hubUrl', 'revision']) if (o[k] !== undefined) loadOptions[k] = o[k];
     try {
-      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl) };
+      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads ?? 1 };
       await backend.call('init', init);
       let src = source;
       if (useWorker) {

@@ -9,9 +9,9 @@
 
 import {
   XlmrError, ModelFormatError, NoMaskError, TooLongError, InvalidArgumentError, InvalidStateError, OutOfMemoryError,
-  FileError, errorFromStatus, toXlmrError, abortError,
+  FileError, UnsupportedError, errorFromStatus, toXlmrError, abortError,
 } from './errors.js';
-import { instantiate } from './wasm.js';
+import { instantiate, isThreaded, canShareMemory } from './wasm.js';
 import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES } from './sources.js';
 
 export const DTYPES = { q8_0: 0, f16: 1, f32: 2 };
@@ -19,24 +19,66 @@ const POOLING = { none: 0, cls: 1, mean: 2 };
 const CACHE_FORMAT = 1; // bump when the cached GGUF layout changes
 const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
 const READ_SLICE = 4 << 20; // most bytes handed to one direct file read
+const THREAD_STACK = 256 * 1024; // XLMR_THREAD_STACK (src/threads.h)
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder('utf-8', { fatal: false });
 
 export class Engine {
   /** @param platform platform-node.js or platform-web.js; wasmModule optional precompiled module */
-  static async create(platform, { wasmModule, wasmUrl } = {}) {
-    const url = wasmModule ? null : String(wasmUrl ?? platform.defaultWasmUrl());
-    const module = wasmModule ?? (await platform.compileWasm(url));
+  static async create(platform, { wasmModule, wasmUrl, threads = 1 } = {}) {
+    // threads > 1 needs shared memory and a Worker for each extra thread; else one thread, silently.
+    let want = threads > 1 && canShareMemory() && typeof platform.spawnThread === 'function' ? threads : 1;
+    let url = wasmModule ? null : String(wasmUrl ?? platform.defaultWasmUrl(want));
+    let module;
+    try {
+      module = wasmModule ?? (await platform.compileWasm(url));
+    } catch (e) {
+      if (want === 1 || wasmUrl) throw e;
+      want = 1; // no threaded build next to the package: the plain one
+      url = String(platform.defaultWasmUrl(1));
+      module = await platform.compileWasm(url);
+    }
+    if (!isThreaded(module)) want = 1;
     const wasm = await instantiate(module);
     const engine = new Engine(platform, wasm);
     engine.build = url ? decodeURIComponent(url.split(/[\\/]/).pop()) : 'wasmModule';
+    if (want > 1) await engine.#startThreads(module, want - 1);
     return engine;
+  }
+
+  async #startThreads(module, n) {
+    const x = this.x;
+    const got = x.xlmr_threads_set(n);
+    if (got <= 1) return;
+    this.threads = [];
+    this.threadStacks = [];
+    for (let id = 0; id < n; id++) {
+      const base = this.#alloc(THREAD_STACK);
+      this.threadStacks.push(base);
+      this.threads.push(this.platform.spawnThread({ module, memory: this.wasm.memory, stackTop: (base + THREAD_STACK) & ~15, id }));
+    }
+    try {
+      await Promise.all(this.threads.map((t) => t.ready));
+    } catch (e) {
+      this.#stopThreads();
+      throw new UnsupportedError(`could not start ${n} pool threads: ${e?.message ?? e}`);
+    }
+    this.nThreads = got;
+  }
+
+  #stopThreads() {
+    if (!this.threads) return;
+    try { this.x.xlmr_threads_stop(); } catch { /* ignore */ }
+    for (const t of this.threads) t.terminate();
+    this.threads = null;
+    this.nThreads = 1;
+    // The stacks stay allocated: a stopping thread may still be on its stack; the instance goes away soon.
   }
 
   /** Which core runs: { build, simd, threads }. */
   runtime() {
-    return { build: this.build ?? 'custom', simd: 'simd128', threads: 1 };
+    return { build: this.build ?? 'custom', simd: 'simd128', threads: this.nThreads ?? 1 };
   }
 
   constructor(platform, wasm) {
@@ -70,7 +112,7 @@ export class Engine {
     const u8 = this.u8;
     let end = ptr;
     while (u8[end] !== 0) end++;
-    return utf8d.decode(u8.subarray(ptr, end));
+    return utf8d.decode(u8.slice(ptr, end)); // a copy: TextDecoder refuses views of shared memory
   }
 
   #alloc(n) {
@@ -469,7 +511,7 @@ export class Engine {
       const n = this.#call('xlmr_decode', this.model, p, ids.length, skipSpecial ? 1 : 0);
       if (n < 0) throw this.#modelError(n);
       const t = this.#call('xlmr_result_text', this.model);
-      return utf8d.decode(new Uint8Array(this.wasm.memory.buffer, t, n));
+      return utf8d.decode(new Uint8Array(this.wasm.memory.buffer, t, n).slice());
     } finally {
       this.#free(p);
     }
@@ -573,7 +615,9 @@ export class Engine {
     return { memoryBytes: this.wasm.memory.buffer.byteLength, liveLoaders: this.liveLoaders, hasModel: !!this.model };
   }
 
-  dispose() {
+  /** Frees the model; `final` also stops the pool threads (the engine is not used again). */
+  dispose(final = false) {
+    if (final) this.#stopThreads();
     if (this.model) {
       const m = this.model;
       this.model = 0;

@@ -24,7 +24,9 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Run the model in a Worker (default where one can be started: browsers, Node) or in this thread. */
   worker?: boolean;
-  /** Threads for the matrix kernels (where SharedArrayBuffer is available). Currently 1. */
+  /** Threads for one forward pass (default 1). > 1 uses the threaded build (dist/xlmr-mt.wasm) on shared memory
+   *  with threads - 1 extra workers; where SharedArrayBuffer is absent (pages without COOP/COEP) it falls back
+   *  to 1. `model.runtime.threads` tells what runs. */
   threads?: number;
   /** Weight type kept in memory when the source holds float safetensors (default 'q8_0'). A GGUF keeps its types. */
   dtype?: DType;

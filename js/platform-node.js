@@ -105,8 +105,16 @@ export const platform = {
   },
 
   /** The default build next to this file (dist/ beside js/), compiled once per thread. */
-  defaultWasmUrl() {
-    return new URL(`../dist/${chooseBuild()}`, import.meta.url).href;
+  defaultWasmUrl(threads = 1) {
+    return new URL(`../dist/${chooseBuild(threads)}`, import.meta.url).href;
+  },
+
+  /** A pool thread of the threaded build: { ready: Promise, terminate() }. */
+  spawnThread(data) {
+    const w = new Worker(new URL('./thread.node.js', import.meta.url), { workerData: data });
+    w.unref();
+    const ready = new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    return { ready, terminate: () => w.terminate() };
   },
 
   async compileWasm(url) {

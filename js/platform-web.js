@@ -18,8 +18,20 @@ export const platform = {
     return undefined;
   },
 
-  defaultWasmUrl() {
-    return new URL(`../dist/${chooseBuild()}`, import.meta.url).href;
+  defaultWasmUrl(threads = 1) {
+    return new URL(`../dist/${chooseBuild(threads)}`, import.meta.url).href;
+  },
+
+  /** A pool thread of the threaded build: { ready: Promise, terminate() }. */
+  spawnThread(data) {
+    if (typeof Worker !== 'function') throw new UnsupportedError('no Worker here for threads');
+    const w = new Worker(new URL('./thread.web.js', import.meta.url), { type: 'module', name: `xlmr-wasm thread ${data.id}` });
+    const ready = new Promise((resolve, reject) => {
+      w.addEventListener('message', resolve, { once: true });
+      w.addEventListener('error', (ev) => reject(new Error(ev.message || 'a pool thread failed to start')), { once: true });
+    });
+    w.postMessage(data);
+    return { ready, terminate: () => w.terminate() };
   },
 
   async compileWasm(url) {

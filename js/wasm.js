@@ -15,6 +15,7 @@ export const REQUIRED_EXPORTS = [
   'xlmr_tokenize', 'xlmr_result_ids', 'xlmr_token_piece', 'xlmr_decode', 'xlmr_result_text',
   'xlmr_embed', 'xlmr_fill_mask',
 ];
+const THREADED_EXPORTS = ['xlmr_threads_set', 'xlmr_thread_main', 'xlmr_threads_stop', '__stack_pointer'];
 
 const WASI_ERRNO_BADF = 8;
 const WASI_ERRNO_NOSYS = 52;
@@ -55,11 +56,16 @@ function wasiStubs(getMemory) {
   };
 }
 
-/** Import object for any build of the core, generated from what the module declares. */
-export function makeImports(module, getMemory) {
+/** Import object for any build of the core, generated from what the module declares. The threaded
+ *  build imports its (shared) memory as env.memory: pass it as sharedMemory. */
+export function makeImports(module, getMemory, sharedMemory = null) {
   const imports = {};
   const wasi = wasiStubs(getMemory);
   for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind === 'memory' && sharedMemory) {
+      (imports[imp.module] ??= {})[imp.name] = sharedMemory;
+      continue;
+    }
     if (imp.kind !== 'function') {
       throw new UnsupportedError(`the wasm module imports ${imp.kind} ${imp.module}.${imp.name}; this loader provides functions only`);
     }
@@ -77,17 +83,29 @@ export function makeImports(module, getMemory) {
   return imports;
 }
 
+/** True when the module is a threaded build (imports a memory, shared). */
+export function isThreaded(module) {
+  return WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+}
+
+/** The shared memory the threaded build declares: 16 MiB to start, 4 GiB at most (Makefile WASM_LINK). */
+export function newSharedMemory() {
+  return new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
+}
+
 /** Module -> { instance, exports, memory } with `_initialize` run once. */
 export async function instantiate(module) {
   if (!(module instanceof WebAssembly.Module)) throw new UnsupportedError('wasmModule must be a WebAssembly.Module');
   const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-  const missing = REQUIRED_EXPORTS.filter((n) => !names.has(n));
+  const threaded = isThreaded(module); // imports its memory instead of exporting it
+  const need = threaded ? [...REQUIRED_EXPORTS.filter((n) => n !== 'memory'), ...THREADED_EXPORTS] : REQUIRED_EXPORTS;
+  const missing = need.filter((n) => !names.has(n));
   if (missing.length) {
     throw new UnsupportedError(`the wasm module lacks ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ` and ${missing.length - 6} more` : ''}: it is not a complete build of the xlmr core (run make)`);
   }
-  let memory = null;
-  const instance = await WebAssembly.instantiate(module, makeImports(module, () => memory));
-  memory = instance.exports.memory;
+  let memory = isThreaded(module) ? newSharedMemory() : null;
+  const instance = await WebAssembly.instantiate(module, makeImports(module, () => memory, memory));
+  memory ??= instance.exports.memory;
   try {
     if (typeof instance.exports._initialize === 'function') instance.exports._initialize();
   } catch (e) {
@@ -106,9 +124,24 @@ export function hasSimd() {
   try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
 
-/** The build file name to use on this engine (more builds may be added: relaxed SIMD, threads). */
-export function chooseBuild() {
+/** Shared memory and threads in this context (SharedArrayBuffer exists only on cross-origin isolated pages). */
+export function canShareMemory() {
+  if (typeof SharedArrayBuffer !== 'function' || globalThis.crossOriginIsolated === false) return false;
+  try { newSharedMemory(); return true; } catch { return false; }
+}
+
+/** The build file name to use on this engine: the threaded build when threads > 1 can run. */
+export function chooseBuild(threads = 1) {
   if (typeof WebAssembly === 'undefined') throw new UnsupportedError('this platform has no WebAssembly');
   if (!hasSimd()) throw new UnsupportedError('this engine lacks WebAssembly SIMD128, which xlmr-wasm needs (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
-  return 'xlmr.wasm';
+  return threads > 1 ? 'xlmr-mt.wasm' : 'xlmr.wasm';
+}
+
+/** A pool thread: the same module on the same shared memory, its own stack, running xlmr_thread_main
+ *  until the main instance calls xlmr_threads_stop (src/threads.h). Runs inside thread.*.js. */
+export function runPoolThread({ module, memory, stackTop, id }, ready) {
+  const instance = new WebAssembly.Instance(module, makeImports(module, () => memory, memory));
+  instance.exports.__stack_pointer.value = stackTop;
+  ready();
+  instance.exports.xlmr_thread_main(id);
 }

@@ -32,7 +32,7 @@ export function serve(platform, port) {
   async function run(op, args, id) {
     switch (op) {
       case 'init':
-        engine = await Engine.create(platform, { wasmModule: args.wasmModule, wasmUrl: args.wasmUrl });
+        engine = await Engine.create(platform, { wasmModule: args.wasmModule, wasmUrl: args.wasmUrl, threads: args.threads });
         return { result: true };
       case 'load': {
         const ac = aborts.get(id);
@@ -68,7 +68,7 @@ export function serve(platform, port) {
       case 'stats':
         return { result: { ...engine.stats(), heap: heapStats() } };
       case 'dispose':
-        engine?.dispose();
+        engine?.dispose(true);
         return { result: true };
       default:
         throw new Error(`unknown op ${op}`);

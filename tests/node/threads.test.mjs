@@ -1,0 +1,56 @@
+// load({ threads }) with the threaded build (dist/xlmr-mt.wasm: shared memory, a pool of worker threads
+// running the same module): outputs equal the single-threaded build's and the references, in a Worker and
+// in-thread; aborts and dispose leave no thread behind.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { load } from '../../js/index.node.js';
+import { ROOT, FIXTURES, loadModelCases, assertFillMask, assertClose, maxAbsDiff } from './helpers/common.mjs';
+
+const MT = path.join(ROOT, 'dist', 'xlmr-mt.wasm');
+const ST = path.join(ROOT, 'dist', 'xlmr.wasm');
+const skip = !fs.existsSync(MT) ? 'dist/xlmr-mt.wasm is not built (make mt)' : !fs.existsSync(ST) ? 'dist/xlmr.wasm is not built' : false;
+const cases = loadModelCases();
+
+test('threads: 1, 2 and 3 threads give the same outputs as the single-threaded build', { skip, timeout: 180000 }, async () => {
+  const single = await load(FIXTURES, { wasmUrl: ST, dtype: 'f32', cache: false, worker: false });
+  const outs = async (m) => {
+    const r = [];
+    for (const c of cases) {
+      const trunc = c.truncation_max_length != null;
+      r.push(await m.embed(c.texts, { pooling: 'none', truncation: trunc, batchSize: 2 }));
+      if (c.fill_mask[0]) r.push(await m.fillMask(c.texts[0], { truncation: trunc }));
+    }
+    return r;
+  };
+  const expected = await outs(single);
+  await single.dispose();
+  for (const [threads, worker] of [[2, false], [2, true], [3, true]]) {
+    const m = await load(FIXTURES, { wasmUrl: MT, threads, dtype: 'f32', cache: false, worker });
+    try {
+      assert.deepEqual(m.runtime, { build: 'xlmr-mt.wasm', simd: 'simd128', threads, worker });
+      const got = await outs(m);
+      let worst = 0;
+      got.forEach((g, i) => {
+        if (Array.isArray(g) && g[0] instanceof Float32Array) g.forEach((v, b) => { worst = Math.max(worst, maxAbsDiff(v, expected[i][b])); });
+        else assertFillMask(g, expected[i], 1e-6, `threads ${threads}`);
+      });
+      assert.ok(worst <= 1e-5, `threads ${threads}: max |diff| ${worst}`);
+      const en = cases.find((c) => c.name === 'en_mask');
+      assertFillMask(await m.fillMask(en.texts[0]), en.fill_mask[0], 1e-5, 'vs reference');
+      assertClose(await m.embed(en.texts[0], { normalize: false }), en.mean_pooled[0], 1e-4, 'vs reference');
+      console.log(`# threads ${threads} (${worker ? 'worker' : 'in-thread'}): max |diff| vs single-threaded ${worst.toExponential(2)}`);
+    } finally {
+      await m.dispose();
+    }
+  }
+});
+
+test('threads: a failed load stops its pool; threads: 1 on the threaded build works', { skip, timeout: 60000 }, async () => {
+  await assert.rejects(load(new Uint8Array(100), { wasmUrl: MT, threads: 2, cache: false, worker: false }), (e) => e.code === 'ERR_MODEL_FORMAT');
+  const m = await load(path.join(ROOT, 'models', 'tiny'), { wasmUrl: MT, threads: 1, worker: false });
+  assert.equal(m.runtime.threads, 1);
+  assert.equal((await m.fillMask('a <mask>')).length, 5);
+  await m.dispose();
+});
