@@ -467,6 +467,10 @@ static int ld_gguf_ready(xlmr_loader *ld) {
                       quant_type_name((int32_t)t->type));
             goto done;
         }
+        if (from[s] >= 0) {
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "GGUF: two tensors are %s", ms.name);
+            goto done;
+        }
         from[s] = (int)k;
         ld->types[s] = (int32_t)t->type;
     }
@@ -646,7 +650,7 @@ static int ld_st_ready(xlmr_loader *ld) {
     const int mlm0 = MODEL_SLOTS_GLOBAL + MODEL_SLOTS_PER_LAYER * c.num_layers;
     const int n_slots = model_slot_count(&c);
     int ok = 0;
-    int *from = NULL;
+    int *from = NULL, *slot_of = NULL;
     size_t cap = 0;
     int64_t dec_bias = -1;
     for (size_t k = 0; k < h.n; k++) {
@@ -718,6 +722,11 @@ static int ld_st_ready(xlmr_loader *ld) {
     }
     if (model_alloc_block(ld->m, ld->types, &ld->err) != XLMR_OK) goto done;
     /* segments in file order: h.tensors is sorted by offset */
+    slot_of = XLMR_MALLOC((h.n ? h.n : 1) * sizeof(int));
+    if (!slot_of) goto nomem;
+    for (size_t k = 0; k < h.n; k++) slot_of[k] = -1;
+    for (int s = 0; s < n_slots; s++)
+        if (from[s] >= 0) slot_of[from[s]] = s;
     {
         uint64_t at = 0;
         for (size_t k = 0; k < h.n; k++) {
@@ -730,12 +739,11 @@ static int ld_st_ready(xlmr_loader *ld) {
             if (t->end == t->begin) continue;
             if (!(sg = ld_seg_push(ld, &cap))) goto nomem;
             sg->len = t->end - t->begin;
-            for (int s = 0; s < n_slots; s++)
-                if (from[s] == (int)k) {
-                    sg->slot = s;
-                    sg->src = t->dtype;
-                    sg->skip = s == 1 ? (uint64_t)(c.pad_id + 1) * (uint64_t)c.hidden_size : 0;
-                }
+            if (slot_of[k] >= 0) {
+                sg->slot = slot_of[k];
+                sg->src = t->dtype;
+                sg->skip = slot_of[k] == 1 ? (uint64_t)(c.pad_id + 1) * (uint64_t)c.hidden_size : 0;
+            }
             at = t->end;
         }
     }
@@ -750,6 +758,7 @@ nomem:
     xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory");
 done:
     XLMR_FREE(from);
+    XLMR_FREE(slot_of);
     st_header_free(&h);
     return ok;
 }
@@ -921,11 +930,13 @@ xlmr_model *xlmr_loader_finish(xlmr_loader *ld) {
     if (!ld || ld->phase == LD_FAILED) return NULL;
     if (ld->phase == LD_DATA && !(ld->seg_i == ld->n_segs - 1 && ld->segs[ld->seg_i].optional)) {
         const ld_seg *sg = &ld->segs[ld->seg_i];
-        char what[80] = "";
+        char what[200] = "";
         if (sg->slot >= 0) {
             model_slot ms;
+            char hn[128];
             model_slot_get(ld->m, sg->slot, &ms);
-            snprintf(what, sizeof what, " (tensor %s has %llu of %llu bytes)", ms.name,
+            snprintf(what, sizeof what, " (tensor %.100s has %llu of %llu bytes)",
+                     ld->format == LOADER_FORMAT_SAFETENSORS ? ld_st_hf_name(&ld->m->config, sg->slot, hn, sizeof hn) : ms.name,
                      (unsigned long long)ld->seg_pos, (unsigned long long)sg->len);
         }
         xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "file truncated: it ended at byte %llu but its tables need %llu bytes%s",

@@ -93,7 +93,7 @@ int model_slot_find(const xlmr_config *c, const char *name, size_t len) {
     if (len < 6 || memcmp(name, "blk.", 4) != 0) return -1;
     size_t p = 4;
     int64_t l = 0;
-    if (name[p] < '0' || name[p] > '9') return -1;
+    if (name[p] < '0' || name[p] > '9' || (name[p] == '0' && p + 1 < len && name[p + 1] != '.')) return -1;
     while (p < len && name[p] >= '0' && name[p] <= '9' && l < 100000) l = l * 10 + (name[p++] - '0');
     if (p >= len || name[p] != '.' || l >= c->num_layers) return -1;
     p++;
