@@ -1,6 +1,7 @@
 #include "loader.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "config.h"
 #include "gguf.h"
@@ -380,6 +381,11 @@ out:
     return ok;
 }
 
+static int ld_cmp_offset(const void *a, const void *b) {
+    const uint64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;
+}
+
 static int ld_gguf_ready(xlmr_loader *ld) {
     gguf_reader *r = &ld->gr;
     const uint8_t *b = ld->hbuf;
@@ -497,17 +503,7 @@ static int ld_gguf_ready(xlmr_loader *ld) {
             ord[2 * k] = r->tis[k].offset;
             ord[2 * k + 1] = k;
         }
-        /* insertion sort keeps this allocation-free; tensor counts are small and usually already ordered */
-        for (uint64_t a = 1; a < r->n_tensors; a++) {
-            uint64_t o = ord[2 * a], idx = ord[2 * a + 1], j = a;
-            while (j > 0 && ord[2 * (j - 1)] > o) {
-                ord[2 * j] = ord[2 * (j - 1)];
-                ord[2 * j + 1] = ord[2 * (j - 1) + 1];
-                j--;
-            }
-            ord[2 * j] = o;
-            ord[2 * j + 1] = idx;
-        }
+        qsort(ord, (size_t)r->n_tensors, 2 * sizeof(uint64_t), ld_cmp_offset);
         uint64_t at = 0;
         for (uint64_t k = 0; k < r->n_tensors; k++) {
             const gguf_tensor_info *t = &r->tis[ord[2 * k + 1]];
