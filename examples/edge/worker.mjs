@@ -96,7 +96,10 @@ async function fillMask(request) {
 async function info() {
   const model = await getModel();
   const stats = await model.stats();
-  return json(200, { config: model.config, loadInfo: model.loadInfo, mode: model.mode, loadMs, wasmMemoryBytes: stats.memoryBytes, modelFileBytes: modelBytes.byteLength });
+  return json(200, {
+    config: model.config, loadInfo: model.loadInfo, mode: model.mode, runtime: model.runtime,
+    loadMs, wasmMemoryBytes: stats.memoryBytes, modelFileBytes: modelBytes.byteLength,
+  });
 }
 
 export default {

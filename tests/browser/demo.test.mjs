@@ -138,6 +138,12 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
       assert.equal(env.crossOriginIsolated, isolated, 'crossOriginIsolated follows the server headers');
       assert.equal(env.sharedArrayBuffer, isolated, 'SharedArrayBuffer exists exactly when isolated');
       assert.equal(env.mode, 'worker', 'the model runs in a Web Worker');
+      assert.ok(env.runtime, 'model.runtime tells which build runs');
+      assert.equal(env.runtime.worker, true);
+      assert.ok(['simd128', 'relaxed'].includes(env.runtime.simd), `runtime.simd ${env.runtime.simd}`);
+      assert.ok(Number.isInteger(env.runtime.threads) && env.runtime.threads >= 1);
+      if (!isolated) assert.equal(env.runtime.threads, 1, 'no SharedArrayBuffer, no threads');
+      assert.match(env.build, env.runtime.simd === 'relaxed' ? /relaxed SIMD/ : /SIMD128/, 'the page names the build');
       st.diagnostic(`${mode}: ${env.progress}; wasm build: ${env.build}`);
       await waitIdle(page, 'embedRuns');
       await waitIdle(page, 'fillRuns');

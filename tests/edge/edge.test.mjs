@@ -94,6 +94,7 @@ test('workerd serves /fill-mask and /embed equal to Node, and reports its memory
   assert.equal(infoRes.status, 200, `GET /: ${JSON.stringify(info)}\n${wd.log()}`);
   report.firstRequestMs = Date.now() - t0;
   assert.equal(info.mode, 'in-thread');
+  assert.equal(info.runtime?.build, 'wasmModule', 'the precompiled module from the import is used');
   assert.deepEqual(info.config, ref.config, 'the same model config as Node');
   report.wasmMemoryBytes = info.wasmMemoryBytes;
   report.processAfterLoad = procMemory(wd.pid);
