@@ -267,7 +267,7 @@ static xlmr_status gguf_tensor_info_read(gguf_reader *r, gguf_cur *c, gguf_tenso
     for (uint32_t d = 0; d < t->n_dims; d++) {
         uint64_t ne;
         if (!cur_u64(c, &ne)) goto more;
-        if (ne > (uint64_t)INT64_MAX || (ne != 0 && elems > ((uint64_t)1 << 62) / ne))
+        if (ne > (uint64_t)INT64_MAX || (ne != 0 && elems > ((uint64_t)1 << 58) / ne))
             return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: tensor '%.*s' has too many elements", (int)t->name_len, name);
         elems *= ne;
         t->ne[d] = (int64_t)ne;
@@ -279,7 +279,8 @@ static xlmr_status gguf_tensor_info_read(gguf_reader *r, gguf_cur *c, gguf_tenso
     if (t->type == XLMR_TYPE_Q8_0 && t->ne[0] % QK8_0 != 0)
         return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: Q8_0 tensor '%.*s' has rows of %lld, not a multiple of %d",
                          (int)t->name_len, name, (long long)t->ne[0], QK8_0);
-    t->nbytes = quant_type_size((int32_t)t->type, (int64_t)elems);
+    /* in 64 bits whatever size_t is: elems < 2^58, so nbytes < 2^61 */
+    t->nbytes = t->type == XLMR_TYPE_F32 ? elems * 4 : t->type == XLMR_TYPE_F16 ? elems * 2 : elems / QK8_0 * sizeof(block_q8_0);
     if (t->offset > ((uint64_t)1 << 62))
         return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: tensor '%.*s' offset %llu is out of range", (int)t->name_len, name,
                          (unsigned long long)t->offset);

@@ -122,9 +122,12 @@ xlmr_status model_alloc_block(xlmr_model *m, const int32_t *types, xlmr_error *e
             if (s.mlm && !m->config.has_mlm_head) continue;
             const int64_t ne = s.ne[0] * s.ne[1];
             const size_t nb = quant_type_size(types[i], ne);
-            if (nb == 0 || (types[i] == XLMR_TYPE_Q8_0 && s.ne[0] % QK8_0 != 0))
-                return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s: type %s does not fit shape (%lld, %lld)", s.name,
-                                 quant_type_name(types[i]), (long long)s.ne[0], (long long)s.ne[1]);
+            if (types[i] == XLMR_TYPE_Q8_0 && s.ne[0] % QK8_0 != 0)
+                return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s: type Q8_0 needs rows of a multiple of 32, not %lld",
+                                 s.name, (long long)s.ne[0]);
+            if (nb == 0)
+                return xlmr_fail(err, XLMR_ERR_NOMEM, "tensor %s (%lld x %lld, %s) does not fit this address space", s.name,
+                                 (long long)s.ne[0], (long long)s.ne[1], quant_type_name(types[i]));
             off = (off + MODEL_ALIGN - 1) / MODEL_ALIGN * MODEL_ALIGN;
             if (pass == 1) {
                 s.t->type = types[i];
