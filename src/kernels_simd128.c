@@ -1,11 +1,11 @@
 /* kernels_simd128.c — wasm SIMD128 versions of the kernels (see kernels.h), written with wasm_simd128.h.
  *
- * Q8_0 matmul: a micro-kernel of 4 weight rows × 4 tokens. Per 32-block and row, the weights are widened
- * to int16 once and dotted (i32x4.dot_i16x8) with the 4 tokens' int16 activations; the 4 per-token lane
- * vectors are transpose-added into one i32x4 holding a token per lane, converted, and scaled by
- * dw × (dx of the 4 tokens, one vector load). Tokens in lanes means each output does exactly the scalar
- * reference's float operations in order, so the two agree bit for bit. Rows are walked in panels of about
- * 32 KiB of weights so a panel stays in cache while every token tile passes over it. */
+ * Q8_0 matmul: a micro-kernel of 2 weight rows × 8 tokens. Per 32-block and row, the weights are widened
+ * to int16 once (v128.load8x8_s) and dotted (i32x4.dot_i16x8) with the 8 tokens' int16 activations; each
+ * group of 4 tokens' dot vectors is transpose-added into one i32x4 holding a token per lane, converted, and
+ * scaled by dw × (dx of the 4 tokens, one vector load). Tokens in lanes means each output does exactly the
+ * scalar reference's float operations in order, so the two agree bit for bit. Rows are walked in panels
+ * whose fp16 scales are converted to float once (a 32 KiB stack table) while every token tile passes. */
 #if defined(__wasm_simd128__)
 
 #include <math.h>
@@ -83,77 +83,178 @@ void kern_quantize_act_simd128(const float *x, kern_qact *q) {
 
 /* ---- Q8_0 matmul ---- */
 
-/* One 32-block of one weight row against 4 tokens: lane t = dw * dx[t] * sum_i w[i] * x_t[i]. */
-static inline v128_t q8_rowblock(const block_q8_0 *wb, const int16_t *x0, const int16_t *x1, const int16_t *x2,
-                                 const int16_t *x3, v128_t dx) {
-    const v128_t q0 = wasm_v128_load(wb->qs), q1 = wasm_v128_load(wb->qs + 16);
-    const v128_t w0 = wasm_i16x8_extend_low_i8x16(q0), w1 = wasm_i16x8_extend_high_i8x16(q0);
-    const v128_t w2 = wasm_i16x8_extend_low_i8x16(q1), w3 = wasm_i16x8_extend_high_i8x16(q1);
+/* One 32-block of a weight row, widened to int16 by v128.load8x8_s (a load and a sign extension in one). */
+typedef struct q8_wide {
+    v128_t w0, w1, w2, w3;
+} q8_wide;
+
+static inline q8_wide q8_widen(const block_q8_0 *b) {
+    q8_wide w;
+    w.w0 = wasm_i16x8_load8x8(b->qs);
+    w.w1 = wasm_i16x8_load8x8(b->qs + 8);
+    w.w2 = wasm_i16x8_load8x8(b->qs + 16);
+    w.w3 = wasm_i16x8_load8x8(b->qs + 24);
+    return w;
+}
+
+/* The block against 4 tokens (x: token 0's block, rows K apart): lane t = sum_i w[i] * x_t[i]. The 4 dot
+ * vectors of each token are transpose-added so each token's sum lands in its own lane. */
+static inline v128_t q8_dot_4tokens(const q8_wide *w, const int16_t *x, size_t K) {
 #define Q8_DOT32(xp)                                                                                         \
-    wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, wasm_v128_load(xp)),                              \
-                                  wasm_i32x4_dot_i16x8(w1, wasm_v128_load((xp) + 8))),                       \
-                   wasm_i32x4_add(wasm_i32x4_dot_i16x8(w2, wasm_v128_load((xp) + 16)),                       \
-                                  wasm_i32x4_dot_i16x8(w3, wasm_v128_load((xp) + 24))))
-    const v128_t p0 = Q8_DOT32(x0), p1 = Q8_DOT32(x1), p2 = Q8_DOT32(x2), p3 = Q8_DOT32(x3);
+    wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(w->w0, wasm_v128_load(xp)),                           \
+                                  wasm_i32x4_dot_i16x8(w->w1, wasm_v128_load((xp) + 8))),                    \
+                   wasm_i32x4_add(wasm_i32x4_dot_i16x8(w->w2, wasm_v128_load((xp) + 16)),                    \
+                                  wasm_i32x4_dot_i16x8(w->w3, wasm_v128_load((xp) + 24))))
+    const v128_t p0 = Q8_DOT32(x), p1 = Q8_DOT32(x + K), p2 = Q8_DOT32(x + 2 * K), p3 = Q8_DOT32(x + 3 * K);
 #undef Q8_DOT32
-    /* transpose-add: s[t] = sum of the lanes of p_t */
     const v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
     const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
-    const v128_t s = wasm_i32x4_add(wasm_i32x4_shuffle(a, c, 0, 1, 4, 5), wasm_i32x4_shuffle(a, c, 2, 3, 6, 7));
-    const v128_t scale = wasm_f32x4_mul(wasm_f32x4_splat(fp16_fast(wb->d)), dx);
-    return wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale);
+    return wasm_i32x4_add(wasm_i32x4_shuffle(a, c, 0, 1, 4, 5), wasm_i32x4_shuffle(a, c, 2, 3, 6, 7));
 }
+
+/* acc + isum * (dw * dx): the scalar reference's operations, lane by lane */
+static inline v128_t q8_accumulate(v128_t acc, v128_t isum, v128_t dw, v128_t dx) {
+    return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_mul(dw, dx)));
+}
+
+/* Two rows' accumulators (tokens in lanes) + their bias -> y rows of the nt valid tokens (2 floats each). */
+static inline void q8_store_2rows(float *y, int ldy, int n, v128_t r0, v128_t r1, const float *b, int nt) {
+    const v128_t bias = b ? wasm_v128_load64_splat(b + n) : wasm_f32x4_splat(0.0f);
+    const v128_t lo = wasm_f32x4_add(wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), bias); /* t0: r0 r1, t1: r0 r1 */
+    const v128_t hi = wasm_f32x4_add(wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), bias); /* t2, t3 */
+    if (nt > 0) wasm_v128_store64_lane(y + n, lo, 0);
+    if (nt > 1) wasm_v128_store64_lane(y + (size_t)ldy + n, lo, 1);
+    if (nt > 2) wasm_v128_store64_lane(y + 2 * (size_t)ldy + n, hi, 0);
+    if (nt > 3) wasm_v128_store64_lane(y + 3 * (size_t)ldy + n, hi, 1);
+}
+
+static inline void q8_store_1row(float *y, int ldy, int n, v128_t r, const float *b, int nt) {
+    float lanes[4];
+    wasm_v128_store(lanes, wasm_f32x4_add(r, wasm_f32x4_splat(b ? b[n] : 0.0f)));
+    for (int i = 0; i < nt; i++) y[(size_t)i * ldy + n] = lanes[i];
+}
+
+/* One token against 4 weight rows (w: the first row; scales sq: [block][4 rows]): lane r = row n + r. The
+ * path for 1 or 2 leftover tokens (a single fill-mask position, short inputs), where a 4-token tile would
+ * compute mostly padding. Same integer sums and float operations per output as the tile paths. */
+static inline void q8_4rows_1token(float *y, const int16_t *x, const float *dx, const block_q8_0 *w, const float *sq,
+                                   int nb, const float *b, int n) {
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    const block_q8_0 *w0 = w, *w1 = w0 + nb, *w2 = w1 + nb, *w3 = w2 + nb;
+    for (int j = 0; j < nb; j++) {
+        const int16_t *xj = x + (size_t)j * QK8_0;
+        const v128_t x0 = wasm_v128_load(xj), x1 = wasm_v128_load(xj + 8);
+        const v128_t x2 = wasm_v128_load(xj + 16), x3 = wasm_v128_load(xj + 24);
+#define Q8_ROW(wr)                                                                                             \
+    wasm_i32x4_add(                                                                                            \
+        wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8((wr)->qs), x0),                               \
+                       wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8((wr)->qs + 8), x1)),                          \
+        wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8((wr)->qs + 16), x2),                          \
+                       wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8((wr)->qs + 24), x3)))
+        const v128_t p0 = Q8_ROW(w0 + j), p1 = Q8_ROW(w1 + j), p2 = Q8_ROW(w2 + j), p3 = Q8_ROW(w3 + j);
+#undef Q8_ROW
+        const v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
+        const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
+        const v128_t isum = wasm_i32x4_add(wasm_i32x4_shuffle(a, c, 0, 1, 4, 5), wasm_i32x4_shuffle(a, c, 2, 3, 6, 7));
+        acc = q8_accumulate(acc, isum, wasm_v128_load(sq + (size_t)j * 4), wasm_f32x4_splat(dx[(size_t)j * KERN_QTILE]));
+    }
+    wasm_v128_store(y + n, wasm_f32x4_add(acc, b ? wasm_v128_load(b + n) : wasm_f32x4_splat(0.0f)));
+}
+
+/* Weight scales of a panel converted to float once, reused by every token tile; layout [row / 4][block][row % 4]
+ * so 4 rows' scales of a block are one vector. */
+#define Q8_SCALES 8192
 
 void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK8_0;
     const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
-    int panel = (int)(32768 / ((size_t)nb * sizeof(block_q8_0))) & ~3;
-    if (panel < 4) panel = 4;
+    if (nb > Q8_SCALES / 4) { /* rows longer than any XLM-R layer: not worth a special path */
+        kern_matmul_q8_0_scalar(y, ldy, x, w, b, N);
+        return;
+    }
+    float dwf[Q8_SCALES];
+    const int panel = (Q8_SCALES / nb) & ~3;
+    const size_t Ks = (size_t)K;
+#define SCALE_AT(n, j) (dwf + ((size_t)((n) - n0) / 4 * nb + (j)) * 4 + ((n) - n0) % 4)
     for (int n0 = 0; n0 < N; n0 += panel) {
         const int n1 = N - n0 < panel ? N : n0 + panel;
-        for (int t0 = 0; t0 < tp; t0 += KERN_QTILE) {
-            const int16_t *x0 = x->qs + (size_t)t0 * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
-            const float *dx = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE;
-            const int nt = T - t0 < KERN_QTILE ? T - t0 : KERN_QTILE;
+        for (int n = n0; n < n1; n++)
+            for (int j = 0; j < nb; j++) *SCALE_AT(n, j) = fp16_fast(w[(size_t)n * nb + j].d);
+        int t0 = 0;
+        /* tiles of 8 tokens: each widened weight block serves 8 tokens */
+        for (; t0 + 8 <= tp; t0 += 8) {
+            const int16_t *xt = x->qs + (size_t)t0 * K;
+            const float *da = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE, *db = da + (size_t)nb * KERN_QTILE;
+            const int nt = T - t0 < 8 ? T - t0 : 8;
             float *yt = y + (size_t)t0 * ldy;
             int n = n0;
-            for (; n + 4 <= n1; n += 4) {
-                const block_q8_0 *w0 = w + (size_t)n * nb, *w1 = w0 + nb, *w2 = w1 + nb, *w3 = w2 + nb;
-                v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            for (; n + 2 <= n1; n += 2) {
+                const block_q8_0 *w0 = w + (size_t)n * nb, *w1 = w0 + nb;
+                v128_t a0 = wasm_f32x4_splat(0.0f), b0 = a0, a1 = a0, b1 = a0;
                 for (int j = 0; j < nb; j++) {
-                    const v128_t dxj = wasm_v128_load(dx + j * KERN_QTILE);
-                    const int o = j * QK8_0;
-                    a0 = wasm_f32x4_add(a0, q8_rowblock(w0 + j, x0 + o, x1 + o, x2 + o, x3 + o, dxj));
-                    a1 = wasm_f32x4_add(a1, q8_rowblock(w1 + j, x0 + o, x1 + o, x2 + o, x3 + o, dxj));
-                    a2 = wasm_f32x4_add(a2, q8_rowblock(w2 + j, x0 + o, x1 + o, x2 + o, x3 + o, dxj));
-                    a3 = wasm_f32x4_add(a3, q8_rowblock(w3 + j, x0 + o, x1 + o, x2 + o, x3 + o, dxj));
+                    const int16_t *xj = xt + (size_t)j * QK8_0;
+                    const v128_t dxa = wasm_v128_load(da + j * KERN_QTILE), dxb = wasm_v128_load(db + j * KERN_QTILE);
+                    const q8_wide u = q8_widen(w0 + j), v = q8_widen(w1 + j);
+                    const v128_t du = wasm_v128_load32_splat(SCALE_AT(n, j)), dv = wasm_v128_load32_splat(SCALE_AT(n + 1, j));
+                    a0 = q8_accumulate(a0, q8_dot_4tokens(&u, xj, Ks), du, dxa);
+                    b0 = q8_accumulate(b0, q8_dot_4tokens(&u, xj + 4 * Ks, Ks), du, dxb);
+                    a1 = q8_accumulate(a1, q8_dot_4tokens(&v, xj, Ks), dv, dxa);
+                    b1 = q8_accumulate(b1, q8_dot_4tokens(&v, xj + 4 * Ks, Ks), dv, dxb);
                 }
-                /* rows in vectors, tokens in lanes -> tokens in vectors, rows in lanes */
-                const v128_t t0v = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), t1v = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7);
-                const v128_t t2v = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5), t3v = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
-                v128_t r[4];
-                r[0] = wasm_i32x4_shuffle(t0v, t2v, 0, 1, 4, 5);
-                r[1] = wasm_i32x4_shuffle(t0v, t2v, 2, 3, 6, 7);
-                r[2] = wasm_i32x4_shuffle(t1v, t3v, 0, 1, 4, 5);
-                r[3] = wasm_i32x4_shuffle(t1v, t3v, 2, 3, 6, 7);
-                const v128_t bias = b ? wasm_v128_load(b + n) : wasm_f32x4_splat(0.0f);
-                for (int i = 0; i < nt; i++) wasm_v128_store(yt + (size_t)i * ldy + n, wasm_f32x4_add(r[i], bias));
+                q8_store_2rows(yt, ldy, n, a0, a1, b, nt);
+                q8_store_2rows(yt + 4 * (size_t)ldy, ldy, n, b0, b1, b, nt - 4);
             }
-            for (; n < n1; n++) {
-                const block_q8_0 *wr = w + (size_t)n * nb;
-                v128_t acc = wasm_f32x4_splat(0.0f);
+            if (n < n1) {
+                const block_q8_0 *w0 = w + (size_t)n * nb;
+                v128_t a0 = wasm_f32x4_splat(0.0f), b0 = a0;
                 for (int j = 0; j < nb; j++) {
-                    const int o = j * QK8_0;
-                    acc = wasm_f32x4_add(
-                        acc, q8_rowblock(wr + j, x0 + o, x1 + o, x2 + o, x3 + o, wasm_v128_load(dx + j * KERN_QTILE)));
+                    const int16_t *xj = xt + (size_t)j * QK8_0;
+                    const q8_wide u = q8_widen(w0 + j);
+                    const v128_t du = wasm_v128_load32_splat(SCALE_AT(n, j));
+                    a0 = q8_accumulate(a0, q8_dot_4tokens(&u, xj, Ks), du, wasm_v128_load(da + j * KERN_QTILE));
+                    b0 = q8_accumulate(b0, q8_dot_4tokens(&u, xj + 4 * Ks, Ks), du, wasm_v128_load(db + j * KERN_QTILE));
                 }
-                acc = wasm_f32x4_add(acc, wasm_f32x4_splat(b ? b[n] : 0.0f));
-                float lanes[4];
-                wasm_v128_store(lanes, acc);
-                for (int i = 0; i < nt; i++) yt[(size_t)i * ldy + n] = lanes[i];
+                q8_store_1row(yt, ldy, n, a0, b, nt);
+                q8_store_1row(yt + 4 * (size_t)ldy, ldy, n, b0, b, nt - 4);
             }
         }
+        if (t0 >= tp) continue;
+        /* the last 1 to 4 tokens */
+        const int16_t *xt = x->qs + (size_t)t0 * K;
+        const float *da = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE;
+        const int nt = T - t0;
+        float *yt = y + (size_t)t0 * ldy;
+        int n = n0;
+        if (nt <= 2) { /* token by token, 4 rows at a time */
+            for (; n + 4 <= n1; n += 4)
+                for (int i = 0; i < nt; i++)
+                    q8_4rows_1token(yt + (size_t)i * ldy, xt + (size_t)i * K, da + i, w + (size_t)n * nb, SCALE_AT(n, 0),
+                                    nb, b, n);
+        }
+        for (; n + 2 <= n1; n += 2) {
+            const block_q8_0 *w0 = w + (size_t)n * nb, *w1 = w0 + nb;
+            v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
+            for (int j = 0; j < nb; j++) {
+                const int16_t *xj = xt + (size_t)j * QK8_0;
+                const v128_t dxa = wasm_v128_load(da + j * KERN_QTILE);
+                const q8_wide u = q8_widen(w0 + j), v = q8_widen(w1 + j);
+                a0 = q8_accumulate(a0, q8_dot_4tokens(&u, xj, Ks), wasm_v128_load32_splat(SCALE_AT(n, j)), dxa);
+                a1 = q8_accumulate(a1, q8_dot_4tokens(&v, xj, Ks), wasm_v128_load32_splat(SCALE_AT(n + 1, j)), dxa);
+            }
+            q8_store_2rows(yt, ldy, n, a0, a1, b, nt);
+        }
+        if (n < n1) {
+            const block_q8_0 *w0 = w + (size_t)n * nb;
+            v128_t a0 = wasm_f32x4_splat(0.0f);
+            for (int j = 0; j < nb; j++) {
+                const q8_wide u = q8_widen(w0 + j);
+                a0 = q8_accumulate(a0, q8_dot_4tokens(&u, xt + (size_t)j * QK8_0, Ks), wasm_v128_load32_splat(SCALE_AT(n, j)),
+                                   wasm_v128_load(da + j * KERN_QTILE));
+            }
+            q8_store_1row(yt, ldy, n, a0, b, nt);
+        }
     }
+#undef SCALE_AT
 }
 
 /* ---- float matmuls: K-vectorised dot products, 4 tokens share each weight load ---- */
