@@ -41,20 +41,26 @@ function build() {
 const wasm = opt('wasm', null) ?? build();
 const drv = await XlmrDriver.create(wasm);
 const gguf = path.join(PEER, 'bench', 'model-q8_0.gguf');
-if (fs.existsSync(gguf)) drv.loadFile(gguf);
-else {
+const load = (d) => {
+  if (fs.existsSync(gguf) && name !== 'load-st') return d.loadFile(gguf);
   const hf = path.join(PEER, 'models', 'hf');
-  drv.loadFile(path.join(hf, 'model.safetensors'), { config: fs.readFileSync(path.join(hf, 'config.json')),
+  return d.loadFile(path.join(hf, 'model.safetensors'), { config: fs.readFileSync(path.join(hf, 'config.json')),
     tokenizer: fs.readFileSync(path.join(PEER, 'bench', 'sentencepiece.bpe.model')) });
-}
-const m = name.match(/^(enc|fill)(\d+)(?:x(\d+))?$/);
-const B = m[3] ? +m[2] : 1, T = m[3] ? +m[3] : +m[2];
-const V = drv.info.vocabSize;
+};
+if (name.startsWith('load')) { // profile loading itself: fresh instances, so memory starts empty each time
+  const ds = [];
+  for (let i = 0; i < runs + warmup; i++) ds.push(await XlmrDriver.create(wasm));
+  for (let i = 0; i < warmup; i++) load(ds[i]);
+  var run = () => load(ds.pop());
+} else load(drv);
+const m = name.match(/^(enc|fill)(\d+)(?:x(\d+))?$/) ?? [null, 'load', '0'];
+const B = m[3] ? +m[2] : 1, T = m[3] ? +m[3] : +m[2] || 1;
+const V = drv.info?.vocabSize ?? 250002;
 const ids = new Int32Array(B * T);
 for (let i = 0; i < ids.length; i++) ids[i] = 5 + ((i * 2654435761) >>> 0) % (V - 10);
 for (let b = 0; b < B; b++) { ids[b * T] = 0; ids[b * T + T - 1] = 2; }
 if (m[1] === 'fill') ids[T >> 1] = V - 1;
-const run = m[1] === 'enc' ? () => drv.embed(ids, new Int32Array(B).fill(T), B, T, POOL.none, 0) : () => drv.fillMask(ids, 5);
+if (m[1] !== 'load') run = m[1] === 'enc' ? () => drv.embed(ids, new Int32Array(B).fill(T), B, T, POOL.none, 0) : () => drv.fillMask(ids, 5);
 for (let i = 0; i < warmup; i++) run();
 
 const session = new inspector.Session();
