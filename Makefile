@@ -23,7 +23,8 @@ FUZZERS   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 TEST_HDR  := $(wildcard tests/c/*.h)
 
 # Exports come from one place: the XLMR_API(name) markers in src/xlmr.h.
-EXPORTS   := $(shell sed -n 's/.*XLMR_API(\([a-z_0-9]*\)).*/\1/p' src/xlmr.h)
+comma     := ,
+EXPORTS   := $(shell sed -n 's/^XLMR_API(\([a-z_0-9]*\)).*/\1/p' src/xlmr.h)
 
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CSTD      := -std=c11 -D_POSIX_C_SOURCE=200809L
@@ -33,11 +34,10 @@ WASM_FLAGS := --target=wasm32-wasi -O3 -msimd128 -DNDEBUG
 WASM_LINK  := -mexec-model=reactor -Wl,--no-entry -Wl,--strip-all -Wl,-z,stack-size=1048576 \
               -Wl,--initial-memory=16777216 -Wl,--max-memory=4294967296
 EMCC_FLAGS := -O3 -msimd128 -DNDEBUG --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 \
-              -sMAXIMUM_MEMORY=4GB -sSTACK_SIZE=1048576 -sERROR_ON_UNDEFINED_SYMBOLS=1 \
+              -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1048576 -sERROR_ON_UNDEFINED_SYMBOLS=1 \
               -sEXPORTED_FUNCTIONS=$(subst $(eval) ,$(comma),$(addprefix _,$(EXPORTS)))
-comma := ,
 # Debian's emscripten 3.1.6 needs its own node modules on the path with this Node.
-EMCC_ENV   := NODE_PATH=/usr/share/nodejs EM_CACHE=$(CURDIR)/build/emcache
+EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 
 .SECONDARY:
 .PHONY: all wasm mt emcc native test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
@@ -71,7 +71,7 @@ dist/xlmr-mt.wasm: $(SRC) $(HDR) Makefile
 emcc: dist/xlmr-emcc.wasm
 dist/xlmr-emcc.wasm: $(SRC) $(HDR) Makefile
 	@command -v $(EMCC) >/dev/null || { echo "missing emcc: apt-get install -y emscripten"; exit 1; }
-	@mkdir -p dist build/emcache
+	@mkdir -p dist
 	$(EMCC_ENV) $(EMCC) $(EMCC_FLAGS) $(CSTD) $(WARN) $(SRC) -o $@
 
 # ---- native (tests, sanitizers, fuzzers, benchmarks) ----
@@ -130,7 +130,7 @@ test-node: wasm emcc
 
 # Real-browser (Debian chromium + npm playwright-core) and edge (npm workerd) tests of web/ and examples/edge/;
 # each skips with a message saying what to install when its browser/runtime is absent.
-test-browser: wasm
+test-browser: wasm mt
 	timeout 600 $(NODE) --test tests/browser/
 
 test-edge: wasm
