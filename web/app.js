@@ -180,7 +180,8 @@ async function loadModel() {
   const opts = { ...options, signal: ac.signal, onProgress: (ev) => view.update(ev) };
   if (params.get('worker') === '0') opts.worker = false;
   if (params.get('cache') === '0' || !$('#model-form').elements.cache.checked) opts.cache = false;
-  if (params.get('threads')) opts.threads = Number(params.get('threads'));
+  const threads = Number($('#model-form').elements.threads.value) || 1;
+  if (threads > 1) opts.threads = threads;
   const t0 = performance.now();
   try {
     const model = await load(source, opts);
@@ -317,9 +318,35 @@ async function runSearch() {
   }
 }
 
+// ---------- threads: offered when the page is cross-origin isolated and the threaded build is served ----------
+
+const MT_BUILD_URL = new URL('../dist/xlmr-mt.wasm', import.meta.url).href;
+
+async function setupThreads() {
+  const sel = $('#model-form').elements.threads;
+  const label = $('#threads-label');
+  const max = Math.max(1, Math.min(engine.cores, 8));
+  sel.replaceChildren(...Array.from({ length: max }, (_, i) => new Option(String(i + 1), String(i + 1))));
+  let why = '';
+  if (!(engine.isolated && engine.sharedMemory)) why = 'threads need a cross-origin isolated page (COOP + COEP)';
+  else {
+    try {
+      const r = await fetch(MT_BUILD_URL, { method: 'HEAD' });
+      if (!r.ok) why = `the threaded build is not served (${MT_BUILD_URL}: HTTP ${r.status}; run make mt)`;
+    } catch (e) {
+      why = `the threaded build could not be checked: ${e.message}`;
+    }
+  }
+  engine.threadsAvailable = !why;
+  sel.disabled = !!why;
+  label.title = why || 'worker threads sharing one wasm memory';
+  const wanted = Number(params.get('threads'));
+  sel.value = String(why ? 1 : Math.min(max, wanted >= 1 ? wanted : Math.min(4, max)));
+}
+
 // ---------- wiring ----------
 
-function init() {
+async function init() {
   describeEngine();
   requestAnimationFrame(frameTick);
   setPanelsEnabled(false);
@@ -337,6 +364,7 @@ function init() {
   $('#search-btn').addEventListener('click', () => runSearch());
   $('#search-text').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') runSearch(); });
 
+  await setupThreads();
   const m = params.get('model');
   if (params.get('hubUrl')) f.elements.hubUrl.value = params.get('hubUrl');
   if (m) {

@@ -15,6 +15,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const OUT_DIR = path.join(ROOT, 'build', 'test-output', 'browser');
 const TINY_GGUF = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
 const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
+const HAVE_MT = fs.existsSync(path.join(ROOT, 'dist', 'xlmr-mt.wasm')); // `make mt`: the page offers threads
 const MAX_FRAME_GAP_MS = 100;
 const TOL = 1e-5; // same wasm build on both sides gives 0; a different SIMD flavour may differ in the last bits
 
@@ -131,6 +132,7 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
         sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
         mode: xlmrDemo.model?.mode,
         runtime: xlmrDemo.model?.runtime ?? null,
+        cores: navigator.hardwareConcurrency,
         build: document.querySelector('#model-info dd')?.textContent,
         progress: document.querySelector('#progress-text').textContent,
       }));
@@ -143,6 +145,7 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
       assert.ok(['simd128', 'relaxed'].includes(env.runtime.simd), `runtime.simd ${env.runtime.simd}`);
       assert.ok(Number.isInteger(env.runtime.threads) && env.runtime.threads >= 1);
       if (!isolated) assert.equal(env.runtime.threads, 1, 'no SharedArrayBuffer, no threads');
+      if (isolated && HAVE_MT && env.cores > 1) assert.ok(env.runtime.threads > 1, `an isolated page runs the threaded build (runtime ${JSON.stringify(env.runtime)})`);
       assert.match(env.build, env.runtime.simd === 'relaxed' ? /relaxed SIMD/ : /SIMD128/, 'the page names the build');
       st.diagnostic(`${mode}: ${env.progress}; wasm build: ${env.build}`);
       await waitIdle(page, 'embedRuns');
