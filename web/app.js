@@ -55,7 +55,7 @@ function describeBuild(model) {
   const rt = model.runtime;
   if (rt && typeof rt === 'object') {
     const simd = rt.simd === 'relaxed' ? 'relaxed SIMD' : rt.simd === 'simd128' ? 'SIMD128' : String(rt.simd ?? '?');
-    const threads = rt.threads > 1 ? `${rt.threads} threads` : 'single-threaded';
+    const threads = rt.threads > 1 ? `${rt.threads} threads` : `single-threaded${engine.threadsWhy ? ` (${engine.threadsWhy})` : ''}`;
     return `${simd}, ${threads}${rt.build ? ` (${rt.build})` : ''}`;
   }
   return `SIMD128 build (the package does not say more; this browser ${engine.relaxedSimd ? 'could run' : 'lacks'} relaxed SIMD, threads ${engine.isolated ? 'possible' : 'unavailable'})`;
@@ -338,6 +338,7 @@ async function setupThreads() {
     }
   }
   engine.threadsAvailable = !why;
+  engine.threadsWhy = why;
   sel.disabled = !!why;
   label.title = why || 'worker threads sharing one wasm memory';
   const wanted = Number(params.get('threads'));
