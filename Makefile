@@ -43,7 +43,7 @@ EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 .PHONY: all wasm mt emcc native test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
-all: check-tools wasm emcc
+all: check-tools wasm mt emcc
 
 # One line per missing tool, not a wall of compiler errors.
 check-tools:
@@ -125,7 +125,7 @@ fuzz: check-tools $(addprefix build/fuzz/,$(FUZZERS))
 	  grep -E 'stat::number_of_executed_units' build/fuzz/$$f.log || true; \
 	done
 
-test-node: wasm emcc
+test-node: wasm mt emcc
 	$(NODE) --test tests/node/
 
 # Real-browser (Debian chromium + npm playwright-core) and edge (npm workerd) tests of web/ and examples/edge/;
