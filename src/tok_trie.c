@@ -61,6 +61,7 @@ typedef struct build_item {
 
 typedef struct builder {
     int32_t *base, *check, *value;
+    float *score;
     int32_t *next, *prev; /* free list links; -1 ends */
     uint8_t *fails;       /* times a slot failed as first candidate */
     uint8_t *listed;      /* slot is in the free list */
@@ -85,6 +86,8 @@ static int grow(builder *b, size_t need) {
     if (check) b->check = check;
     int32_t *value = XLMR_REALLOC(b->value, cap * sizeof *value);
     if (value) b->value = value;
+    float *score = XLMR_REALLOC(b->score, cap * sizeof *score);
+    if (score) b->score = score;
     int32_t *next = XLMR_REALLOC(b->next, cap * sizeof *next);
     if (next) b->next = next;
     int32_t *prev = XLMR_REALLOC(b->prev, cap * sizeof *prev);
@@ -93,11 +96,12 @@ static int grow(builder *b, size_t need) {
     if (fails) b->fails = fails;
     uint8_t *listed = XLMR_REALLOC(b->listed, cap);
     if (listed) b->listed = listed;
-    if (!base || !check || !value || !next || !prev || !fails || !listed) return 0;
+    if (!base || !check || !value || !score || !next || !prev || !fails || !listed) return 0;
     for (size_t i = b->cap; i < cap; i++) {
         b->base[i] = 0;
         b->check[i] = -1;
         b->value[i] = -1;
+        b->score[i] = 0.0f;
         b->fails[i] = 0;
         b->listed[i] = 1;
         b->prev[i] = (int32_t)i - 1;
@@ -193,7 +197,10 @@ xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error
                            (int)keys[it.lo + 1].value, it.depth);
             goto done;
         }
-        if (ended) b.value[it.slot] = keys[it.lo].value;
+        if (ended) {
+            b.value[it.slot] = keys[it.lo].value;
+            b.score[it.slot] = keys[it.lo].score;
+        }
         if (nl == 0) continue;
         int64_t base = find_base(&b, labels, nl);
         if (base + 257 >= INT32_MAX / 2) {
@@ -230,6 +237,7 @@ xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error
             t->slots[i].base = b.base[i];
             t->slots[i].check = b.check[i];
             t->slots[i].value = b.value[i];
+            t->slots[i].score = b.score[i];
         }
         t->n_slots = size;
     }
@@ -243,6 +251,7 @@ done:
     XLMR_FREE(b.base);
     XLMR_FREE(b.check);
     XLMR_FREE(b.value);
+    XLMR_FREE(b.score);
     XLMR_FREE(b.next);
     XLMR_FREE(b.prev);
     XLMR_FREE(b.fails);

@@ -1,7 +1,7 @@
 /* tok_trie.h — a double-array trie over byte strings (piece -> id), built once per tokenizer.
  *
  * Slot s has children at base[s] + byte + 1, valid when check[u] == s; value[s] is the id of the key
- * ending at s, or -1. One step costs two array reads whatever the number of keys, which is what
+ * ending at s, or -1 (with its score next to it). One step costs two array reads whatever the number of keys, which is what
  * keeps Viterbi's cost per character independent of the vocabulary size (XLM-R: 250k pieces).
  * The arrays are padded so that base[s] + 256 + 1 is always in range: lookups need no bounds check. */
 #ifndef XLMR_TOK_TRIE_H
@@ -9,11 +9,12 @@
 
 #include "common.h"
 
-/* One slot; the three fields side by side so that a step touches one cache line. */
+/* One slot, 16 bytes: a step (and reading the key found there) touches one cache line. */
 typedef struct tok_trie_slot {
     int32_t base;
     int32_t check; /* parent slot, -1 when free */
     int32_t value; /* key id or -1 */
+    float score;   /* the key's score (tok_trie_key.score) */
 } tok_trie_slot;
 
 typedef struct tok_trie {
@@ -25,6 +26,7 @@ typedef struct tok_trie_key {
     const uint8_t *s;
     uint32_t len; /* > 0 */
     int32_t value;
+    float score; /* carried into the slot, so a lookup needs no second table */
 } tok_trie_key;
 
 /* Builds the trie (reordering keys in place). Keys must be distinct: on a duplicate the error names

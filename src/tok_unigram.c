@@ -41,7 +41,6 @@ xlmr_status tok_unigram_encode(const tok_unigram *u, const uint8_t *s, size_t n,
 
     const tok_trie *t = u->trie;
     const tok_trie_slot *slots = t->slots;
-    const float *scores = u->scores;
     const int32_t size = (int32_t)n;
     int32_t pos = 0;
     while (pos < size) {
@@ -58,12 +57,14 @@ xlmr_status tok_unigram_encode(const tok_unigram *u, const uint8_t *s, size_t n,
             if (id < 0) continue;
             const int32_t len = k + 1 - pos;
             /* The reference computes the candidate in double (score is double for user-defined
-               pieces, so the ternary is double) and compares it with the stored float. */
+               pieces, so the ternary is double) and compares it with the stored float. User-defined
+               pieces carry a NaN score in the trie. */
+            const float sc = slots[node].score;
             double cand;
-            if (u->user_defined[id])
+            if (sc != sc)
                 cand = ((double)((float)len * u->max_score) - 0.1) + (double)here;
             else
-                cand = (double)scores[id] + (double)here;
+                cand = (double)sc + (double)here;
             path_end *e = &best[k + 1];
             if (e->start < 0 || cand > (double)e->score) {
                 e->score = (float)cand;

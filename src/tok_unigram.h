@@ -12,9 +12,7 @@
 #include "tok_trie.h"
 
 typedef struct tok_unigram {
-    const tok_trie *trie;       /* normal and user-defined pieces -> id */
-    const float *scores;        /* by id */
-    const uint8_t *user_defined; /* by id: 1 for user-defined pieces */
+    const tok_trie *trie; /* normal pieces -> id with their score; user-defined pieces -> id with a NaN score */
     float max_score, unk_score;
     int32_t unk_id;
 } tok_unigram;

@@ -1,6 +1,8 @@
 /* tokenizer.c — XLM-R layer over SentencePiece Unigram (see tokenizer.h). */
 #include "tokenizer.h"
 
+#include <math.h>
+
 #include "spm_model.h"
 #include "tok_normalize.h"
 #include "tok_trie.h"
@@ -162,7 +164,8 @@ xlmr_status tok_from_vocab(const tok_vocab_desc *d, tok_tokenizer **out, xlmr_er
                 st = xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: token %zu is an empty string", i);
                 goto fail;
             }
-            keys[n_keys++] = (tok_trie_key){(const uint8_t *)t->tokens[i], (uint32_t)len, (int32_t)i};
+            keys[n_keys++] = (tok_trie_key){(const uint8_t *)t->tokens[i], (uint32_t)len, (int32_t)i,
+                                            type == SPM_USER_DEFINED ? NAN : t->scores[i]};
         }
         if (type == SPM_NORMAL) {
             float sc = t->scores[i];
@@ -234,8 +237,6 @@ xlmr_status tok_from_vocab(const tok_vocab_desc *d, tok_tokenizer **out, xlmr_er
     t->nz.remove_extra_whitespaces = t->remove_extra_whitespaces;
     t->nz.escape_whitespaces = t->escape_whitespaces;
     t->ug.trie = &t->pieces;
-    t->ug.scores = t->scores;
-    t->ug.user_defined = t->user_defined;
     t->ug.max_score = max_score;
     t->ug.unk_score = min_score - 10.0f; /* kUnkPenalty */
     t->ug.unk_id = t->unk;
