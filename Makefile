@@ -114,7 +114,7 @@ test-c: check-tools $(addprefix build/native/,$(TESTS))
 	@set -e; for t in $(TESTS); do echo "== native $$t"; ./build/native/$$t; done
 
 test-wasm-c: check-tools $(addprefix build/wasm-tests/,$(addsuffix .wasm,$(TESTS)))
-	@set -e; for t in $(TESTS); do echo "== wasm $$t"; $(NODE) tests/run-wasi.mjs build/wasm-tests/$$t.wasm; done
+	@set -e; for t in $(TESTS); do echo "== wasm $$t"; $(NODE) --no-concurrent-marking tests/run-wasi.mjs build/wasm-tests/$$t.wasm; done
 
 fuzz: check-tools $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
