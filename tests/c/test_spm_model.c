@@ -40,6 +40,8 @@ static void test_small_models(void) {
         {"small", "  A\xc2\xa0" "AB\tfi\xef\xac\x81 USR zz\x01q ", 10, {3, 4, 3, 26, 25, 24, 3, 37, 3, 0}},
         {"small", "e\xcc\x81 \xe2\x91\xa0\xe2\x96\x81x", 6, {3, 27, 3, 0, 3, 26}},
         {"small", "qqq ab", 5, {3, 0, 3, 4, 5}},
+        {"small", "xUSRx unusedx", 10, {3, 26, 37, 26, 3, 0, 32, 8, 7, 26}}, /* user-defined wins, unused never matches */
+        {"small", "unused USRUSR", 8, {3, 0, 32, 8, 7, 3, 37, 37}},
         {"flags_off", "ab hello world", 11, {4, 5, 0, 18, 19, 0, 12, 11, 13, 10, 7}},
         {"flags_off", "  A\xc2\xa0" "AB\tfi\xef\xac\x81 USR zz\x01q ", 8, {0, 4, 0, 26, 0, 24, 24, 0}},
         {"flags_off", "e\xcc\x81 \xe2\x91\xa0\xe2\x96\x81x", 3, {27, 0, 26}},
