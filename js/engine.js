@@ -315,7 +315,11 @@ export class Engine {
 
   #finish(ld, label) {
     const m = this.#call('xlmr_loader_finish', ld);
-    if (!m) throw this.#loaderError(ld, `${label} is incomplete`);
+    if (!m) {
+      const e = this.#loaderError(ld, 'incomplete');
+      e.message = `${label}: ${e.message}`;
+      throw e;
+    }
     this.model = m;
     this.pieces.clear();
   }
@@ -376,12 +380,8 @@ export class Engine {
       if (signal?.aborted) throw abortError(signal);
       const status = this.#call('xlmr_loader_status', ld);
       if (status !== 0) throw this.#loaderError(ld);
-      const room = this.#call('xlmr_loader_room', ld);
-      if (room > 0) {
-        const need = this.#call('xlmr_loader_total', ld);
-        throw new ModelFormatError(`${reader.label} ended after ${loaded} bytes${need ? ` but its tables describe ${need}` : ''}: the file is truncated`);
-      }
-      // The loader has everything its tables describe; the source must have nothing more.
+      // A source that ended early is for xlmr_loader_finish to judge (a GGUF may omit its final padding).
+      // One that has more than the loader's tables describe is not a single model file.
       let extra = pending ? pending.byteLength : 0;
       if (!extra && reader.total !== undefined) extra = reader.total - loaded;
       if (!extra && !reader.readInto && reader.total === undefined) {
