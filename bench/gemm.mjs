@@ -1,7 +1,9 @@
 // Builds bench/gemm_bench.c for wasm32-wasi (the flags of dist/xlmr.wasm: -O3 -msimd128) and runs it under
 // Node's WASI: the Q8_0 GEMM kernel's GOP/s on the encoder's shapes, and its peak.
 //
-//   node bench/gemm.mjs [min_ms_per_shape] [--relaxed] [--json]
+//   node bench/gemm.mjs [min_ms_per_shape] [--json]
+//   node --experimental-wasm-relaxed-simd --no-liftoff bench/gemm.mjs --relaxed   (Node 20: Liftoff computes the
+//        relaxed dot product wrong; TurboFan computes it right. Browsers: bench/browser-gemm.mjs)
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +21,15 @@ export function buildGemmBench({ relaxed = false } = {}) {
   const args = ['--target=wasm32-wasi', '-O3', '-msimd128', ...(relaxed ? ['-mrelaxed-simd'] : []), '-DNDEBUG', '-std=c11',
     '-D_POSIX_C_SOURCE=200809L', '-I' + path.join(ROOT, 'src'), '-Wl,-z,stack-size=1048576', '-Wl,--max-memory=4294967296',
     path.join(ROOT, 'bench', 'gemm_bench.c'), ...srcs, '-o', out, '-lm'];
-  const p = spawnSync(process.env.CLANG ?? 'clang-19', args, { encoding: 'utf8' });
+  // Debian's wasm-opt (108) mangles relaxed-SIMD opcodes: give clang a stand-in that keeps the linker output
+  const env = { ...process.env };
+  if (relaxed) {
+    const bin = path.join(ROOT, 'build', 'bench', 'no-wasm-opt');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'wasm-opt'), '#!/bin/sh\nin="$1"; out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done\n[ -n "$out" ] && [ "$in" != "$out" ] && cp "$in" "$out"\nexit 0\n', { mode: 0o755 });
+    env.PATH = `${bin}:${env.PATH}`;
+  }
+  const p = spawnSync(process.env.CLANG ?? 'clang-19', args, { encoding: 'utf8', env });
   if (p.status !== 0) throw new Error(`building gemm_bench failed:\n${p.stderr}`);
   return out;
 }

@@ -1,5 +1,6 @@
 /* gemm_bench.c — the Q8_0 GEMM kernel alone, to know its peak: y(T, N) = x(T, K) · W(N, K)ᵀ + b on the
- * encoder's shapes, activations quantized once (timed separately). Built for wasm32-wasi with the same
+ * encoder's shapes, activations quantized once (timed separately). Built with -mrelaxed-simd it times the
+ * relaxed-SIMD kernels (kernels_relaxed.h) instead. Built for wasm32-wasi with the same
  * flags as dist/xlmr.wasm and run under Node's WASI by bench/gemm.mjs (or natively for a profile).
  *
  *   gemm_bench [min_ms_per_shape]
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "kernels.h"
+#include "kernels_relaxed.h"
 #include "quant.h"
 
 static double now_ms(void) {
@@ -55,9 +57,15 @@ int main(int argc, char **argv) {
         const double t_start = now_ms();
         while (runs < 200 && (runs < 5 || now_ms() - t_start < min_ms)) {
             double t0 = now_ms();
+#if KERN_HAVE_RELAXED
+            kern_quantize_act_relaxed(x, &xq);
+            double t1 = now_ms();
+            kern_matmul_q8_0_relaxed(y, N, &xq, w, b, N);
+#else
             kern_quantize_act(x, &xq);
             double t1 = now_ms();
             kern_matmul_q8_0(y, N, &xq, w, b, N);
+#endif
             double t2 = now_ms();
             qtimes[runs] = t1 - t0;
             times[runs++] = t2 - t1;

@@ -1,0 +1,96 @@
+/* test_kernels_relaxed.c — the u7 (relaxed-SIMD) Q8_0 GEMM: the scalar reference of its arithmetic against a
+ * float product (everywhere), and, in builds with -mrelaxed-simd, the relaxed kernels against that reference
+ * bit for bit on random shapes with ragged token and row counts. */
+#include <stdint.h>
+
+#include "kernels_relaxed.h"
+#include "quant.h"
+#include "test.h"
+
+static uint32_t rng = 99;
+static float frand(void) {
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+}
+
+static void *aligned(size_t n) { return aligned_alloc(16, (n + 15) & ~(size_t)15); }
+
+static void one_shape(int T, int N, int K) {
+    const int nb = K / QK8_0;
+    float *x = malloc(sizeof(float) * (size_t)T * K), *wf = malloc(sizeof(float) * (size_t)N * K);
+    float *b = malloc(sizeof(float) * (size_t)N), *yref = malloc(sizeof(float) * (size_t)T * N);
+    float *y0 = malloc(sizeof(float) * (size_t)T * N), *y1 = malloc(sizeof(float) * (size_t)T * N);
+    block_q8_0 *w = malloc(sizeof(block_q8_0) * (size_t)N * nb);
+    const size_t qb = kern_qact_bytes(T, K);
+    void *m0 = aligned(qb), *m1 = aligned(qb);
+    for (size_t i = 0; i < (size_t)T * K; i++) x[i] = frand() * (i % 7 == 0 ? 4.0f : 1.0f);
+    for (size_t i = 0; i < (size_t)N * K; i++) wf[i] = 0.05f * frand();
+    for (int i = 0; i < N; i++) b[i] = frand();
+    for (int n = 0; n < N; n++) q8_0_quantize_row(wf + (size_t)n * K, w + (size_t)n * nb, K);
+    for (int n = 0; n < N; n++) q8_0_dequantize_row(w + (size_t)n * nb, wf + (size_t)n * K, K);
+
+    /* reference: float activations × the dequantized weights */
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++) {
+            double s = b[n];
+            for (int k = 0; k < K; k++) s += (double)x[(size_t)t * K + k] * wf[(size_t)n * K + k];
+            yref[(size_t)t * N + n] = (float)s;
+        }
+    kern_qact q0;
+    kern_qact_init(&q0, m0, T, K);
+    kern_quantize_act_u7_scalar(x, &q0);
+    int range_ok = 1;
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < K; k++) {
+            const uint8_t u = kern_qact_u7_row(&q0, t)[k];
+            range_ok &= u >= 1 && u <= 127;
+        }
+    CHECK(range_ok, "u7 activations outside [1, 127] (T %d K %d)", T, K);
+    kern_matmul_q8_0_u7_scalar(y0, N, &q0, w, b, N);
+    /* the int16 (8-bit) path on the same data, for scale: 7-bit activations should cost about 2x its error (up to 4x on tiny shapes) */
+    kern_qact q8;
+    kern_qact_init(&q8, m1, T, K);
+    kern_quantize_act_scalar(x, &q8);
+    kern_matmul_q8_0_scalar(y1, N, &q8, w, b, N);
+    double e7 = 0, e8 = 0, den = 0;
+    for (size_t i = 0; i < (size_t)T * N; i++) {
+        e7 += ((double)y0[i] - yref[i]) * ((double)y0[i] - yref[i]);
+        e8 += ((double)y1[i] - yref[i]) * ((double)y1[i] - yref[i]);
+        den += (double)yref[i] * yref[i];
+    }
+    CHECK(sqrt(e7 / den) < 0.03 && sqrt(e7) <= 4.0 * sqrt(e8),
+          "u7 scalar GEMM relative error %g, 8-bit path %g (T %d N %d K %d)", sqrt(e7 / den), sqrt(e8 / den), T, N, K);
+
+#if KERN_HAVE_RELAXED
+    kern_qact q1;
+    kern_qact_init(&q1, m1, T, K);
+    kern_quantize_act_relaxed(x, &q1);
+    kern_matmul_q8_0_relaxed(y1, N, &q1, w, b, N);
+    if (T >= KERN_U7_MIN_T) {
+        int same_q = 1;
+        for (int t = 0; t < T; t++) same_q &= memcmp(kern_qact_u7_row(&q0, t), kern_qact_u7_row(&q1, t), (size_t)K) == 0;
+        CHECK(same_q, "relaxed u7 quantization differs from the scalar one (T %d K %d)", T, K);
+        CHECK(memcmp(y0, y1, sizeof(float) * (size_t)T * N) == 0, "relaxed GEMM differs from the u7 scalar (T %d N %d K %d)",
+              T, N, K);
+    } else { /* short inputs: the SIMD128 int16 path, compared with its own scalar reference */
+        kern_qact q2;
+        kern_qact_init(&q2, m0, T, K);
+        kern_quantize_act_scalar(x, &q2);
+        kern_matmul_q8_0_scalar(y0, N, &q2, w, b, N);
+        CHECK(memcmp(y0, y1, sizeof(float) * (size_t)T * N) == 0, "short-input path differs from the scalar (T %d N %d)", T,
+              N);
+    }
+#else
+    (void)y1;
+    (void)m1;
+#endif
+    free(x); free(wf); free(b); free(yref); free(y0); free(y1); free(w); free(m0); free(m1);
+}
+
+int main(void) {
+    static const int shapes[][3] = {{1, 5, 32}, {2, 7, 64}, {3, 9, 96}, {4, 4, 32}, {5, 3, 64}, {8, 16, 256},
+                                    {9, 11, 128}, {13, 33, 768}, {16, 64, 768}, {31, 6, 3072}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) one_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
+    printf("relaxed SIMD kernels %s\n", KERN_HAVE_RELAXED ? "tested" : "not in this build (u7 scalar reference only)");
+    return test_report("test_kernels_relaxed");
+}
