@@ -40,6 +40,8 @@ EMCC_FLAGS := -O3 -msimd128 -DNDEBUG --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMO
 EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 
 .SECONDARY:
+
+.PHONY: demo
 .PHONY: all wasm mt relaxed test-wasm-relaxed emcc native test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
@@ -165,6 +167,13 @@ test: all test-c test-wasm-c fuzz test-node test-browser test-edge
 
 bench: wasm mt build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs
+
+# The main job: fill-mask and an embedding on the bundled tiny model, offline.
+# With a network: make demo MODEL=FacebookAI/xlm-roberta-base (converted to Q8_0 while it streams, then cached).
+MODEL ?= tiny
+demo: wasm
+	$(NODE) bin/xlmr.js fill-mask --model $(MODEL) "Hello I'm a <mask> model."
+	$(NODE) bin/xlmr.js embed --model $(MODEL) "Hello world"
 
 clean:
 	rm -rf build dist
