@@ -15,7 +15,9 @@ struct xlmr_api_state {
     char info[768];
 };
 
+/* NULL for a NULL model (hosts may pass 0): every entry point answers -XLMR_ERR_ARG then. */
 static struct xlmr_api_state *api_state(xlmr_model *m) {
+    if (!m) return NULL;
     if (!m->api) m->api = XLMR_CALLOC(1, sizeof *m->api);
     if (!m->api) xlmr_fail(&m->err, XLMR_ERR_NOMEM, "out of memory allocating result buffers");
     return m->api;
@@ -63,27 +65,44 @@ const char *xlmr_model_info_json(xlmr_model *m) {
 }
 
 int xlmr_tokenize(xlmr_model *m, const char *text, size_t n, int max_len) {
+    if (!m) return -XLMR_ERR_ARG;
+    xlmr_error_clear(&m->err);
     struct xlmr_api_state *st = api_state(m);
     if (!st) return -XLMR_ERR_NOMEM;
     xlmr_status s = tok_encode(m->tok, text, n, max_len, &st->ids, &m->err);
     if (s != XLMR_OK) return -(int)s;
+    if (st->ids.n > INT32_MAX) return -(int)xlmr_fail(&m->err, XLMR_ERR_TOO_LONG, "tokenize: %zu ids do not fit an int", st->ids.n);
     return (int)st->ids.n;
 }
 
-int32_t *xlmr_result_ids(xlmr_model *m) { return m->api ? m->api->ids.ids : NULL; }
+int32_t *xlmr_result_ids(xlmr_model *m) { return m && m->api ? m->api->ids.ids : NULL; }
 
-const char *xlmr_token_piece(xlmr_model *m, int id) { return tok_piece(m->tok, id); }
+/* "" for an id outside the vocabulary: hosts read a C string at whatever this returns. */
+const char *xlmr_token_piece(xlmr_model *m, int id) {
+    const char *p = m ? tok_piece(m->tok, id) : NULL;
+    return p ? p : "";
+}
 
 int xlmr_decode(xlmr_model *m, const int32_t *ids, int n, int skip_special) {
+    if (!m) return -XLMR_ERR_ARG;
+    xlmr_error_clear(&m->err);
     struct xlmr_api_state *st = api_state(m);
     if (!st) return -XLMR_ERR_NOMEM;
+    /* a failed decode leaves "" behind, not the pieces decoded before the bad id */
+    st->text.n = 0;
+    if (st->text.s) st->text.s[0] = 0;
     if (n < 0) return -(int)xlmr_fail(&m->err, XLMR_ERR_ARG, "decode: negative id count %d", n);
     xlmr_status s = tok_decode(m->tok, ids, (size_t)n, skip_special, &st->text, &m->err);
-    if (s != XLMR_OK) return -(int)s;
+    if (s != XLMR_OK) {
+        st->text.n = 0;
+        if (st->text.s) st->text.s[0] = 0;
+        return -(int)s;
+    }
+    if (st->text.n > INT32_MAX) return -(int)xlmr_fail(&m->err, XLMR_ERR_TOO_LONG, "decode: %zu bytes do not fit an int", st->text.n);
     return (int)st->text.n;
 }
 
-const char *xlmr_result_text(xlmr_model *m) { return m->api && m->api->text.s ? m->api->text.s : ""; }
+const char *xlmr_result_text(xlmr_model *m) { return m && m->api && m->api->text.s ? m->api->text.s : ""; }
 
 int xlmr_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int pooling, int normalize,
                float *out) {

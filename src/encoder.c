@@ -315,6 +315,11 @@ xlmr_status model_embed(xlmr_model *m, const int32_t *ids, const int32_t *length
     if (B < 1 || T < 1) return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: batch %d x %d tokens; both must be >= 1", B, T);
     if (pooling != XLMR_POOL_NONE && pooling != XLMR_POOL_CLS && pooling != XLMR_POOL_MEAN)
         return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: pooling %d is not none (0), cls (1) or mean (2)", pooling);
+    /* the padded length sizes the scratch (T x head size) and the output: no longer than a sequence may be */
+    if (T > m->config.max_tokens)
+        return xlmr_fail(&m->err, XLMR_ERR_TOO_LONG,
+                         "embed: padded length %d exceeds the model's maximum of %d tokens (special tokens included)", T,
+                         (int)m->config.max_tokens);
     xlmr_status st = check_model(m, 0);
     for (int b = 0; st == XLMR_OK && b < B; b++) {
         if (lengths[b] < 1 || lengths[b] > T)

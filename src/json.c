@@ -282,6 +282,8 @@ static int json_value_parse(json_parser *ps, json_value *v, int depth) {
 
 xlmr_status json_parse(const char *text, size_t n, json_doc **out, xlmr_error *err) {
     *out = NULL;
+    if (!text && n) return xlmr_fail(err, XLMR_ERR_ARG, "json: NULL text of %zu bytes", n);
+    if (!text) text = "";
     json_doc *doc = XLMR_CALLOC(1, sizeof *doc);
     if (!doc) return xlmr_fail(err, XLMR_ERR_NOMEM, "json: out of memory");
     json_parser ps = {text, text, text + n, doc, err, XLMR_OK};

@@ -88,6 +88,10 @@ int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n) {
         xlmr_fail(&ld->err, XLMR_ERR_STATE, "config.json must be given before the weights file's header is read");
         return ld_fail(ld);
     }
+    if (!json && n) {
+        xlmr_fail(&ld->err, XLMR_ERR_ARG, "config.json: NULL text of %zu bytes", n);
+        return ld_fail(ld);
+    }
     if (config_from_hf_json(json, n, &ld->hf, &ld->err) != XLMR_OK) return ld_fail(ld);
     ld->have_config = 1;
     return XLMR_OK;
@@ -96,6 +100,10 @@ int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n) {
 int xlmr_loader_set_tokenizer(xlmr_loader *ld, const uint8_t *bytes, size_t n) {
     if (!ld) return XLMR_ERR_ARG;
     if (ld->phase == LD_FAILED) return ld->status;
+    if (!bytes && n) {
+        xlmr_fail(&ld->err, XLMR_ERR_ARG, "tokenizer model: NULL bytes of length %zu", n);
+        return ld_fail(ld);
+    }
     tok_tokenizer *t = NULL;
     xlmr_error e = {0};
     if (tok_from_spm_model(bytes, n, &t, &e) != XLMR_OK) {
