@@ -4,8 +4,8 @@
  * The SIMD kernel mirrors the SIMD128 one's layout: 2 weight rows × 8 tokens per micro-tile. Per 32-block and
  * row, the 32 weight bytes are two plain loads (no widening) and each token's 32 u7 bytes two more; two
  * relaxed dots (16 multiply-adds each, accumulating) replace four i16 dots, four widenings and three adds.
- * Each group of 4 tokens is transpose-added so a token's sum sits in its own lane, corrected by the row's
- * weight sum (×64), converted and scaled. Weight scales and sums are computed once per panel of rows. */
+ * Each group of 4 tokens is transpose-added so a token's sum sits in its own lane, converted, scaled, and the
+ * block's offset term (dw·S)·m added. Weight scales and dw·S are computed once per panel of rows. */
 #include "kernels_relaxed.h"
 
 #include <math.h>
@@ -15,9 +15,9 @@
 static inline uint8_t u7_one(float v) {
     float r = nearbyintf(v);
     if (!(r == r)) r = 0.0f;
-    if (r > 63.0f) r = 63.0f;
-    if (r < -63.0f) r = -63.0f;
-    return (uint8_t)((int)r + 64);
+    if (r > 127.0f) r = 127.0f;
+    if (r < 0.0f) r = 0.0f;
+    return (uint8_t)r;
 }
 
 void kern_quantize_act_u7_scalar(const float *x, kern_qact *q) {
@@ -26,23 +26,25 @@ void kern_quantize_act_u7_scalar(const float *x, kern_qact *q) {
     for (int t = 0; t < tp; t++) {
         uint8_t *u = kern_qact_u7_row(q, t);
         float *d = q->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        float *mn = kern_qact_u7_min(q, t) + t % KERN_QTILE;
         if (t >= T) {
-            memset(u, 64, (size_t)K);
-            for (int j = 0; j < nb; j++) d[j * KERN_QTILE] = 0.0f;
+            memset(u, 0, (size_t)K);
+            for (int j = 0; j < nb; j++) d[j * KERN_QTILE] = mn[j * KERN_QTILE] = 0.0f;
             continue;
         }
         const float *xr = x + (size_t)t * K;
         for (int j = 0; j < nb; j++) {
             const float *xb = xr + j * QK8_0;
-            float amax = 0.0f;
-            for (int i = 0; i < QK8_0; i++) {
-                float a = fabsf(xb[i]);
-                amax = amax > a ? amax : a;
+            float lo = xb[0], hi = xb[0];
+            for (int i = 1; i < QK8_0; i++) {
+                lo = lo < xb[i] ? lo : xb[i];
+                hi = hi > xb[i] ? hi : xb[i];
             }
-            const float dj = amax / 63.0f;
+            const float dj = (hi - lo) / 127.0f;
             const float id = dj != 0.0f ? 1.0f / dj : 0.0f;
             d[j * KERN_QTILE] = dj;
-            for (int i = 0; i < QK8_0; i++) u[j * QK8_0 + i] = u7_one(xb[i] * id);
+            mn[j * KERN_QTILE] = lo;
+            for (int i = 0; i < QK8_0; i++) u[j * QK8_0 + i] = u7_one((xb[i] - lo) * id);
         }
     }
 }
@@ -52,6 +54,7 @@ void kern_matmul_q8_0_u7_scalar(float *y, int ldy, const kern_qact *x, const blo
     for (int t = 0; t < T; t++) {
         const uint8_t *u = kern_qact_u7_row(x, t);
         const float *xd = x->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        const float *xm = kern_qact_u7_min(x, t) + t % KERN_QTILE;
         for (int n = 0; n < N; n++) {
             const block_q8_0 *wr = w + (size_t)n * nb;
             float acc = 0.0f;
@@ -61,8 +64,8 @@ void kern_matmul_q8_0_u7_scalar(float *y, int ldy, const kern_qact *x, const blo
                     isum += (int32_t)wr[j].qs[i] * u[j * QK8_0 + i];
                     wsum += wr[j].qs[i];
                 }
-                isum -= 64 * wsum;
-                acc += (float)isum * (xlmr_fp16_to_f32(wr[j].d) * xd[j * KERN_QTILE]);
+                const float dw = xlmr_fp16_to_f32(wr[j].d);
+                acc += (float)isum * (dw * xd[j * KERN_QTILE]) + (dw * (float)wsum) * xm[j * KERN_QTILE];
             }
             y[(size_t)t * ldy + n] = acc + (b ? b[n] : 0.0f);
         }
@@ -80,13 +83,13 @@ void kern_quantize_act_relaxed(const float *x, kern_qact *q) {
     }
     const int T = q->T, K = q->K, nb = K / QK8_0;
     const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
-    const v128_t lim = wasm_i8x16_splat(63), off = wasm_i8x16_splat(64);
     for (int t = 0; t < tp; t++) {
         uint8_t *u = kern_qact_u7_row(q, t);
         float *d = q->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        float *mn = kern_qact_u7_min(q, t) + t % KERN_QTILE;
         if (t >= T) {
-            memset(u, 64, (size_t)K);
-            for (int j = 0; j < nb; j++) d[j * KERN_QTILE] = 0.0f;
+            memset(u, 0, (size_t)K);
+            for (int j = 0; j < nb; j++) d[j * KERN_QTILE] = mn[j * KERN_QTILE] = 0.0f;
             continue;
         }
         const float *xr = x + (size_t)t * K;
@@ -94,25 +97,30 @@ void kern_quantize_act_relaxed(const float *x, kern_qact *q) {
             const float *xb = xr + j * QK8_0;
             v128_t v[8];
             for (int i = 0; i < 8; i++) v[i] = wasm_v128_load(xb + 4 * i);
-            v128_t m0 = wasm_f32x4_max(wasm_f32x4_abs(v[0]), wasm_f32x4_abs(v[1]));
-            v128_t m1 = wasm_f32x4_max(wasm_f32x4_abs(v[2]), wasm_f32x4_abs(v[3]));
-            v128_t m2 = wasm_f32x4_max(wasm_f32x4_abs(v[4]), wasm_f32x4_abs(v[5]));
-            v128_t m3 = wasm_f32x4_max(wasm_f32x4_abs(v[6]), wasm_f32x4_abs(v[7]));
-            v128_t m = wasm_f32x4_max(wasm_f32x4_max(m0, m1), wasm_f32x4_max(m2, m3));
-            m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-            m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
-            const float dj = wasm_f32x4_extract_lane(m, 0) / 63.0f;
+            /* min and max as the scalar loop finds them (pmin/pmax: no NaN propagation games for finite input) */
+            v128_t lo = wasm_f32x4_pmin(wasm_f32x4_pmin(wasm_f32x4_pmin(v[0], v[1]), wasm_f32x4_pmin(v[2], v[3])),
+                                        wasm_f32x4_pmin(wasm_f32x4_pmin(v[4], v[5]), wasm_f32x4_pmin(v[6], v[7])));
+            v128_t hi = wasm_f32x4_pmax(wasm_f32x4_pmax(wasm_f32x4_pmax(v[0], v[1]), wasm_f32x4_pmax(v[2], v[3])),
+                                        wasm_f32x4_pmax(wasm_f32x4_pmax(v[4], v[5]), wasm_f32x4_pmax(v[6], v[7])));
+            lo = wasm_f32x4_pmin(lo, wasm_i32x4_shuffle(lo, lo, 2, 3, 0, 1));
+            lo = wasm_f32x4_pmin(lo, wasm_i32x4_shuffle(lo, lo, 1, 0, 3, 2));
+            hi = wasm_f32x4_pmax(hi, wasm_i32x4_shuffle(hi, hi, 2, 3, 0, 1));
+            hi = wasm_f32x4_pmax(hi, wasm_i32x4_shuffle(hi, hi, 1, 0, 3, 2));
+            const float l = wasm_f32x4_extract_lane(lo, 0);
+            const float dj = (wasm_f32x4_extract_lane(hi, 0) - l) / 127.0f;
             const float id = dj != 0.0f ? 1.0f / dj : 0.0f;
             d[j * KERN_QTILE] = dj;
-            const v128_t vid = wasm_f32x4_splat(id);
+            mn[j * KERN_QTILE] = l;
+            const v128_t vid = wasm_f32x4_splat(id), vl = wasm_f32x4_splat(l);
             v128_t r[8];
-            for (int i = 0; i < 8; i++) r[i] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(v[i], vid)));
+            for (int i = 0; i < 8; i++)
+                r[i] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_f32x4_sub(v[i], vl), vid)));
             for (int h = 0; h < 2; h++) {
                 const v128_t s0 = wasm_i16x8_narrow_i32x4(r[4 * h], r[4 * h + 1]);
                 const v128_t s1 = wasm_i16x8_narrow_i32x4(r[4 * h + 2], r[4 * h + 3]);
-                v128_t bytes = wasm_i8x16_narrow_i16x8(s0, s1);
-                bytes = wasm_i8x16_min(wasm_i8x16_max(bytes, wasm_i8x16_neg(lim)), lim);
-                wasm_v128_store(u + j * QK8_0 + 16 * h, wasm_i8x16_add(bytes, off));
+                /* values are in [0, 127] (NaN -> 0): the unsigned narrow saturates into [0, 255]; clamp to 127 */
+                const v128_t bytes = wasm_u8x16_min(wasm_u8x16_narrow_i16x8(s0, s1), wasm_u8x16_splat(127));
+                wasm_v128_store(u + j * QK8_0 + 16 * h, bytes);
             }
         }
     }
@@ -120,9 +128,9 @@ void kern_quantize_act_relaxed(const float *x, kern_qact *q) {
 
 static inline float fp16_to_f32_exact(uint16_t h) { return xlmr_fp16_to_f32(h); }
 
-/* One row's 32-block (two byte vectors) against 4 tokens (x: token 0's block, rows xs bytes apart), minus the
- * row's 64·Σw: lane t = Σ w·u_t − 64·Σ w. */
-static inline v128_t u7_dot_4tokens(v128_t wlo, v128_t whi, const uint8_t *x, size_t xs, v128_t wsum64) {
+/* One row's 32-block (two byte vectors) against 4 tokens (x: token 0's block, rows xs bytes apart):
+ * lane t = Σ w·u_t. */
+static inline v128_t u7_dot_4tokens(v128_t wlo, v128_t whi, const uint8_t *x, size_t xs) {
     const v128_t z = wasm_i32x4_splat(0);
 #define U7_DOT(xp)                                                                                          \
     __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(                                                     \
@@ -134,12 +142,13 @@ static inline v128_t u7_dot_4tokens(v128_t wlo, v128_t whi, const uint8_t *x, si
 #undef U7_DOT
     const v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
     const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
-    const v128_t s = wasm_i32x4_add(wasm_i32x4_shuffle(a, c, 0, 1, 4, 5), wasm_i32x4_shuffle(a, c, 2, 3, 6, 7));
-    return wasm_i32x4_sub(s, wsum64);
+    return wasm_i32x4_add(wasm_i32x4_shuffle(a, c, 0, 1, 4, 5), wasm_i32x4_shuffle(a, c, 2, 3, 6, 7));
 }
 
-static inline v128_t u7_accumulate(v128_t acc, v128_t isum, v128_t dw, v128_t dx) {
-    return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_mul(dw, dx)));
+/* acc + isum·(dw·dx) + (dw·S)·m, the scalar reference's operations lane by lane */
+static inline v128_t u7_accumulate(v128_t acc, v128_t isum, v128_t dw, v128_t dx, v128_t dws, v128_t m) {
+    return wasm_f32x4_add(acc, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_mul(dw, dx)),
+                                              wasm_f32x4_mul(dws, m)));
 }
 
 /* rows' accumulators (tokens in lanes) + bias -> the nt (<= 4) valid tokens' outputs */
@@ -151,7 +160,7 @@ static inline void u7_store(float *y, int ldy, int n, v128_t r, const float *b, 
     if (nt > 3) y[3 * (size_t)ldy + n] = wasm_f32x4_extract_lane(v, 3);
 }
 
-#define U7_PANEL 4096 /* rows × blocks per panel: float scales + int sums, 32 KiB of stack */
+#define U7_PANEL 4096 /* rows × blocks per panel: float scales and dw·S, 32 KiB of stack */
 
 void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
     if (x->T < KERN_U7_MIN_T) {
@@ -164,8 +173,7 @@ void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block
         kern_matmul_q8_0_u7_scalar(y, ldy, x, w, b, N);
         return;
     }
-    float dwf[U7_PANEL];
-    int32_t ws[U7_PANEL];
+    float dwf[U7_PANEL], dws[U7_PANEL];
     const int panel = (U7_PANEL / nb) & ~1;
     const size_t xs = (size_t)2 * K; /* bytes between two tokens' u7 rows */
     const uint8_t *u0 = kern_qact_u7_row(x, 0);
@@ -179,8 +187,9 @@ void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block
                 s = wasm_i32x4_extadd_pairwise_i16x8(s);
                 s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
                 s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2));
-                ws[(size_t)(n - n0) * nb + j] = 64 * wasm_i32x4_extract_lane(s, 0);
-                dwf[(size_t)(n - n0) * nb + j] = fp16_to_f32_exact(blk->d);
+                const float dw = fp16_to_f32_exact(blk->d);
+                dwf[(size_t)(n - n0) * nb + j] = dw;
+                dws[(size_t)(n - n0) * nb + j] = dw * (float)wasm_i32x4_extract_lane(s, 0);
             }
         }
         int t0 = 0;
@@ -188,27 +197,28 @@ void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block
             const int two = tp - t0 >= 8; /* a second group of 4 tokens in this tile */
             const uint8_t *xa = u0 + (size_t)t0 * xs, *xb = xa + 4 * xs;
             const float *da = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE, *db = da + (size_t)nb * KERN_QTILE;
+            const float *ma = kern_qact_u7_min(x, t0), *mb = two ? kern_qact_u7_min(x, t0 + 4) : ma;
             const int nt = T - t0;
             float *yt = y + (size_t)t0 * ldy;
             for (int n = n0; n < n1; n += 2) {
                 const int pair = n + 1 < n1;
                 const block_q8_0 *w0 = w + (size_t)n * nb, *w1 = pair ? w0 + nb : w0;
                 const float *s0 = dwf + (size_t)(n - n0) * nb, *s1 = pair ? s0 + nb : s0;
-                const int32_t *c0 = ws + (size_t)(n - n0) * nb, *c1 = pair ? c0 + nb : c0;
+                const float *c0 = dws + (size_t)(n - n0) * nb, *c1 = pair ? c0 + nb : c0;
                 v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, b0 = a0, b1 = a0;
                 for (int j = 0; j < nb; j++) {
                     const size_t o = (size_t)j * QK8_0;
                     const v128_t wl0 = wasm_v128_load(w0[j].qs), wh0 = wasm_v128_load(w0[j].qs + 16);
                     const v128_t wl1 = wasm_v128_load(w1[j].qs), wh1 = wasm_v128_load(w1[j].qs + 16);
-                    const v128_t ca = wasm_i32x4_splat(c0[j]), cb = wasm_i32x4_splat(c1[j]);
+                    const v128_t ca = wasm_f32x4_splat(c0[j]), cb = wasm_f32x4_splat(c1[j]);
                     const v128_t du = wasm_f32x4_splat(s0[j]), dv = wasm_f32x4_splat(s1[j]);
-                    const v128_t dxa = wasm_v128_load(da + (size_t)j * KERN_QTILE);
-                    a0 = u7_accumulate(a0, u7_dot_4tokens(wl0, wh0, xa + o, xs, ca), du, dxa);
-                    a1 = u7_accumulate(a1, u7_dot_4tokens(wl1, wh1, xa + o, xs, cb), dv, dxa);
+                    const v128_t dxa = wasm_v128_load(da + (size_t)j * KERN_QTILE), mxa = wasm_v128_load(ma + (size_t)j * KERN_QTILE);
+                    a0 = u7_accumulate(a0, u7_dot_4tokens(wl0, wh0, xa + o, xs), du, dxa, ca, mxa);
+                    a1 = u7_accumulate(a1, u7_dot_4tokens(wl1, wh1, xa + o, xs), dv, dxa, cb, mxa);
                     if (two) {
-                        const v128_t dxb = wasm_v128_load(db + (size_t)j * KERN_QTILE);
-                        b0 = u7_accumulate(b0, u7_dot_4tokens(wl0, wh0, xb + o, xs, ca), du, dxb);
-                        b1 = u7_accumulate(b1, u7_dot_4tokens(wl1, wh1, xb + o, xs, cb), dv, dxb);
+                        const v128_t dxb = wasm_v128_load(db + (size_t)j * KERN_QTILE), mxb = wasm_v128_load(mb + (size_t)j * KERN_QTILE);
+                        b0 = u7_accumulate(b0, u7_dot_4tokens(wl0, wh0, xb + o, xs), du, dxb, ca, mxb);
+                        b1 = u7_accumulate(b1, u7_dot_4tokens(wl1, wh1, xb + o, xs), dv, dxb, cb, mxb);
                     }
                 }
                 u7_store(yt, ldy, n, a0, b, nt);

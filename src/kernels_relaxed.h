@@ -3,15 +3,19 @@
  *
  * i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies int8 by 7-bit values and is deterministic only when the
  * second operand's bytes are in [0, 127] (x86 computes it as unsigned × signed). So activations are quantized
- * to "u7": per 32-block d = amax / 63, u = nearest(x / d) + 64 in [1, 127] (64 encodes 0), and
- *   sum_i w_i x_i = d · (sum_i w_i u_i − 64 · sum_i w_i).
+ * to "u7", asymmetric per 32-block: m = min, d = (max − m) / 127, u = nearest((x − m) / d) in [0, 127], and
+ *   sum_i w_i x_i ≈ d · Σ w·u + m · Σ w.
+ * A one-sided block (post-GELU values) keeps the resolution of a symmetric 8-bit code (step ≈ max / 127);
+ * a symmetric block (LayerNorm outputs) gets 127 levels over [−amax, amax], about 7 bits.
  * The u7 bytes live in the kern_qact buffers: row t's K bytes at (uint8_t *)q->qs + 2·t·K (the int16 row's
- * room), scales in q->d exactly as for int16 activations. Inputs of fewer than KERN_U7_MIN_T tokens keep
- * the int16 format and the SIMD128 kernel (one fill-mask position, short texts), where the per-row weight sums
- * would cost as much as the product itself.
+ * room); scales d in q->d as for int16 activations; the minima m of a tile of 4 tokens, laid out like d
+ * ([block][4]), in the second half of the tile's first row (K/2 of its K free bytes). Inputs of fewer than
+ * KERN_U7_MIN_T tokens keep the int16 format and the SIMD128 kernel (one fill-mask position, short texts),
+ * where the per-row weight sums would cost as much as the product itself.
  *
- * Every output does, in order, per block j: isum = Σ w·u − 64·Σ w (int32); acc += (float)isum · (dw_j · dx_j);
- * then acc + b — in the scalar reference and in each SIMD lane alike, so the two agree bit for bit. */
+ * Every output does, in order, per block j (S = Σ w of the block, dw its scale):
+ *   acc += (float)Σ w·u · (dw · d_j) + (dw · (float)S) · m_j;   then acc + b
+ * in the scalar reference and in each SIMD lane alike, so the two agree bit for bit. */
 #ifndef XLMR_KERNELS_RELAXED_H
 #define XLMR_KERNELS_RELAXED_H
 
@@ -20,6 +24,10 @@
 #define KERN_U7_MIN_T 4
 
 static inline uint8_t *kern_qact_u7_row(const kern_qact *q, int t) { return (uint8_t *)q->qs + (size_t)2 * t * q->K; }
+/* minima of the 4-token tile holding token t: [block][t % 4] */
+static inline float *kern_qact_u7_min(const kern_qact *q, int t) {
+    return (float *)(void *)(kern_qact_u7_row(q, t / KERN_QTILE * KERN_QTILE) + q->K);
+}
 
 /* scalar references of the u7 arithmetic (always built, for the tests) */
 void kern_quantize_act_u7_scalar(const float *x, kern_qact *q);
