@@ -3,7 +3,9 @@
  * later build splits matmul rows across threads. */
 #include "kernels.h"
 
+#include "kernels_relaxed.h"
 #include "quant.h"
+#include "threads.h"
 
 #if KERN_HAVE_SIMD128
 #define KERN_PICK(name) name##_simd128
@@ -11,7 +13,12 @@
 #define KERN_PICK(name) name##_scalar
 #endif
 
+/* The relaxed-SIMD build quantizes activations to u7 for its own GEMM (kernels_relaxed.h). */
+#if KERN_HAVE_RELAXED
+void kern_quantize_act(const float *x, kern_qact *q) { kern_quantize_act_relaxed(x, q); }
+#else
 void kern_quantize_act(const float *x, kern_qact *q) { KERN_PICK(kern_quantize_act)(x, q); }
+#endif
 
 void kern_matmul_f32(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
     KERN_PICK(kern_matmul_f32)(y, ldy, x, w, b, T, N, K);
@@ -26,7 +33,11 @@ void kern_matmul_bf16(float *y, int ldy, const float *x, const uint16_t *w, cons
 }
 
 void kern_matmul_q8_0(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
+#if KERN_HAVE_RELAXED
+    kern_matmul_q8_0_relaxed(y, ldy, x, w, b, N);
+#else
     KERN_PICK(kern_matmul_q8_0)(y, ldy, x, w, b, N);
+#endif
 }
 
 void kern_layer_norm(float *x, int T, int n, const float *g, const float *b, float eps) {
@@ -39,13 +50,42 @@ void kern_add(float *y, const float *x, size_t n) { KERN_PICK(kern_add)(y, x, n)
 float kern_dot(const float *a, const float *b, int n) { return KERN_PICK(kern_dot)(a, b, n); }
 void kern_axpy(float *y, float a, const float *x, int n) { KERN_PICK(kern_axpy)(y, a, x, n); }
 
+/* Threaded build (threads.h): a Q8_0 layer's output columns in chunks, one par_run task each. Every chunk
+ * reads all of x; chunks are multiples of 16 columns, about 4 per thread so a slowed thread evens out. Each
+ * output is computed exactly as without threads. */
+typedef struct q8_cols {
+    float *y;
+    int ldy, N, chunk, nb;
+    const kern_qact *xq;
+    const block_q8_0 *w;
+    const float *b;
+} q8_cols;
+
+static void q8_cols_task(void *p, int i) {
+    const q8_cols *j = (const q8_cols *)p;
+    const int n0 = i * j->chunk, n = j->N - n0 < j->chunk ? j->N - n0 : j->chunk;
+    kern_matmul_q8_0(j->y + n0, j->ldy, j->xq, j->w + (size_t)n0 * j->nb, j->b ? j->b + n0 : NULL, n);
+}
+
+static void linear_q8_0(float *y, int ldy, const kern_qact *xq, const block_q8_0 *w, const float *b, int N, int K) {
+    const int nt = par_threads();
+    if (nt == 1 || N < 64) {
+        kern_matmul_q8_0(y, ldy, xq, w, b, N);
+        return;
+    }
+    int chunk = (N + 4 * nt - 1) / (4 * nt);
+    chunk = (chunk + 15) & ~15;
+    q8_cols j = {y, ldy, N, chunk, K / QK8_0, xq, w, b};
+    par_run((N + chunk - 1) / chunk, q8_cols_task, &j);
+}
+
 void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T) {
     const int K = (int)w->ne[0], N = (int)w->ne[1];
     switch (w->type) {
     case XLMR_TYPE_F32: kern_matmul_f32(y, ldy, x, (const float *)w->data, b, T, N, K); break;
     case XLMR_TYPE_F16: kern_matmul_f16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
     case XLMR_TYPE_BF16: kern_matmul_bf16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
-    case XLMR_TYPE_Q8_0: kern_matmul_q8_0(y, ldy, xq, (const block_q8_0 *)w->data, b, N); break;
+    case XLMR_TYPE_Q8_0: linear_q8_0(y, ldy, xq, (const block_q8_0 *)w->data, b, N, K); break;
     }
 }
 
