@@ -24,6 +24,22 @@ const THREAD_STACK = 256 * 1024; // XLMR_THREAD_STACK (src/threads.h)
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder('utf-8', { fatal: false });
 
+/** The error with the file it is about in front of its message (once). */
+function named(e, label) {
+  if (label && !e.message.includes(label)) e.message = `${label}: ${e.message}`;
+  return e;
+}
+
+/** A folder file that cannot be opened: say which one, where, and what a model folder holds. */
+function folderFileMissing(e, plan, name) {
+  if (e?.status === 404 || (e?.code === 'ERR_FILE' && e.cause?.code === 'ENOENT')) {
+    e.message += ` — ${plan.label} is read as a Hugging Face model folder, which needs ${FOLDER_FILES.config}, ` +
+      `${FOLDER_FILES.tokenizer} and ${FOLDER_FILES.weights} (${name} is missing); for a single model file, ` +
+      'give the path or URL of a .gguf';
+  }
+  return e;
+}
+
 export class Engine {
   /** @param platform platform-node.js or platform-web.js; wasmModule optional precompiled module */
   static async create(platform, { wasmModule, wasmUrl, threads = 1 } = {}) {
@@ -132,10 +148,9 @@ export class Engine {
   }
 
   #putString(text) {
-    const cap = text.length * 3 + 1;
-    const p = this.#alloc(cap);
-    const { written } = utf8.encodeInto(text, this.u8.subarray(p, p + cap));
-    return { ptr: p, len: written };
+    // encode() then copy, not encodeInto(): browsers refuse views of shared memory (the threaded build).
+    const bytes = utf8.encode(text);
+    return { ptr: this.#putBytes(bytes), len: bytes.byteLength };
   }
 
   #putI32(values) {
@@ -167,7 +182,7 @@ export class Engine {
   async load(source, opts = {}) {
     if (this.model) throw new InvalidStateError('this engine already holds a model');
     const { dtype = 'q8_0', cache = true, hubUrl, revision, signal } = opts;
-    if (!(dtype in DTYPES)) throw new InvalidArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not ${JSON.stringify(dtype)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw new InvalidArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not ${JSON.stringify(dtype)}`);
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : null;
     const p = this.platform;
     // A throwing progress callback must not break the load (it behaves the same across the Worker boundary).
@@ -288,22 +303,28 @@ export class Engine {
       if (plan.kind === 'folder') {
         for (const [what, setter] of [['config', 'xlmr_loader_set_config'], ['tokenizer', 'xlmr_loader_set_tokenizer']]) {
           const name = FOLDER_FILES[what];
-          const reader = await plan.open(name);
+          let reader;
+          try {
+            reader = await plan.open(name);
+          } catch (e) {
+            throw folderFileMissing(e, plan, name);
+          }
           report({ phase: plan.phase, file: name, loaded: 0, total: reader.total ?? 0 });
-          const bytes = await readAll(reader);
+          const bytes = await readAll(reader, name === FOLDER_FILES.config ? 16 << 20 : 256 << 20);
           if (signal?.aborted) throw abortError(signal);
           report({ phase: plan.phase, file: name, loaded: bytes.byteLength, total: bytes.byteLength });
           const ptr = this.#putBytes(bytes);
           let st;
           try { st = this.#call(setter, ld, ptr, bytes.byteLength); } finally { this.#free(ptr); }
-          if (st !== 0) {
-            const e = this.#loaderError(ld);
-            if (!e.message.includes(name)) e.message = `${name}: ${e.message}`;
-            throw e;
-          }
+          if (st !== 0) throw named(this.#loaderError(ld), reader.label ?? name);
         }
       }
-      const reader = await plan.open(plan.weights);
+      let reader;
+      try {
+        reader = await plan.open(plan.weights);
+      } catch (e) {
+        throw plan.kind === 'folder' ? folderFileMissing(e, plan, plan.weights) : e;
+      }
       const file = plan.weights ?? plan.label;
       await this.#stream(ld, reader, { phase: plan.phase, file, report, signal, info });
       this.#finish(ld, reader.label);
@@ -316,9 +337,7 @@ export class Engine {
   #finish(ld, label) {
     const m = this.#call('xlmr_loader_finish', ld);
     if (!m) {
-      const e = this.#loaderError(ld, 'incomplete');
-      e.message = `${label}: ${e.message}`;
-      throw e;
+      throw named(this.#loaderError(ld, 'incomplete'), label);
     }
     this.model = m;
     this.pieces.clear();
@@ -374,12 +393,12 @@ export class Engine {
         }
         const st = this.#call('xlmr_loader_commit', ld, n);
         loaded += n;
-        if (st !== 0) throw this.#loaderError(ld);
+        if (st !== 0) throw named(this.#loaderError(ld), reader.label);
         progress(false);
       }
       if (signal?.aborted) throw abortError(signal);
       const status = this.#call('xlmr_loader_status', ld);
-      if (status !== 0) throw this.#loaderError(ld);
+      if (status !== 0) throw named(this.#loaderError(ld), reader.label);
       // A source that ended early is for xlmr_loader_finish to judge (a GGUF may omit its final padding).
       // One that has more than the loader's tables describe is not a single model file.
       let extra = pending ? pending.byteLength : 0;
@@ -533,7 +552,12 @@ export class Engine {
     if (ids.length > cfg.maxTokens) throw this.#tooLong(ids.length, 'the text');
     const maskAt = [];
     ids.forEach((id, t) => { if (id === this.maskId) maskAt.push(t); });
-    if (!maskAt.length) throw new NoMaskError('the text has no <mask> token: write <mask> where a word should be predicted');
+    if (!maskAt.length) {
+      if (truncation && ids.length >= cfg.maxTokens && this.#ids(text, 0).includes(this.maskId)) {
+        throw new NoMaskError(`every <mask> of the text lies past the first ${cfg.maxTokens} tokens and was cut off by truncation: put <mask> earlier or shorten the text`);
+      }
+      throw new NoMaskError('the text has no <mask> token: write <mask> where a word should be predicted');
+    }
     const T = ids.length;
     const pIds = this.#putI32(ids);
     let pOutIds = 0, pOutScores = 0;
@@ -575,7 +599,8 @@ export class Engine {
     const single = typeof texts === 'string';
     const list = single ? [texts] : texts;
     if (!Array.isArray(list)) throw new InvalidArgumentError('embed() takes a string or an array of strings');
-    if (!(pooling in POOLING)) throw new InvalidArgumentError(`pooling must be 'mean', 'cls' or 'none', not ${JSON.stringify(pooling)}`);
+    // own keys only: `in` would accept 'toString' & co, and the core would write (B, T, H) into a (B, H) buffer
+    if (typeof pooling !== 'string' || !Object.hasOwn(POOLING, pooling)) throw new InvalidArgumentError(`pooling must be 'mean', 'cls' or 'none', not ${JSON.stringify(pooling)}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, not ${batchSize}`);
     const H = cfg.hiddenSize;
     const all = list.map((t, i) => {
