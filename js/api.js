@@ -269,8 +269,14 @@ export class Model {
 
   async embed(texts, options) {
     const o = plainOptions(options, ['pooling', 'normalize', 'truncation', 'batchSize'], 'embed');
-    if (typeof texts !== 'string' && !(Array.isArray(texts) && texts.every((t) => typeof t === 'string'))) {
-      throw new InvalidArgumentError('embed() takes a string or an array of strings');
+    if (typeof texts !== 'string') {
+      if (!Array.isArray(texts)) throw new InvalidArgumentError('embed() takes a string or an array of strings');
+      // an index loop, not every(): every() skips the holes of a sparse array
+      for (let i = 0; i < texts.length; i++) {
+        if (typeof texts[i] !== 'string') {
+          throw new InvalidArgumentError(`embed() takes a string or an array of strings; item ${i} is ${i in texts ? typeof texts[i] : 'a hole (sparse array)'}`);
+        }
+      }
     }
     return this.#call('embed', { texts, options: o });
   }

@@ -6,7 +6,7 @@
 // next chunk or null at the end and throws NetworkError when the body breaks or ends short of `total`;
 // readInto (local files) reads straight into the given view (wasm memory) and returns 0 at the end.
 
-import { XlmrError, NetworkError, InvalidArgumentError, abortError } from './errors.js';
+import { XlmrError, NetworkError, InvalidArgumentError, ModelFormatError, abortError } from './errors.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
@@ -228,7 +228,7 @@ export async function readAll(reader, limit = 256 << 20) {
       const c = await reader.next();
       if (!c) break;
       n += c.byteLength;
-      if (n > limit) throw new InvalidArgumentError(`${reader.label} is larger than ${limit} bytes`);
+      if (n > limit) throw new ModelFormatError(`${reader.label} is larger than ${limit} bytes: not the small file expected there`);
       parts.push(c.slice());
     }
   } finally {

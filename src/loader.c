@@ -81,6 +81,34 @@ xlmr_loader *xlmr_loader_new(int dtype) {
     return ld;
 }
 
+/* What the first bytes of a rejected file look like, for the message: servers answer a wrong URL with an
+ * HTML page and status 200, and people point at the wrong file of a model repo. NULL: nothing recognisable. */
+static const char *ld_looks_like(const uint8_t *b, size_t n, int want_json) {
+    size_t i = 0;
+    if (!b) return NULL;
+    if (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) i = 3; /* UTF-8 BOM */
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) i++;
+    if (i == n) return n ? "blank text" : NULL;
+    if (b[i] == '<') return "an HTML or XML page (an error or login page served instead of the file? check the URL)";
+    if (!want_json && (b[i] == '{' || b[i] == '[')) return "JSON, not a model file";
+    if (n - i >= 4 && memcmp(b + i, "\x89PNG", 4) == 0) return "a PNG image";
+    if (n - i >= 4 && memcmp(b + i, "PK\x03\x04", 4) == 0)
+        return "a zip archive (a PyTorch .bin checkpoint? use model.safetensors or a .gguf)";
+    if (n - i >= 2 && b[i] == 0x80 && b[i + 1] >= 2 && b[i + 1] <= 5)
+        return "a Python pickle (a PyTorch .bin checkpoint? use model.safetensors or a .gguf)";
+    if (n - i >= 4 && memcmp(b + i, "\x1f\x8b", 2) == 0) return "gzip-compressed data (decompress it first)";
+    return NULL;
+}
+
+/* Appends "; the bytes look like ..." to the loader's message when they do. */
+static void ld_hint(xlmr_loader *ld, const uint8_t *b, size_t n, int want_json) {
+    const char *what = ld_looks_like(b, n, want_json);
+    if (!what) return;
+    char msg[XLMR_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", ld->err.msg);
+    xlmr_fail(&ld->err, ld->err.code ? ld->err.code : XLMR_ERR_FORMAT, "%s; the bytes look like %s", msg, what);
+}
+
 int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n) {
     if (!ld) return XLMR_ERR_ARG;
     if (ld->phase == LD_FAILED) return ld->status;
@@ -92,7 +120,10 @@ int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n) {
         xlmr_fail(&ld->err, XLMR_ERR_ARG, "config.json: NULL text of %zu bytes", n);
         return ld_fail(ld);
     }
-    if (config_from_hf_json(json, n, &ld->hf, &ld->err) != XLMR_OK) return ld_fail(ld);
+    if (config_from_hf_json(json, n, &ld->hf, &ld->err) != XLMR_OK) {
+        if (ld->err.code == XLMR_ERR_FORMAT) ld_hint(ld, (const uint8_t *)json, n, 1);
+        return ld_fail(ld);
+    }
     ld->have_config = 1;
     return XLMR_OK;
 }
@@ -108,6 +139,7 @@ int xlmr_loader_set_tokenizer(xlmr_loader *ld, const uint8_t *bytes, size_t n) {
     xlmr_error e = {0};
     if (tok_from_spm_model(bytes, n, &t, &e) != XLMR_OK) {
         xlmr_fail(&ld->err, e.code ? e.code : XLMR_ERR_FORMAT, "tokenizer model: %s", e.msg);
+        if (ld->err.code == XLMR_ERR_FORMAT) ld_hint(ld, bytes, n, 0);
         return ld_fail(ld);
     }
     tok_free(ld->tok);
@@ -841,6 +873,7 @@ static int ld_head_step(xlmr_loader *ld) {
                 xlmr_fail(&ld->err, XLMR_ERR_FORMAT,
                           "not a GGUF file (no 'GGUF' magic) nor a safetensors file (header length %llu, expected 2 to %llu)",
                           (unsigned long long)xlmr_rd_u64(ld->hbuf), (unsigned long long)ST_MAX_HEADER);
+                ld_hint(ld, ld->hbuf, ld->hlen, 0);
                 return ld_fail(ld);
             }
             ld->phase = LD_HEAD_ST;
@@ -945,6 +978,11 @@ xlmr_model *xlmr_loader_finish(xlmr_loader *ld) {
         }
         xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "file truncated: it ended at byte %llu but its tables need %llu bytes%s",
                   (unsigned long long)ld->received, (unsigned long long)ld->total, what);
+        ld_fail(ld);
+        return NULL;
+    }
+    if (ld->received == 0) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "the file is empty (0 bytes: truncated, or not a model file); expected a GGUF or safetensors model");
         ld_fail(ld);
         return NULL;
     }

@@ -190,6 +190,53 @@ static void test_loader_misuse(void) {
     xlmr_model_free(m);
 }
 
+/* ---- wrong files: the message says what the bytes look like ---- */
+
+static void expect_weights_msg(const char *bytes, size_t n, const char *want, const char *what) {
+    xlmr_loader *ld = xlmr_loader_new(XLMR_DTYPE_Q8_0);
+    xlmr_loader_set_config(ld, (const char *)cfg, cfg_n);
+    xlmr_loader_set_tokenizer(ld, spm, spm_n);
+    int st = xlmr_loader_feed(ld, (const uint8_t *)bytes, n);
+    xlmr_model *m = st ? NULL : xlmr_loader_finish(ld);
+    CHECK(!m && xlmr_loader_status(ld) == XLMR_ERR_FORMAT && strstr(xlmr_loader_error(ld), want), "%s: %s", what,
+          xlmr_loader_error(ld));
+    xlmr_model_free(m);
+    xlmr_loader_free(ld);
+}
+
+static void test_wrong_files(void) {
+    static const char html[] = "\n<!DOCTYPE html><html><head><title>404</title></head><body>Not found</body></html>";
+    static const char json[] = "{\"error\": \"Repository not found\"}";
+    static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    static const char zip[] = "PK\x03\x04\x14\0\0\0\x08\0";
+    expect_weights_msg(html, sizeof html - 1, "HTML", "an HTML page as weights");
+    expect_weights_msg(json, sizeof json - 1, "JSON", "JSON as weights");
+    expect_weights_msg(png, sizeof png - 1, "PNG", "a PNG as weights");
+    expect_weights_msg(zip, sizeof zip - 1, "zip", "a zip as weights");
+    expect_weights_msg("", 0, "empty", "an empty file");
+
+    xlmr_loader *ld = xlmr_loader_new(XLMR_DTYPE_Q8_0);
+    CHECK(xlmr_loader_set_config(ld, html, sizeof html - 1) == XLMR_ERR_FORMAT &&
+              strstr(xlmr_loader_error(ld), "config.json") && strstr(xlmr_loader_error(ld), "HTML"),
+          "an HTML page as config.json: %s", xlmr_loader_error(ld));
+    xlmr_loader_free(ld);
+    ld = xlmr_loader_new(XLMR_DTYPE_Q8_0);
+    CHECK(xlmr_loader_set_config(ld, "{\"hidden_size\": 64,,}", 20) == XLMR_ERR_FORMAT &&
+              !strstr(xlmr_loader_error(ld), "look like"),
+          "broken JSON in config.json is not called JSON: %s", xlmr_loader_error(ld));
+    xlmr_loader_free(ld);
+    ld = xlmr_loader_new(XLMR_DTYPE_Q8_0);
+    CHECK(xlmr_loader_set_tokenizer(ld, (const uint8_t *)html, sizeof html - 1) == XLMR_ERR_FORMAT &&
+              strstr(xlmr_loader_error(ld), "tokenizer") && strstr(xlmr_loader_error(ld), "HTML"),
+          "an HTML page as the tokenizer: %s", xlmr_loader_error(ld));
+    xlmr_loader_free(ld);
+    ld = xlmr_loader_new(XLMR_DTYPE_Q8_0);
+    CHECK(xlmr_loader_set_tokenizer(ld, (const uint8_t *)json, sizeof json - 1) == XLMR_ERR_FORMAT &&
+              strstr(xlmr_loader_error(ld), "JSON"),
+          "tokenizer.json given as the SentencePiece model: %s", xlmr_loader_error(ld));
+    xlmr_loader_free(ld);
+}
+
 /* ---- tokenizer entry points ---- */
 
 static void test_tokenize(xlmr_model *m) {
@@ -362,6 +409,7 @@ int main(void) {
     if (m) {
         take_reference(m);
         test_loader_misuse();
+        test_wrong_files();
         test_tokenize(m);
         test_pieces_and_decode(m);
         test_embed_args(m);
