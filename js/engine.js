@@ -612,7 +612,8 @@ export class Engine {
     for (let b0 = 0; b0 < all.length; b0 += batchSize) {
       const batch = all.slice(b0, b0 + batchSize);
       const B = batch.length;
-      const T = Math.max(...batch.map((a) => a.length));
+      let T = 0; // a loop, not Math.max(...batch): spreading 100k+ texts overflows the call stack
+      for (const a of batch) T = Math.max(T, a.length);
       const flat = new Int32Array(B * T).fill(this.padId);
       batch.forEach((a, b) => flat.set(a, b * T));
       const nOut = pooling === 'none' ? B * T * H : B * H;

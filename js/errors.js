@@ -111,7 +111,7 @@ export function toXlmrError(e) {
   if (e instanceof XlmrError) return e;
   if (e && (e.name === 'AbortError' || e.code === 'ABORT_ERR')) return new AbortError('aborted', { cause: e });
   const msg = String(e?.message ?? e);
-  if (e instanceof RangeError || /out of memory|could not allocate|allocation failed|Cannot allocate|memory\.grow/i.test(msg)) {
+  if ((e instanceof RangeError && !/call stack/i.test(msg)) || /out of memory|could not allocate|allocation failed|Cannot allocate|memory\.grow/i.test(msg)) {
     return new OutOfMemoryError(`out of WebAssembly memory: ${msg}`, { cause: e });
   }
   if (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) {

@@ -114,6 +114,11 @@ for (const worker of [false, true]) {
     const [e] = await m.embed(['']);
     assert.equal(e.length, m.config.hiddenSize, "embed(['']) embeds <s></s>");
     assert.equal((await m.embed(['a', 'b', 'c'], { batchSize: 1e9 })).length, 3, 'a huge batchSize');
+    // 150k texts in one batch: the padded length once came from Math.max(...lengths), a stack overflow
+    // reported as ERR_OUT_OF_MEMORY
+    const many = await m.embed(new Array(150000).fill('a'), { batchSize: 1e9 });
+    assert.equal(many.length, 150000);
+    assert.deepEqual(Array.from(many[149999]), Array.from(many[0]));
     assert.deepEqual(await answers(m), before);
     await m.dispose();
   });
