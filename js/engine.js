@@ -114,12 +114,19 @@ export class Engine {
   #call(name, ...args) {
     const fn = this.x[name];
     if (typeof fn !== 'function') throw new InvalidStateError(`the wasm module has no ${name} (rebuild with make)`);
+    // After a trap the instance's heap may be half-updated: refuse to compute on it rather than return garbage.
+    // Freeing is still attempted (dispose), everything else says what to do.
+    if (this.trapped && !/_free$/.test(name)) {
+      throw new InvalidStateError(`an earlier call crashed the WebAssembly instance (${this.trapped.message}); dispose() the model and load it again`);
+    }
     const sp = this.x.stackSave?.(); // Emscripten builds: put the stack back after a trap
     try {
       return fn(...args);
     } catch (e) {
       if (sp !== undefined) try { this.x.stackRestore(sp); } catch { /* ignore */ }
-      throw toXlmrError(e);
+      const err = toXlmrError(e);
+      if (e instanceof WebAssembly.RuntimeError || (e instanceof RangeError && /call stack/i.test(e.message))) this.trapped = err;
+      throw err;
     }
   }
 

@@ -11,6 +11,7 @@
 
 #include "heads.h"
 #include "quant.h"
+#include "tokenizer.h"
 
 void scratch_free(struct xlmr_scratch *s) {
     if (!s) return;
@@ -363,7 +364,9 @@ xlmr_status model_fill_mask(xlmr_model *m, const int32_t *ids, int T, int top_k,
     if (n_masks) *n_masks = 0;
     xlmr_status st = check_one_sequence(m, ids, T, "fill-mask");
     if (st != XLMR_OK) return st;
-    const int V = m->config.vocab_size, H = m->config.hidden_size, mask = V - 1;
+    const int V = m->config.vocab_size, H = m->config.hidden_size;
+    /* The tokenizer says which id is <mask>; a model built without one (synthetic tests) has XLM-R's layout. */
+    const int mask = m->tok ? tok_mask_id(m->tok) : V - 1;
     if (top_k < 1 || top_k > V)
         return xlmr_fail(&m->err, XLMR_ERR_ARG, "fill-mask: top_k %d is outside [1, %d]", top_k, V);
     if (!out_ids || !out_scores) return xlmr_fail(&m->err, XLMR_ERR_ARG, "fill-mask: output arrays must be given");

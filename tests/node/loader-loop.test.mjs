@@ -131,6 +131,13 @@ test('partial rooms: a loader handing out odd slices still gets every byte', asy
   await loadsOk(e, toy);
 });
 
+test('after a real trap the engine refuses to compute on its heap and says to load again', async () => {
+  const { e } = engine({ trapAt: 400000, trapKind: 'unreachable' });
+  await assert.rejects(e.load(toy, { cache: false }), (err) => err.code === 'ERR_INTERNAL' && /trapped: unreachable/.test(err.message));
+  await assert.rejects(e.load(toy, { cache: false }),
+    (err) => err.code === 'ERR_INVALID_STATE' && /crashed the WebAssembly instance .*dispose\(\) the model and load it again/.test(err.message));
+});
+
 test('a trap while loading (memory.grow failing) is ERR_OUT_OF_MEMORY and the engine loads again', async () => {
   const { core, e } = engine({ trapAt: 400000 });
   await assert.rejects(e.load(toy, { cache: false }), (err) => err.code === 'ERR_OUT_OF_MEMORY' && /out of WebAssembly memory/.test(err.message));

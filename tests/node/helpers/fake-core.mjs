@@ -11,7 +11,7 @@ export function toyFile(payloadBytes, fill = (i) => (i * 31 + 7) & 255) {
   return out;
 }
 
-export function fakeCore({ slice = 50000, trapAt = -1 } = {}) {
+export function fakeCore({ slice = 50000, trapAt = -1, trapKind = 'grow' } = {}) {
   let trap = trapAt;
   const memory = new WebAssembly.Memory({ initial: 4, maximum: 4096 });
   let top = 1024;
@@ -61,7 +61,8 @@ export function fakeCore({ slice = 50000, trapAt = -1 } = {}) {
     xlmr_loader_commit(h, n) {
       const L = loaders.get(h);
       if (trap >= 0 && L.received + n > trap) {
-        trap = -1; // once: what V8 throws when a wasm memory cannot grow any more
+        trap = -1; // once: what V8 throws when a wasm memory cannot grow any more, or a real trap
+        if (trapKind === 'unreachable') throw new WebAssembly.RuntimeError('unreachable');
         throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
       }
       const room = exports.xlmr_loader_room(h);
