@@ -272,7 +272,8 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
     const shown = await page.evaluate(() => ({ text: document.querySelector('#progress-text').textContent, value: document.querySelector('#progress').value, max: document.querySelector('#progress').max }));
     assert.match(shown.text, /download .*: \d+\.\d+ \/ 1\.22 MB · \d+\.\d+ MB\/s/);
     const mbps = Number(/([\d.]+) MB\/s/.exec(shown.text)[1]);
-    assert.ok(mbps > 0.1 && mbps < 0.6, `speed ${mbps} MB/s near the 0.3 MB/s throttle`);
+    // Near the 0.3 MB/s throttle (unthrottled, 127.0.0.1 gives hundreds of MB/s); wide enough for a loaded machine.
+    assert.ok(mbps > 0.05 && mbps < 1.5, `speed ${mbps} MB/s near the 0.3 MB/s throttle`);
     const shot = await shoot(page, 'throttled', 'progress', '#model-panel');
     await page.click('#cancel-btn');
     await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 10_000 });
