@@ -20,8 +20,30 @@ void kern_quantize_act(const float *x, kern_qact *q) { kern_quantize_act_relaxed
 void kern_quantize_act(const float *x, kern_qact *q) { KERN_PICK(kern_quantize_act)(x, q); }
 #endif
 
+/* Threaded build: a float matmul's output columns in chunks (attention scores and context, F32 weights), when
+ * it is big enough to pay for waking the pool (~10 µs). Each output is computed exactly as without threads. */
+typedef struct f32_cols {
+    float *y;
+    const float *x, *w, *b;
+    int ldy, T, N, K, chunk;
+} f32_cols;
+
+static void f32_cols_task(void *p, int i) {
+    const f32_cols *j = (const f32_cols *)p;
+    const int n0 = i * j->chunk, n = j->N - n0 < j->chunk ? j->N - n0 : j->chunk;
+    KERN_PICK(kern_matmul_f32)(j->y + n0, j->ldy, j->x, j->w + (size_t)n0 * j->K, j->b ? j->b + n0 : NULL, j->T, n, j->K);
+}
+
 void kern_matmul_f32(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
-    KERN_PICK(kern_matmul_f32)(y, ldy, x, w, b, T, N, K);
+    const int nt = par_threads();
+    if (nt == 1 || N < 32 || (double)T * N * K < 131072.0) {
+        KERN_PICK(kern_matmul_f32)(y, ldy, x, w, b, T, N, K);
+        return;
+    }
+    int chunk = (N + 2 * nt - 1) / (2 * nt);
+    chunk = (chunk + 7) & ~7;
+    f32_cols j = {y, x, w, b, ldy, T, N, K, chunk};
+    par_run((N + chunk - 1) / chunk, f32_cols_task, &j);
 }
 
 void kern_matmul_f16(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K) {
