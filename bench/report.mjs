@@ -69,7 +69,7 @@ export function writeReport(resultsFile, { root }) {
   const cell = (s) => (s ? `${ms(s.medianMs)} (${ms(s.lo)}–${ms(s.hi)})${s.noisy ? ' noisy' : ''}` : 'n/a');
   const out = [];
   const cmd = `node bench/run.mjs ${(facts.argv ?? []).join(' ')}`.trim();
-  out.push(`Command: \`${cmd}\` (= \`npm run bench\` with those options) — ${facts.start ?? ''}, commit ${facts.commit ?? '?'}.`);
+  out.push(`Command: \`${cmd}\` (= \`npm run bench\` with those options) — ${facts.start ?? ''}, commit ${facts.commit ?? '?'}${facts.wasmDir ? ' (builds made from a clean export of that commit)' : facts.dirty?.length ? ` plus uncommitted changes in ${facts.dirty.map((l) => l.slice(3)).join(', ')}` : ''}; children at nice ${facts.nice ?? 0} (both sides).`);
   out.push(`Machine: ${facts.cpuModel}, ${facts.nproc} cores, ${facts.memGB} GB, Node ${facts.node} (V8 ${facts.v8}); ONNX Runtime Web ${facts.ortWeb ?? 'absent'}.`);
   out.push(`Model: random-weight XLM-R base (12 × 768, FFN 3072, vocab 250002) from \`../shared/tools/peer-model\`. Ours: ` +
     (fmtOurs === 'gguf' ? 'Q8_0 GGUF converted from hf/model.safetensors' : 'hf/model.safetensors (F32) quantized to Q8_0 while streaming') +

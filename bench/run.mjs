@@ -4,7 +4,7 @@
 //   npm run bench                      (= make bench = node bench/run.mjs)
 //   node bench/run.mjs [--rounds 3] [--threads 1,2] [--only REGEX] [--quick] [--no-ort] [--no-write]
 //                      [--peer-dir $PEER_DIR (/work/peer)] [--warmup-time 4000] [--min-time 3000]
-//                      [--nice -10] [--sides ours,ort] [--check-f32] [--no-gguf] [--runs 5] [--max-runs 15] [--quiet-max 0.4] [--quiet-wait 20]
+//                      [--wasm-dir DIR (builds to measure instead of dist/)] [--nice -10] [--sides ours,ort] [--check-f32] [--no-gguf] [--runs 5] [--max-runs 15] [--quiet-max 0.4] [--quiet-wait 20]
 //   node bench/run.mjs --report bench/results/FILE.jsonl   (re-write BENCHMARKS.md + SVG from a results file)
 //
 // The peer model comes from ../shared/tools/peer-model/make_models.py (PEER_DIR/models: encoder_q8.onnx,
@@ -170,7 +170,7 @@ function ourSource(cfg) {
 }
 
 async function childOurs(cfg) {
-  const wasm = cfg.threads === 1 ? WASM[1] : WASM.mt;
+  const wasm = cfg.threads === 1 ? cfg.wasm1 ?? WASM[1] : cfg.wasmMt ?? WASM.mt;
   const drv = await XlmrDriver.create(wasm, { threads: cfg.threads });
   const src = ourSource(cfg);
   const t0 = performance.now();
@@ -386,11 +386,14 @@ function machineFacts() {
   const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8');
   const ver = (name) => { try { return JSON.parse(fs.readFileSync(path.join(NPM_DIR, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return null; } };
   const wasmSize = (f) => (fs.existsSync(f) ? fs.statSync(f).size : null);
-  let commit = null;
-  try { commit = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(); } catch { /* not a checkout */ }
+  let commit = null, dirty = null;
+  try {
+    commit = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+    dirty = spawnSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'Makefile'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  } catch { /* not a checkout */ }
   return {
     cpuModel: (cpu.match(/^model name\s*:\s*(.*)$/m) || [])[1], nproc: os.cpus().length, memGB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    node: process.version, v8: process.versions.v8, ortWeb: ver('onnxruntime-web'), commit,
+    node: process.version, v8: process.versions.v8, ortWeb: ver('onnxruntime-web'), commit, dirty,
     wasmBytes: { 'xlmr.wasm': wasmSize(WASM[1]), 'xlmr-mt.wasm': wasmSize(WASM.mt), 'xlmr-relaxed.wasm': wasmSize(path.join(ROOT, 'dist/xlmr-relaxed.wasm')) },
   };
 }
@@ -409,16 +412,25 @@ async function driver() {
     fs.writeFileSync(SPM, synthTokenizer(250000));
   }
   const ourFormat = fs.existsSync(GGUF) && !A['no-gguf'] ? 'gguf' : 'safetensors';
+  // measure one build for the whole run: others may rebuild dist/ meanwhile
+  const snap = path.join(ROOT, 'build', 'bench', 'snapshot');
+  fs.mkdirSync(snap, { recursive: true });
+  const wasm1 = path.join(snap, 'xlmr.wasm'), wasmMt = path.join(snap, 'xlmr-mt.wasm');
+  const from = A['wasm-dir'] ? { 1: path.join(A['wasm-dir'], 'xlmr.wasm'), mt: path.join(A['wasm-dir'], 'xlmr-mt.wasm') } : WASM;
+  fs.rmSync(wasm1, { force: true });
+  fs.rmSync(wasmMt, { force: true });
+  if (fs.existsSync(from[1])) fs.copyFileSync(from[1], wasm1);
+  if (fs.existsSync(from.mt)) fs.copyFileSync(from.mt, wasmMt);
   const quick = !!A.quick;
   const rounds = +(A.rounds ?? (quick ? 1 : 3));
   const threads = String(A.threads ?? '1,2').split(',').map(Number);
-  const base = { runs: +(A.runs ?? (quick ? 3 : 5)), warmup: +(A.warmup ?? 2), warmupTime: +(A['warmup-time'] ?? (quick ? 1500 : 4000)),
+  const base = { wasm1, wasmMt, runs: +(A.runs ?? (quick ? 3 : 5)), warmup: +(A.warmup ?? 2), warmupTime: +(A['warmup-time'] ?? (quick ? 1500 : 4000)),
     minTime: +(A['min-time'] ?? (quick ? 1000 : 3000)), maxRuns: +(A['max-runs'] ?? 15) };
   const only = A.only ? new RegExp(A.only) : null;
   const quietMax = +(A['quiet-max'] ?? 0.4), quietWait = +(A['quiet-wait'] ?? 20);
   const server = await serveFiles(PEER);
   const baseUrl = `http://127.0.0.1:${server.address().port}`;
-  const facts = { ...machineFacts(), ourFormat, haveOrt, nice: NICE, argv: process.argv.slice(2), start: new Date().toISOString() };
+  const facts = { ...machineFacts(), ...(A['wasm-dir'] ? { dirty: [], wasmDir: A['wasm-dir'] } : {}), ourFormat, haveOrt, nice: NICE, argv: process.argv.slice(2), start: new Date().toISOString() };
   const outDir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const outFile = A.out ?? path.join(outDir, `run-${facts.start.replace(/[:.]/g, '-')}.jsonl`);
@@ -434,7 +446,7 @@ async function driver() {
     for (const c of CASES) {
       for (const t of threads) {
         const sides = [];
-        if (haveOurs && (t === 1 || fs.existsSync(WASM.mt))) sides.push({ side: 'ours', ourFormat });
+        if (haveOurs && (t === 1 || fs.existsSync(wasmMt))) sides.push({ side: 'ours', ourFormat });
         if (haveOurs && c.kind === 'load' && ourFormat === 'gguf') sides.push({ side: 'ours', ourFormat: 'safetensors' });
         if (haveOrt) {
           if (c.kind === 'load') sides.push({ side: 'ort', ortModel: 'encoder_q8' }, { side: 'ort', ortModel: 'mlm_q8' });
