@@ -165,13 +165,14 @@ static inline void q8_4rows_1token(float *y, const int16_t *x, const float *dx, 
  * so 4 rows' scales of a block are one vector. */
 #define Q8_SCALES 8192
 
-void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
+/* The GEMM (rows of at most Q8_SCALES / 4 blocks). Kept out of line and reached through a pointer (below) so that
+ * no optimizer merges it into its caller (LLVM, or binaryen's inlining of single-caller functions, which clang
+ * runs at -O3): V8 tiers a wasm function up only between calls (no on-stack replacement), so a kernel inlined
+ * into a function called once -- bench/gemm_bench.c's main -- ran in the baseline compiler (Liftoff, 11-14 GOP/s
+ * in Node 20) for good, and the scalar fallback inlined into it only grew the function TurboFan compiles. */
+static void q8_gemm(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK8_0;
     const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
-    if (nb > Q8_SCALES / 4) { /* rows longer than any XLM-R layer: not worth a special path */
-        kern_matmul_q8_0_scalar(y, ldy, x, w, b, N);
-        return;
-    }
     float dwf[Q8_SCALES];
     const int panel = (Q8_SCALES / nb) & ~3;
     const size_t Ks = (size_t)K;
@@ -255,6 +256,16 @@ void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block
         }
     }
 #undef SCALE_AT
+}
+
+static void (*volatile q8_gemm_ptr)(float *, int, const kern_qact *, const block_q8_0 *, const float *, int) = q8_gemm;
+
+void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
+    if (x->K / QK8_0 > Q8_SCALES / 4) { /* rows longer than any XLM-R layer: not worth a special path */
+        kern_matmul_q8_0_scalar(y, ldy, x, w, b, N);
+        return;
+    }
+    q8_gemm_ptr(y, ldy, x, w, b, N);
 }
 
 /* ---- float matmuls: K-vectorised dot products, 4 tokens share each weight load ---- */

@@ -152,6 +152,33 @@ static void test_quantize_and_q8_matmul(void) {
     CHECK(sqrt(e2 / r2) < 0.02 && cosv > 0.9995, "q8_0 vs f32: rel rms %g cos %g", sqrt(e2 / r2), cosv);
 }
 
+#if KERN_HAVE_SIMD128
+/* Rows longer than XLM-R large's (K = 4224 = 132 blocks, past 4096): the SIMD kernel stays
+ * bit-identical to the scalar reference for every token-tail shape (4-token groups, a last 1 or 2 tokens done
+ * one by one) and an odd row count. */
+static void test_q8_long_rows(void) {
+    enum { LT = 7, LN = 9, LK = 4224, LNB = LK / QK8_0 };
+    static float lx[LT * LK], lw[LN * LK], lb[LN], la[LT * LN], lc[LT * LN];
+    static block_q8_0 lq[LN * LNB];
+    static unsigned char m0[8 * LK * 2 + 8 * LNB * 4 + 16], m1[8 * LK * 2 + 8 * LNB * 4 + 16]; /* T padded to 8 */
+    fill(lx, (size_t)LT * LK, 1.0f);
+    fill(lw, (size_t)LN * LK, 0.3f);
+    fill(lb, LN, 1.0f);
+    for (int n = 0; n < LN; n++) q8_0_quantize_row(lw + (size_t)n * LK, lq + (size_t)n * LNB, LK);
+    for (int T = 1; T <= LT; T++) {
+        CHECK(kern_qact_bytes(T, LK) <= sizeof m0, "qact size");
+        kern_qact q0, q1;
+        kern_qact_init(&q0, m0, T, LK);
+        kern_qact_init(&q1, m1, T, LK);
+        kern_quantize_act_scalar(lx, &q0);
+        kern_quantize_act_simd128(lx, &q1);
+        kern_matmul_q8_0_scalar(la, LN, &q0, lq, T % 2 ? lb : NULL, LN);
+        kern_matmul_q8_0_simd128(lc, LN, &q1, lq, T % 2 ? lb : NULL, LN);
+        CHECK(memcmp(la, lc, (size_t)T * LN * sizeof(float)) == 0, "q8_0 simd vs scalar, K %d T %d: not bit-identical", LK, T);
+    }
+}
+#endif
+
 static void test_float_matmuls(void) {
     for (int iter = 0; iter < 60; iter++) {
         const int T = irand(1, MAXT), N = irand(1, MAXN), K = irand(1, MAXK);
@@ -343,6 +370,9 @@ static void test_get_row(void) {
 int main(void) {
     printf("simd128 kernels: %s\n", KERN_HAVE_SIMD128 ? "compiled in, compared with scalar" : "absent (scalar only)");
     test_quantize_and_q8_matmul();
+#if KERN_HAVE_SIMD128
+    test_q8_long_rows();
+#endif
     test_float_matmuls();
     test_rows_and_elementwise();
 #if KERN_HAVE_SIMD128
