@@ -1,7 +1,9 @@
 /* convert.c — a loaded model serialized as GGUF (xlmr_writer_*): the header built in memory, then the
- * weights block, which is already laid out as a GGUF data section (model_slots.h). */
+ * weights block, which is laid out as a GGUF data section (model_slots.h): handed out as it is, except the
+ * tensors the GEMM holds interleaved (XLMR_LAYOUT_Q8_0X4), put back row after row through a buffer. */
 #include "gguf.h"
 #include "model_slots.h"
+#include "quant.h"
 #include "tokenizer.h"
 #include "xlmr.h"
 
@@ -12,6 +14,7 @@ struct xlmr_writer {
     gguf_wbuf hdr;
     uint64_t pos; /* bytes handed out so far */
     size_t cur_len;
+    block_q8_0 *rows; /* WRITER_CHUNK bytes for interleaved tensors put back in row order */
 };
 
 /* llama.cpp's general.file_type (LlamaFileType) for the type most weights have. */
@@ -95,8 +98,15 @@ xlmr_writer *xlmr_writer_new(xlmr_model *m) {
     }
     w->m = m;
     write_header(m, &w->hdr);
+    int interleaved = 0;
+    for (int i = 0; i < model_slot_count(&m->config); i++) {
+        model_slot s;
+        model_slot_get(m, i, &s);
+        interleaved |= s.t->data && s.t->layout != XLMR_LAYOUT_ROWS;
+    }
+    if (interleaved && !(w->rows = XLMR_MALLOC(WRITER_CHUNK))) w->hdr.failed = 1;
     if (w->hdr.failed) {
-        xlmr_fail(&m->err, XLMR_ERR_NOMEM, "out of memory for the GGUF header");
+        xlmr_fail(&m->err, XLMR_ERR_NOMEM, "out of memory for the GGUF header and buffer");
         xlmr_writer_free(w);
         return NULL;
     }
@@ -113,8 +123,29 @@ const uint8_t *xlmr_writer_chunk(xlmr_writer *w) {
         w->cur_len = (size_t)(hl - w->pos);
         return w->hdr.p + w->pos;
     }
-    uint64_t off = w->pos - hl, left = w->m->weights_size - off;
-    w->cur_len = left < WRITER_CHUNK ? (size_t)left : WRITER_CHUNK;
+    const uint64_t off = w->pos - hl, left = w->m->weights_size - off;
+    uint64_t len = left < WRITER_CHUNK ? left : WRITER_CHUNK;
+    /* the interleaved tensor holding off, or the first one after it */
+    const int n = model_slot_count(&w->m->config);
+    for (int i = 0; i < n; i++) {
+        model_slot s;
+        model_slot_get(w->m, i, &s);
+        const xlmr_tensor *t = s.t;
+        if (!t->data || t->layout == XLMR_LAYOUT_ROWS) continue;
+        const uint64_t a = (uint64_t)((const uint8_t *)t->data - (const uint8_t *)w->m->weights_block);
+        if (off >= a + t->nbytes) continue;
+        if (off < a) {
+            if (a - off < len) len = a - off;
+            continue;
+        }
+        /* off - a is a whole number of blocks: every chunk inside the tensor is; w->rows exists (writer_new) */
+        const uint64_t blocks = (a + t->nbytes - off) / sizeof(block_q8_0);
+        const size_t nb = (size_t)(blocks < WRITER_CHUNK / sizeof(block_q8_0) ? blocks : WRITER_CHUNK / sizeof(block_q8_0));
+        q8_0_get_blocks(t, (off - a) / sizeof(block_q8_0), w->rows, nb);
+        w->cur_len = nb * sizeof(block_q8_0);
+        return (const uint8_t *)w->rows;
+    }
+    w->cur_len = (size_t)len;
     return (const uint8_t *)w->m->weights_block + off;
 }
 
@@ -125,5 +156,6 @@ double xlmr_writer_total(xlmr_writer *w) { return w ? (double)(w->hdr.len + w->m
 void xlmr_writer_free(xlmr_writer *w) {
     if (!w) return;
     gguf_w_free(&w->hdr);
+    XLMR_FREE(w->rows);
     XLMR_FREE(w);
 }

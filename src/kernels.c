@@ -62,6 +62,15 @@ void kern_matmul_q8_0(float *y, int ldy, const kern_qact *x, const block_q8_0 *w
 #endif
 }
 
+void kern_matmul_q8_0x4(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
+    KERN_PICK(kern_matmul_q8_0x4)(y, ldy, x, w, b, N);
+}
+
+/* The relaxed build's GEMM reads u7 activations and row-major weights (kernels_relaxed.h). */
+int kern_q8_0_layout(int64_t rows) {
+    return !KERN_HAVE_RELAXED && rows % 4 == 0 ? XLMR_LAYOUT_Q8_0X4 : XLMR_LAYOUT_ROWS;
+}
+
 void kern_layer_norm(float *x, int T, int n, const float *g, const float *b, float eps) {
     KERN_PICK(kern_layer_norm)(x, T, n, g, b, eps);
 }
@@ -79,26 +88,31 @@ typedef struct q8_cols {
     float *y;
     int ldy, N, chunk, nb;
     const kern_qact *xq;
-    const block_q8_0 *w;
+    const xlmr_tensor *w;
     const float *b;
 } q8_cols;
 
-static void q8_cols_task(void *p, int i) {
-    const q8_cols *j = (const q8_cols *)p;
-    const int n0 = i * j->chunk, n = j->N - n0 < j->chunk ? j->N - n0 : j->chunk;
-    kern_matmul_q8_0(j->y + n0, j->ldy, j->xq, j->w + (size_t)n0 * j->nb, j->b ? j->b + n0 : NULL, n);
+static void q8_cols_run(const q8_cols *j, int n0, int n) {
+    const float *b = j->b ? j->b + n0 : NULL;
+    if (j->w->layout == XLMR_LAYOUT_Q8_0X4)
+        kern_matmul_q8_0x4(j->y + n0, j->ldy, j->xq, (const block_q8_0x4 *)j->w->data + (size_t)(n0 / 4) * j->nb, b, n);
+    else
+        kern_matmul_q8_0(j->y + n0, j->ldy, j->xq, (const block_q8_0 *)j->w->data + (size_t)n0 * j->nb, b, n);
 }
 
-static void linear_q8_0(float *y, int ldy, const kern_qact *xq, const block_q8_0 *w, const float *b, int N, int K) {
+static void q8_cols_task(void *p, int i) {
+    const q8_cols *j = (const q8_cols *)p;
+    const int n0 = i * j->chunk;
+    q8_cols_run(j, n0, j->N - n0 < j->chunk ? j->N - n0 : j->chunk);
+}
+
+static void linear_q8_0(float *y, int ldy, const kern_qact *xq, const xlmr_tensor *w, const float *b, int N, int K) {
     const int nt = par_threads();
-    if (nt == 1 || N < 64) {
-        kern_matmul_q8_0(y, ldy, xq, w, b, N);
-        return;
-    }
     int chunk = (N + 4 * nt - 1) / (4 * nt);
     chunk = (chunk + 15) & ~15;
     q8_cols j = {y, ldy, N, chunk, K / QK8_0, xq, w, b};
-    par_run((N + chunk - 1) / chunk, q8_cols_task, &j);
+    if (nt == 1 || N < 64) q8_cols_run(&j, 0, N);
+    else par_run((N + chunk - 1) / chunk, q8_cols_task, &j);
 }
 
 void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T) {
@@ -107,7 +121,7 @@ void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const x
     case XLMR_TYPE_F32: kern_matmul_f32(y, ldy, x, (const float *)w->data, b, T, N, K); break;
     case XLMR_TYPE_F16: kern_matmul_f16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
     case XLMR_TYPE_BF16: kern_matmul_bf16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
-    case XLMR_TYPE_Q8_0: linear_q8_0(y, ldy, xq, (const block_q8_0 *)w->data, b, N, K); break;
+    case XLMR_TYPE_Q8_0: linear_q8_0(y, ldy, xq, w, b, N, K); break;
     }
 }
 
@@ -119,7 +133,15 @@ void kern_get_row(float *out, const xlmr_tensor *table, int64_t r) {
     case XLMR_TYPE_F16: f16_to_f32_row((const uint16_t *)(const void *)(base + (size_t)(r * n) * 2), out, n); break;
     case XLMR_TYPE_BF16: bf16_to_f32_row((const uint16_t *)(const void *)(base + (size_t)(r * n) * 2), out, n); break;
     case XLMR_TYPE_Q8_0:
-        q8_0_dequantize_row((const block_q8_0 *)(const void *)base + (size_t)(r * (n / QK8_0)), out, n);
+        if (table->layout == XLMR_LAYOUT_Q8_0X4) {
+            block_q8_0 blk;
+            for (int64_t j = 0; j < n / QK8_0; j++) {
+                q8_0_get_blocks(table, (uint64_t)(r * (n / QK8_0) + j), &blk, 1);
+                q8_0_dequantize_row(&blk, out + j * QK8_0, QK8_0);
+            }
+        } else {
+            q8_0_dequantize_row((const block_q8_0 *)(const void *)base + (size_t)(r * (n / QK8_0)), out, n);
+        }
         break;
     }
 }

@@ -44,8 +44,14 @@ void kern_matmul_bf16(float *y, int ldy, const float *x, const uint16_t *w, cons
 /* x quantized (T = q->T, K = q->K), W (N, K) Q8_0 blocks row after row. */
 void kern_matmul_q8_0(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
 
+/* The same with W in the XLMR_LAYOUT_Q8_0X4 layout (model.h), N a multiple of 4: bit-identical results. */
+void kern_matmul_q8_0x4(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
+/* The layout the loader should give a Q8_0 matrix of `rows` rows that the encoder multiplies by (not a gathered
+ * table): XLMR_LAYOUT_Q8_0X4 where this build's GEMM reads it faster, else XLMR_LAYOUT_ROWS. */
+int kern_q8_0_layout(int64_t rows);
+
 /* y = x Wᵀ + b with W of any type: x is used for float weights, xq (already quantized from x) for Q8_0.
- * W->ne[0] = K, W->ne[1] = N; the caller has checked the shapes and that K % 32 == 0 for Q8_0. */
+ * W->ne[0] = K, W->ne[1] = N; the caller has checked the shapes and that K % 32 == 0 for Q8_0. Either layout. */
 void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T);
 /* Row r of a (rows, ne[0]) table of any type, as floats. */
 void kern_get_row(float *out, const xlmr_tensor *table, int64_t r);
@@ -69,6 +75,7 @@ void kern_matmul_f32_scalar(float *y, int ldy, const float *x, const float *w, c
 void kern_matmul_f16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_bf16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_q8_0_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+void kern_matmul_q8_0x4_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 void kern_layer_norm_scalar(float *x, int T, int n, const float *g, const float *b, float eps);
 void kern_gelu_scalar(float *x, size_t n);
 void kern_softmax_scalar(float *x, int n);
@@ -84,6 +91,7 @@ void kern_matmul_f32_simd128(float *y, int ldy, const float *x, const float *w, 
 void kern_matmul_f16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_bf16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+void kern_matmul_q8_0x4_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 void kern_layer_norm_simd128(float *x, int T, int n, const float *g, const float *b, float eps);
 void kern_gelu_simd128(float *x, size_t n);
 void kern_softmax_simd128(float *x, int n);

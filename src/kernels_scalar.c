@@ -115,6 +115,26 @@ void kern_matmul_q8_0_scalar(float *y, int ldy, const kern_qact *x, const block_
     }
 }
 
+void kern_matmul_q8_0x4_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
+    const int T = x->T, K = x->K, nb = K / QK8_0;
+    for (int t = 0; t < T; t++) {
+        const int16_t *xq = x->qs + (size_t)t * K;
+        const float *xd = x->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        for (int n = 0; n < N; n++) {
+            const block_q8_0x4 *wg = w + (size_t)(n / 4) * nb;
+            const int r = n % 4;
+            float acc = 0.0f;
+            for (int j = 0; j < nb; j++) {
+                int32_t isum = 0;
+                for (int i = 0; i < QK8_0; i++) isum += (int32_t)wg[j].qs[8 * (i / 2) + 2 * r + i % 2] * xq[j * QK8_0 + i];
+                const float scale = xlmr_fp16_to_f32(wg[j].d[r]) * xd[j * KERN_QTILE];
+                acc += (float)isum * scale;
+            }
+            y[(size_t)t * ldy + n] = acc + (b ? b[n] : 0.0f);
+        }
+    }
+}
+
 void kern_layer_norm_scalar(float *x, int T, int n, const float *g, const float *b, float eps) {
     for (int t = 0; t < T; t++) {
         float *r = x + (size_t)t * n;

@@ -268,6 +268,92 @@ void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block
     q8_gemm_ptr(y, ldy, x, w, b, N);
 }
 
+/* ---- Q8_0 matmul on 4-row interleaved weights (block_q8_0x4, model.h) ----
+ *
+ * Rows in lanes: per k-pair, one v128.load8x8_s widens 2 columns of 4 rows, v128.load32_splat broadcasts a
+ * token's 2 activations, and i32x4.dot_i16x8 leaves the 4 rows' partial sums in 4 lanes. A tile of G groups
+ * (4G rows) × TT tokens keeps G·TT integer accumulators and G·TT float ones; nothing is shuffled. Each lane
+ * does the scalar reference's float operations in its order (per block: acc += (float)isum * (dw * dx)).
+ *
+ * The k-pair loop must stay a loop: unrolled, LLVM schedules the whole block's loads first and V8 (Node 20's
+ * 11.3) spills most of them -- 31 GOP/s instead of 57 (bench/gemm_q8.c). */
+static inline v128_t q8x4_scales(const block_q8_0x4 *g) {
+    return fp16x4_to_f32x4(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(g->d)));
+}
+
+/* y rows of the tile's nt tokens, columns n .. n + 4G - 1. x: the tile's first token (rows K apart); dx: its
+ * scales, dx[j * KERN_QTILE + t] for block j of token t; w: the first group's blocks (groups nb apart). */
+static inline __attribute__((always_inline)) void q8x4_tile(float *y, int ldy, const int16_t *x, size_t K,
+                                                           const float *dx, const block_q8_0x4 *w, int nb,
+                                                           const float *b, int n, const int G, const int TT, int nt) {
+    v128_t f[2][4];
+    for (int g = 0; g < G; g++)
+        for (int t = 0; t < TT; t++) f[g][t] = wasm_f32x4_splat(0.0f);
+    for (int j = 0; j < nb; j++) {
+        v128_t a[2][4];
+        for (int g = 0; g < G; g++)
+            for (int t = 0; t < TT; t++) a[g][t] = wasm_i32x4_splat(0);
+        const int8_t *q0 = w[j].qs, *q1 = G > 1 ? w[(size_t)nb + j].qs : q0;
+        const int16_t *xj = x + (size_t)j * QK8_0;
+#pragma clang loop unroll(disable)
+        for (int p = 0; p < QK8_0 / 2; p++) {
+            const v128_t w0 = wasm_i16x8_load8x8(q0 + 8 * p);
+            const v128_t w1 = G > 1 ? wasm_i16x8_load8x8(q1 + 8 * p) : w0;
+            for (int t = 0; t < TT; t++) {
+                const v128_t s = wasm_v128_load32_splat(xj + t * K + 2 * p);
+                a[0][t] = wasm_i32x4_add(a[0][t], wasm_i32x4_dot_i16x8(w0, s));
+                if (G > 1) a[1][t] = wasm_i32x4_add(a[1][t], wasm_i32x4_dot_i16x8(w1, s));
+            }
+        }
+        for (int g = 0; g < G; g++) {
+            const v128_t dw = q8x4_scales(&w[(size_t)g * nb + j]);
+            for (int t = 0; t < TT; t++)
+                f[g][t] = q8_accumulate(f[g][t], a[g][t], dw, wasm_v128_load32_splat(dx + (size_t)j * KERN_QTILE + t));
+        }
+    }
+    for (int g = 0; g < G; g++) {
+        const v128_t bias = b ? wasm_v128_load(b + n + 4 * g) : wasm_f32x4_splat(0.0f);
+        for (int t = 0; t < TT && t < nt; t++) wasm_v128_store(y + (size_t)t * ldy + n + 4 * g, wasm_f32x4_add(f[g][t], bias));
+    }
+}
+
+/* Rows of one panel are finished for every token before the next panel: the panel's weights (~64 KiB) stay in
+ * L2 while all token tiles pass over them. Out of line and reached through a pointer, as q8_gemm. */
+static void q8x4_gemm(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
+    const int T = x->T, K = x->K, nb = K / QK8_0;
+    const size_t Ks = (size_t)K;
+    int panel = (int)((64 << 10) / ((size_t)nb * sizeof(block_q8_0x4) / 4)) & ~7;
+    if (panel < 8) panel = 8;
+    for (int n0 = 0; n0 < N; n0 += panel) {
+        const int n1 = N - n0 < panel ? N : n0 + panel;
+        for (int t0 = 0; t0 < T; t0 += KERN_QTILE) {
+            const int nt = T - t0 < KERN_QTILE ? T - t0 : KERN_QTILE;
+            const int16_t *xt = x->qs + (size_t)t0 * Ks;
+            const float *dx = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE;
+            float *yt = y + (size_t)t0 * ldy;
+            if (nt > 2) { /* a full tile (padding tokens are zeros, computed and not stored) */
+                int n = n0;
+                for (; n + 8 <= n1; n += 8) q8x4_tile(yt, ldy, xt, Ks, dx, w + (size_t)(n / 4) * nb, nb, b, n, 2, 4, nt);
+                if (n < n1) q8x4_tile(yt, ldy, xt, Ks, dx, w + (size_t)(n / 4) * nb, nb, b, n, 1, 4, nt);
+            } else { /* 1 or 2 tokens left (short inputs, the fill-mask head): token by token */
+                for (int i = 0; i < nt; i++) {
+                    int n = n0;
+                    for (; n + 8 <= n1; n += 8)
+                        q8x4_tile(yt + (size_t)i * ldy, ldy, xt + (size_t)i * Ks, Ks, dx + i, w + (size_t)(n / 4) * nb, nb, b, n, 2, 1, 1);
+                    if (n < n1)
+                        q8x4_tile(yt + (size_t)i * ldy, ldy, xt + (size_t)i * Ks, Ks, dx + i, w + (size_t)(n / 4) * nb, nb, b, n, 1, 1, 1);
+                }
+            }
+        }
+    }
+}
+
+static void (*volatile q8x4_gemm_ptr)(float *, int, const kern_qact *, const block_q8_0x4 *, const float *, int) = q8x4_gemm;
+
+void kern_matmul_q8_0x4_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
+    q8x4_gemm_ptr(y, ldy, x, w, b, N);
+}
+
 /* ---- float matmuls: K-vectorised dot products, 4 tokens share each weight load ---- */
 
 /* Widens 4 stored weights (u32 lanes holding a 16-bit value) to floats. */

@@ -57,7 +57,7 @@ struct xlmr_loader {
     uint8_t *stage;
     size_t stage_len;
     float *fbuf;
-    uint64_t seg_elems; /* source elements of the current segment consumed */
+    uint64_t seg_elems; /* source elements of the current segment consumed (GGUF interleaved tensors: blocks) */
 
     uint8_t sink[LD_SINK_BYTES];
 };
@@ -191,7 +191,7 @@ static void ld_convert(xlmr_loader *ld, const ld_seg *seg) {
     } else if (seg->src == ST_F16 && t->type == XLMR_TYPE_F16) {
         memcpy((uint16_t *)t->data + o, src, (size_t)take * 2);
     } else if (seg->src == ST_F32 && t->type == XLMR_TYPE_Q8_0) {
-        q8_0_quantize_row((const float *)(const void *)src, (block_q8_0 *)t->data + o / QK8_0, (int64_t)take);
+        q8_0_quantize_into(t, o / QK8_0, (const float *)(const void *)src, (int64_t)take);
     } else {
         float *f = ld->fbuf;
         if (seg->src == ST_F32) memcpy(f, src, (size_t)take * 4);
@@ -200,13 +200,31 @@ static void ld_convert(xlmr_loader *ld, const ld_seg *seg) {
         switch (t->type) {
         case XLMR_TYPE_F32: memcpy((float *)t->data + o, f, (size_t)take * sizeof(float)); break;
         case XLMR_TYPE_F16: f16_from_f32_row(f, (uint16_t *)t->data + o, (int64_t)take); break;
-        default: q8_0_quantize_row(f, (block_q8_0 *)t->data + o / QK8_0, (int64_t)take); break;
+        default: q8_0_quantize_into(t, o / QK8_0, f, (int64_t)take); break;
         }
     }
     ld->seg_elems += take;
     const size_t used = (size_t)((i0 + take) * es);
     memmove(ld->stage, ld->stage + used, ld->stage_len - used);
     ld->stage_len -= used;
+}
+
+/* GGUF Q8_0 bytes of a tensor the GEMM wants interleaved (XLMR_LAYOUT_Q8_0X4): the whole blocks in the stage are
+ * put in place; the tail of a block split across writes waits for the rest. */
+static void ld_put_blocks(xlmr_loader *ld, const ld_seg *seg) {
+    xlmr_tensor *t = ld_slot_tensor(ld, seg->slot);
+    const size_t n = ld->stage_len / sizeof(block_q8_0), used = n * sizeof(block_q8_0);
+    q8_0_put_blocks(t, ld->seg_elems, (const block_q8_0 *)(const void *)ld->stage, n);
+    ld->seg_elems += n; /* counts blocks here */
+    memmove(ld->stage, ld->stage + used, ld->stage_len - used);
+    ld->stage_len -= used;
+}
+
+/* Whether the bytes of the current segment go through the stage (converted, quantized or permuted) rather than
+ * straight to their place: safetensors tensors, and GGUF tensors whose layout is not the file's. */
+static int ld_staged(xlmr_loader *ld, const ld_seg *seg) {
+    if (seg->slot < 0) return 0;
+    return ld->format != LOADER_FORMAT_GGUF || ld_slot_tensor(ld, seg->slot)->layout != XLMR_LAYOUT_ROWS;
 }
 
 static size_t ld_data_room(xlmr_loader *ld, uint8_t **dest) {
@@ -216,7 +234,7 @@ static size_t ld_data_room(xlmr_loader *ld, uint8_t **dest) {
         *dest = ld->sink;
         return left < LD_SINK_BYTES ? (size_t)left : LD_SINK_BYTES;
     }
-    if (ld->format == LOADER_FORMAT_GGUF) {
+    if (!ld_staged(ld, seg)) {
         *dest = (uint8_t *)ld_slot_tensor(ld, seg->slot)->data + ld->seg_pos;
         return left < SIZE_MAX ? (size_t)left : SIZE_MAX;
     }
@@ -229,9 +247,12 @@ static size_t ld_data_room(xlmr_loader *ld, uint8_t **dest) {
 static void ld_data_advance(xlmr_loader *ld, size_t k) {
     const ld_seg *seg = &ld->segs[ld->seg_i];
     ld->seg_pos += k;
-    if (ld->format == LOADER_FORMAT_SAFETENSORS && seg->slot >= 0) {
+    if (ld_staged(ld, seg)) {
         ld->stage_len += k;
-        if (ld->stage_len == LOADER_STAGE_BYTES || ld->seg_pos == seg->len) ld_convert(ld, seg);
+        if (ld->stage_len == LOADER_STAGE_BYTES || ld->seg_pos == seg->len) {
+            if (ld->format == LOADER_FORMAT_GGUF) ld_put_blocks(ld, seg);
+            else ld_convert(ld, seg);
+        }
     }
     if (ld->seg_pos == seg->len) {
         ld->seg_i++;
@@ -570,6 +591,11 @@ static int ld_gguf_ready(xlmr_loader *ld) {
             goto done;
         }
         ld->data_start = r->data_start;
+        ld->stage = XLMR_MALLOC(LOADER_STAGE_BYTES); /* for tensors laid out for the GEMM (ld_put_blocks) */
+        if (!ld->stage) {
+            xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory");
+            goto done;
+        }
         ld->total = r->data_start + padded;
     }
     ok = 1;

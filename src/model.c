@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "encoder.h"
+#include "kernels.h"
 #include "quant.h"
 #include "tokenizer.h"
 
@@ -133,6 +134,11 @@ xlmr_status model_alloc_block(xlmr_model *m, const int32_t *types, xlmr_error *e
             if (pass == 1) {
                 memset((uint8_t *)m->weights_block + prev_end, 0, (size_t)(off - prev_end));
                 s.t->type = types[i];
+                /* the matrices the encoder multiplies by get the GEMM's layout; the word embeddings are gathered
+                 * by row and are the decoder of a single mask position: they stay row-major */
+                s.t->layout = types[i] == XLMR_TYPE_Q8_0 && s.kind == SLOT_MATRIX && s.t != &m->w.tok_embd
+                                  ? kern_q8_0_layout(s.ne[1])
+                                  : XLMR_LAYOUT_ROWS;
                 s.t->ne[0] = s.ne[0];
                 s.t->ne[1] = s.ne[1];
                 s.t->nbytes = nb;

@@ -26,6 +26,22 @@ typedef struct block_q8_0 {
     int8_t qs[QK8_0];
 } block_q8_0;
 
+/* Q8_0 weights as the encoder's GEMM reads them (kernels.h): 4 rows interleaved, one 32-block each.
+ * The same 136 bytes as their 4 row-major blocks, so a tensor keeps its size and its GGUF offset:
+ *   d[r] = scale of row r (fp16); for k-pair p (0..15), qs[8p + 2r + e] = q of row r at column 2p + e.
+ * One v128.load8x8_s then gives 4 rows × 2 columns widened to int16, ready for i32x4.dot_i16x8 against a
+ * broadcast pair of activations: the 4 rows' partial sums land in 4 lanes with no shuffles. */
+typedef struct block_q8_0x4 {
+    uint16_t d[4];
+    int8_t qs[4 * QK8_0];
+} block_q8_0x4;
+
+/* Byte layout of a tensor's data. */
+enum {
+    XLMR_LAYOUT_ROWS = 0,    /* as GGUF stores it: row after row */
+    XLMR_LAYOUT_Q8_0X4 = 1,  /* Q8_0 only, rows % 4 == 0: block_q8_0x4, rows 4g..4g+3 block j at [g * (K / 32) + j] */
+};
+
 typedef struct xlmr_config {
     int32_t vocab_size;        /* V, <mask> included (250002 for xlm-roberta-base) */
     int32_t hidden_size;       /* H */
@@ -41,7 +57,8 @@ typedef struct xlmr_config {
 } xlmr_config;
 
 typedef struct xlmr_tensor {
-    int32_t type;  /* XLMR_TYPE_*; vectors (biases, norms) are always F32 */
+    int32_t type;   /* XLMR_TYPE_*; vectors (biases, norms) are always F32 */
+    int32_t layout; /* XLMR_LAYOUT_*: how the bytes of data are ordered (the type's size either way) */
     int64_t ne[2]; /* ne[0] columns, ne[1] rows (1 for a vector) */
     void *data;    /* inside the weights block */
     size_t nbytes;

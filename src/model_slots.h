@@ -42,8 +42,9 @@ int model_slot_find(const xlmr_config *c, const char *name, size_t len);
 xlmr_model *model_new(void);
 /* Allocates m->w.layers for m->config.num_layers. */
 xlmr_status model_alloc_layers(xlmr_model *m, xlmr_error *err);
-/* Lays out and allocates the weights block (zeroed) for slot types types[count]; MLM slots are included iff
- * m->config.has_mlm_head. Sets every tensor's type, ne, nbytes and data. */
+/* Lays out and allocates the weights block for slot types types[count] (only the alignment gaps zeroed); MLM
+ * slots are included iff m->config.has_mlm_head. Sets every tensor's type, layout, ne, nbytes and data. The
+ * block is a GGUF data section in size and offsets; tensors with XLMR_LAYOUT_Q8_0X4 hold their bytes permuted. */
 xlmr_status model_alloc_block(xlmr_model *m, const int32_t *types, xlmr_error *err);
 
 #endif

@@ -38,6 +38,59 @@ void q8_0_dequantize_row(const block_q8_0 *x, float *y, int64_t k) {
     }
 }
 
+/* Row-major block b of a (rows, K) Q8_0 tensor in the XLMR_LAYOUT_Q8_0X4 layout: its group block and row in it. */
+static inline block_q8_0x4 *q8_0x4_at(void *data, int64_t nb, uint64_t b, int *r) {
+    const uint64_t row = b / (uint64_t)nb, j = b % (uint64_t)nb;
+    *r = (int)(row % 4);
+    return (block_q8_0x4 *)data + (row / 4) * (uint64_t)nb + j;
+}
+
+void q8_0_put_blocks(xlmr_tensor *t, uint64_t first, const block_q8_0 *src, size_t n) {
+    if (t->layout != XLMR_LAYOUT_Q8_0X4) {
+        memcpy((block_q8_0 *)t->data + first, src, n * sizeof *src);
+        return;
+    }
+    const int64_t nb = t->ne[0] / QK8_0;
+    for (size_t i = 0; i < n; i++) {
+        int r;
+        block_q8_0x4 *g = q8_0x4_at(t->data, nb, first + i, &r);
+        g->d[r] = src[i].d;
+        for (int p = 0; p < QK8_0 / 2; p++) {
+            g->qs[8 * p + 2 * r] = src[i].qs[2 * p];
+            g->qs[8 * p + 2 * r + 1] = src[i].qs[2 * p + 1];
+        }
+    }
+}
+
+void q8_0_get_blocks(const xlmr_tensor *t, uint64_t first, block_q8_0 *dst, size_t n) {
+    if (t->layout != XLMR_LAYOUT_Q8_0X4) {
+        memcpy(dst, (const block_q8_0 *)t->data + first, n * sizeof *dst);
+        return;
+    }
+    const int64_t nb = t->ne[0] / QK8_0;
+    for (size_t i = 0; i < n; i++) {
+        int r;
+        const block_q8_0x4 *g = q8_0x4_at(t->data, nb, first + i, &r);
+        dst[i].d = g->d[r];
+        for (int p = 0; p < QK8_0 / 2; p++) {
+            dst[i].qs[2 * p] = g->qs[8 * p + 2 * r];
+            dst[i].qs[2 * p + 1] = g->qs[8 * p + 2 * r + 1];
+        }
+    }
+}
+
+void q8_0_quantize_into(xlmr_tensor *t, uint64_t first, const float *x, int64_t k) {
+    if (t->layout != XLMR_LAYOUT_Q8_0X4) {
+        q8_0_quantize_row(x, (block_q8_0 *)t->data + first, k);
+        return;
+    }
+    block_q8_0 b;
+    for (int64_t i = 0; i < k / QK8_0; i++) {
+        q8_0_quantize_row(x + i * QK8_0, &b, QK8_0);
+        q8_0_put_blocks(t, first + (uint64_t)i, &b, 1);
+    }
+}
+
 /* Branch-light conversions (F. Giesen's half <-> float), bit-identical to xlmr_fp16_to_f32 and
  * xlmr_f32_to_fp16 (round to nearest even) for every input; tests/c/test_quant.c checks it. They carry
  * the loader's F16 paths and the F16 embedding-row gathers. */

@@ -12,6 +12,12 @@
 void q8_0_quantize_row(const float *x, block_q8_0 *y, int64_t k);
 void q8_0_dequantize_row(const block_q8_0 *x, float *y, int64_t k);
 
+/* Q8_0 blocks of tensor t by row-major block index (block b is row b / (K / 32), column block b % (K / 32)),
+ * whatever t->layout is: copied in, copied out, or quantized from k floats (k a multiple of QK8_0). */
+void q8_0_put_blocks(xlmr_tensor *t, uint64_t first, const block_q8_0 *src, size_t n);
+void q8_0_get_blocks(const xlmr_tensor *t, uint64_t first, block_q8_0 *dst, size_t n);
+void q8_0_quantize_into(xlmr_tensor *t, uint64_t first, const float *x, int64_t k);
+
 void f16_from_f32_row(const float *x, uint16_t *y, int64_t n);
 void f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
 void bf16_to_f32_row(const uint16_t *x, float *y, int64_t n);

@@ -63,7 +63,7 @@ static xlmr_model *synthetic(const xlmr_config *cfg, int32_t matrix_type) {
         rng_state = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(i + 1) * 0xbf58476d1ce4e5b9ull); /* same floats for both */
         const int gain = strstr(s.name, "norm.weight") != NULL;
         for (size_t k = 0; k < ne; k++) buf[k] = (gain ? 1.0f : 0.0f) + 0.02f * gauss();
-        if (s.t->type == XLMR_TYPE_Q8_0) q8_0_quantize_row(buf, (block_q8_0 *)s.t->data, (int64_t)ne);
+        if (s.t->type == XLMR_TYPE_Q8_0) q8_0_quantize_into(s.t, 0, buf, (int64_t)ne);
         else memcpy(s.t->data, buf, ne * sizeof *buf);
     }
     free(buf);

@@ -3,6 +3,7 @@
 #include "gguf.h"
 #include "loader.h"
 #include "model_slots.h"
+#include "kernels.h"
 #include "test.h"
 #include "tokenizer.h"
 
@@ -296,6 +297,12 @@ int main(void) {
         unsigned char *g1 = write_all(m, &g1n), *g2 = write_all(m, &g2n);
         CHECK(g1 && g2 && g1n == g2n && memcmp(g1, g2, g1n) == 0, "writer deterministic (dtype %d)", dt);
         if (dt == 0) {
+            /* the encoder's matrices are held interleaved for the GEMM, the word embeddings row after row: the
+             * reloads below and the byte-identical rewrite go through both layouts */
+            const xlmr_tensor *up = &m->w.layers[0].ffn_up;
+            CHECK(up->type == XLMR_TYPE_Q8_0 && up->layout == kern_q8_0_layout(up->ne[1]) &&
+                      m->w.tok_embd.layout == XLMR_LAYOUT_ROWS,
+                  "Q8_0 layouts: ffn_up %d, token_embd %d", up->layout, m->w.tok_embd.layout);
             FILE *f = fopen("build/test_gguf_q8_0.gguf", "wb");
             if (f) {
                 fwrite(g1, 1, g1n, f);

@@ -29,6 +29,7 @@ static float xs[MAXT * MAXK], ws[MAXN * MAXK], bs[MAXN], wdq[MAXN * MAXK];
 static float y0[MAXT * LDY], y1[MAXT * LDY], yf[MAXT * LDY];
 static uint16_t wh[MAXN * MAXK];
 static block_q8_0 wq[MAXN * MAXK / QK8_0];
+static block_q8_0x4 wq4[MAXN * MAXK / QK8_0 / 4];
 static unsigned char qmem0[1 << 16], qmem1[1 << 16];
 
 static void reset_y(float *y) {
@@ -103,6 +104,33 @@ static void test_quantize_and_q8_matmul(void) {
                 sum_sq_ref += (double)yf[t * LDY + n] * yf[t * LDY + n];
             }
         }
+        /* the 4-row interleaved layout (first N4 rows): bit-identical to the row-major reference */
+        const int N4 = N & ~3;
+        if (N4 > 0) {
+            xlmr_tensor t4 = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_Q8_0X4, {K, N4}, wq4, 0};
+            q8_0_put_blocks(&t4, 0, wq, (size_t)N4 * (K / QK8_0));
+            block_q8_0 back[MAXK / QK8_0];
+            q8_0_get_blocks(&t4, (size_t)(N4 - 1) * (K / QK8_0), back, (size_t)(K / QK8_0));
+            CHECK(memcmp(back, wq + (size_t)(N4 - 1) * (K / QK8_0), sizeof(block_q8_0) * (K / QK8_0)) == 0,
+                  "q8_0x4 put/get round trip K%d", K);
+            reset_y(y1);
+            kern_matmul_q8_0x4_scalar(y1, LDY, &q0, wq4, bias, N4);
+            int same = 1;
+            for (int t = 0; t < T; t++) same &= memcmp(y1 + t * LDY, y0 + t * LDY, (size_t)N4 * sizeof(float)) == 0;
+            CHECK(same, "q8_0x4 scalar vs q8_0 scalar T%d N%d K%d: not bit-identical", T, N4, K);
+#if KERN_HAVE_SIMD128
+            kern_quantize_act_simd128(xs, &q1);
+            reset_y(y1);
+            kern_matmul_q8_0x4_simd128(y1, LDY, &q1, wq4, bias, N4);
+            same = 1;
+            for (int t = 0; t < T; t++) same &= memcmp(y1 + t * LDY, y0 + t * LDY, (size_t)N4 * sizeof(float)) == 0;
+            CHECK(same, "q8_0x4 simd vs q8_0 scalar T%d N%d K%d: not bit-identical", T, N4, K);
+            for (int t = 0; t < T; t++)
+                for (int n = N4; n < LDY; n++) same &= y1[t * LDY + n] == SENTINEL;
+            for (int t = T; t < MAXT; t++) same &= y1[t * LDY] == SENTINEL;
+            CHECK(same, "q8_0x4 simd wrote outside (T, N) T%d N%d", T, N4);
+#endif
+        }
 #if KERN_HAVE_SIMD128
         kern_quantize_act_simd128(xs, &q1);
         const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
@@ -175,6 +203,16 @@ static void test_q8_long_rows(void) {
         kern_matmul_q8_0_scalar(la, LN, &q0, lq, T % 2 ? lb : NULL, LN);
         kern_matmul_q8_0_simd128(lc, LN, &q1, lq, T % 2 ? lb : NULL, LN);
         CHECK(memcmp(la, lc, (size_t)T * LN * sizeof(float)) == 0, "q8_0 simd vs scalar, K %d T %d: not bit-identical", LK, T);
+        /* the first 8 rows interleaved (2 groups: the 2-group micro-kernel, then 1 group with 4 rows) */
+        static block_q8_0x4 l4[8 * LNB / 4];
+        for (int rows = 4; rows <= 8; rows += 4) {
+            xlmr_tensor t4 = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_Q8_0X4, {LK, rows}, l4, 0};
+            q8_0_put_blocks(&t4, 0, lq, (size_t)rows * LNB);
+            kern_matmul_q8_0x4_simd128(lc, LN, &q1, l4, T % 2 ? lb : NULL, rows);
+            int same = 1;
+            for (int t = 0; t < T; t++) same &= memcmp(la + t * LN, lc + t * LN, (size_t)rows * sizeof(float)) == 0;
+            CHECK(same, "q8_0x4 simd vs q8_0 scalar, K %d T %d rows %d: not bit-identical", LK, T, rows);
+        }
     }
 }
 #endif
@@ -350,7 +388,7 @@ static void test_get_row(void) {
     static uint16_t h[R * C];
     static block_q8_0 q[R * C / QK8_0];
     fill(tab, R * C, 1.0f);
-    xlmr_tensor t = {XLMR_TYPE_F32, {C, R}, tab, sizeof tab};
+    xlmr_tensor t = {XLMR_TYPE_F32, XLMR_LAYOUT_ROWS, {C, R}, tab, sizeof tab};
     kern_get_row(out, &t, 3);
     CHECK(memcmp(out, tab + 3 * C, sizeof out) == 0, "f32 row");
     for (int i = 0; i < R * C; i++) h[i] = xlmr_f32_to_fp16(tab[i]);
@@ -365,6 +403,13 @@ static void test_get_row(void) {
     kern_get_row(out, &t, 1);
     CHECK(out[40] == xlmr_fp16_to_f32(q[3].d) * q[3].qs[8], "q8_0 row");
     CHECK(fabsf(out[40] - tab[C + 40]) < 0.01f, "q8_0 row value");
+    /* rows 0-3 interleaved (R = 5 is not a multiple of 4: only the first group is laid out so) */
+    static block_q8_0x4 q4[4 * C / QK8_0 / 4];
+    xlmr_tensor t4 = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_Q8_0X4, {C, 4}, q4, sizeof q4};
+    q8_0_put_blocks(&t4, 0, q, 4 * C / QK8_0);
+    float out4[C];
+    kern_get_row(out4, &t4, 1);
+    CHECK(memcmp(out, out4, sizeof out) == 0, "q8_0x4 row");
 }
 
 int main(void) {
