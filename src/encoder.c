@@ -11,6 +11,7 @@
 
 #include "heads.h"
 #include "quant.h"
+#include "threads.h"
 #include "tokenizer.h"
 
 void scratch_free(struct xlmr_scratch *s) {
@@ -120,15 +121,16 @@ static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, in
     const size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size;
     const size_t rp = ((size_t)rows + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
     const size_t dh = H / (size_t)c->num_heads, qb = (size_t)(T < ATT_QBLOCK ? T : ATT_QBLOCK);
-    size_t nh, nf, nq, end = 0, o_x, o_alt, o_q, o_k, o_v, o_ctx, o_ffn, o_qh, o_kh, o_vt, o_sc, o_qmem, o_seq;
+    /* per attention slot: qh, kh, vt, scores, each a multiple of 4 floats (16-byte aligned) */
+    const size_t head = ((size_t)T * dh + 3) & ~(size_t)3, slot = 3 * head + ((qb * (size_t)T + 3) & ~(size_t)3);
+    const int slots = par_threads() < c->num_heads * B ? par_threads() : c->num_heads * B;
+    size_t nh, nf, nq, na, end = 0, o_x, o_alt, o_q, o_k, o_v, o_ctx, o_ffn, o_att, o_qmem, o_seq;
     size_t o_hin = 0, o_hmid = 0, o_logits = 0;
     int ok = rows <= INT32_MAX && xlmr_mul_size(rp, H * sizeof(float), &nh) &&
-             xlmr_mul_size(rp, F * sizeof(float), &nf) &&
+             xlmr_mul_size(rp, F * sizeof(float), &nf) && xlmr_mul_size(slot * sizeof(float), (size_t)slots, &na) &&
              (nq = kern_qact_bytes((int)rp, (int)(H > F ? H : F))) != 0;
     ok = ok && take(&end, nh, &o_x) && take(&end, nh, &o_alt) && take(&end, nh, &o_q) && take(&end, nh, &o_k) &&
-         take(&end, nh, &o_v) && take(&end, nh, &o_ctx) && take(&end, nf, &o_ffn) &&
-         take(&end, (size_t)T * dh * sizeof(float), &o_qh) && take(&end, (size_t)T * dh * sizeof(float), &o_kh) &&
-         take(&end, (size_t)T * dh * sizeof(float), &o_vt) && take(&end, qb * (size_t)T * sizeof(float), &o_sc) &&
+         take(&end, nh, &o_v) && take(&end, nh, &o_ctx) && take(&end, nf, &o_ffn) && take(&end, na, &o_att) &&
          take(&end, nq, &o_qmem) &&
          take(&end, ((size_t)B + 1) * sizeof(int32_t), &o_seq);
     if (want_head)
@@ -161,10 +163,9 @@ static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, in
     s->v = (float *)(void *)(base + o_v);
     s->ctx = (float *)(void *)(base + o_ctx);
     s->ffn = (float *)(void *)(base + o_ffn);
-    s->qh = (float *)(void *)(base + o_qh);
-    s->kh = (float *)(void *)(base + o_kh);
-    s->vt = (float *)(void *)(base + o_vt);
-    s->scores = (float *)(void *)(base + o_sc);
+    s->att = (float *)(void *)(base + o_att);
+    s->att_slot_floats = slot;
+    s->att_slots = slots;
     s->qmem = base + o_qmem;
     s->seq_start = (int32_t *)(void *)(base + o_seq);
     s->hin = want_head ? (float *)(void *)(base + o_hin) : NULL;
@@ -206,32 +207,49 @@ static void embed_tokens(xlmr_model *m, const int32_t *ids, const int32_t *lengt
 /* ctx = softmax(q kᵀ / sqrt(dh)) v per sequence and head, as two small float matmuls over blocks of
  * ATT_QBLOCK queries (scores (ATT_QBLOCK, len) at a time, never (len, len)). The head's q and k rows are
  * gathered contiguous (len, dh) and v transposed (dh, len) so both products are kern_matmul_f32. Keys past
- * a sequence's length are not visited: the reference's -10000 mask gives them exactly zero weight in float. */
-static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B) {
-    const int H = c->hidden_size, nh = c->num_heads, dh = H / nh;
+ * a sequence's length are not visited: the reference's -10000 mask gives them exactly zero weight in float.
+ * The (sequence, head) pairs are dealt round-robin to s->att_slots par_run tasks, each with its own buffers;
+ * a head is computed by one thread, the same way whatever the thread count. */
+typedef struct att_job {
+    const xlmr_config *c;
+    struct xlmr_scratch *s;
+    int B;
+} att_job;
+
+static void attention_head(const xlmr_config *c, struct xlmr_scratch *s, int b, int h, float *buf) {
+    const int H = c->hidden_size, dh = H / c->num_heads;
+    const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
+    const size_t head = ((size_t)len * dh + 3) & ~(size_t)3, off = (size_t)h * dh;
     const float sq = sqrtf((float)dh);
-    for (int b = 0; b < B; b++) {
-        const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
-        for (int h = 0; h < nh; h++) {
-            const size_t off = (size_t)h * dh;
-            for (int j = 0; j < len; j++) {
-                const size_t row = (size_t)(r0 + j) * H + off;
-                memcpy(s->qh + (size_t)j * dh, s->q + row, (size_t)dh * sizeof(float));
-                memcpy(s->kh + (size_t)j * dh, s->k + row, (size_t)dh * sizeof(float));
-                for (int d = 0; d < dh; d++) s->vt[(size_t)d * len + j] = s->v[row + d];
-            }
-            for (int i0 = 0; i0 < len; i0 += ATT_QBLOCK) {
-                const int ni = len - i0 < ATT_QBLOCK ? len - i0 : ATT_QBLOCK;
-                kern_matmul_f32(s->scores, len, s->qh + (size_t)i0 * dh, s->kh, NULL, ni, len, dh);
-                for (int i = 0; i < ni; i++) {
-                    float *sc = s->scores + (size_t)i * len;
-                    for (int j = 0; j < len; j++) sc[j] /= sq;
-                    kern_softmax(sc, len);
-                }
-                kern_matmul_f32(s->ctx + (size_t)(r0 + i0) * H + off, H, s->scores, s->vt, NULL, ni, dh, len);
-            }
-        }
+    float *qh = buf, *kh = buf + head, *vt = buf + 2 * head, *scores = buf + 3 * head;
+    for (int j = 0; j < len; j++) {
+        const size_t row = (size_t)(r0 + j) * H + off;
+        memcpy(qh + (size_t)j * dh, s->q + row, (size_t)dh * sizeof(float));
+        memcpy(kh + (size_t)j * dh, s->k + row, (size_t)dh * sizeof(float));
+        for (int d = 0; d < dh; d++) vt[(size_t)d * len + j] = s->v[row + d];
     }
+    for (int i0 = 0; i0 < len; i0 += ATT_QBLOCK) {
+        const int ni = len - i0 < ATT_QBLOCK ? len - i0 : ATT_QBLOCK;
+        kern_matmul_f32_local(scores, len, qh + (size_t)i0 * dh, kh, NULL, ni, len, dh);
+        for (int i = 0; i < ni; i++) {
+            float *sc = scores + (size_t)i * len;
+            for (int j = 0; j < len; j++) sc[j] /= sq;
+            kern_softmax(sc, len);
+        }
+        kern_matmul_f32_local(s->ctx + (size_t)(r0 + i0) * H + off, H, scores, vt, NULL, ni, dh, len);
+    }
+}
+
+static void attention_slot(void *p, int slot) {
+    const att_job *j = (const att_job *)p;
+    const int nh = j->c->num_heads;
+    float *buf = j->s->att + (size_t)slot * j->s->att_slot_floats;
+    for (int pair = slot; pair < j->B * nh; pair += j->s->att_slots) attention_head(j->c, j->s, pair / nh, pair % nh, buf);
+}
+
+static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B) {
+    att_job j = {c, s, B};
+    par_run(s->att_slots, attention_slot, &j);
 }
 
 static inline int is_q8(const xlmr_tensor *t) { return t->type == XLMR_TYPE_Q8_0; }
@@ -256,18 +274,15 @@ static void layer_forward(xlmr_model *m, const xlmr_layer *L, int B, float **px,
     attention(c, s, B);
     QUANTIZE_IF(is_q8(&L->attn_out), s->ctx, H);
     kern_linear(alt, H, s->ctx, &qa, &L->attn_out, BIAS(L->attn_out_b), R);
-    kern_add(alt, x, (size_t)R * H);
-    kern_layer_norm(alt, R, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);
+    kern_add_layer_norm(alt, x, R, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);
     float *tmp = x;
     x = alt, alt = tmp;
 
     QUANTIZE_IF(is_q8(&L->ffn_up), x, H);
-    kern_linear(s->ffn, F, x, &qa, &L->ffn_up, BIAS(L->ffn_up_b), R);
-    kern_gelu(s->ffn, (size_t)R * F);
+    kern_linear_gelu(s->ffn, F, x, &qa, &L->ffn_up, BIAS(L->ffn_up_b), R);
     QUANTIZE_IF(is_q8(&L->ffn_down), s->ffn, F);
     kern_linear(alt, H, s->ffn, &qa, &L->ffn_down, BIAS(L->ffn_down_b), R);
-    kern_add(alt, x, (size_t)R * H);
-    kern_layer_norm(alt, R, H, BIAS(L->out_norm), BIAS(L->out_norm_b), eps);
+    kern_add_layer_norm(alt, x, R, H, BIAS(L->out_norm), BIAS(L->out_norm_b), eps);
 #undef QUANTIZE_IF
 #undef BIAS
     *px = alt;

@@ -21,9 +21,9 @@ struct xlmr_scratch {
     float *x, *alt;         /* (Rp, H) hidden states and the residual branch */
     float *q, *k, *v, *ctx; /* (Rp, H) */
     float *ffn;             /* (Rp, F) */
-    float *qh, *kh;         /* (T, dh) one head's queries and keys, contiguous */
-    float *vt;              /* (dh, T) one head's values, transposed */
-    float *scores;          /* (ATT_QBLOCK, T) attention scores of a block of queries */
+    float *att;             /* att_slots blocks of att_slot_floats, one per thread computing attention heads: */
+    size_t att_slot_floats; /*   qh, kh (T, dh) one head's queries and keys, contiguous; vt (dh, T) its values */
+    int att_slots;          /*   transposed; scores (ATT_QBLOCK, T) of a block of queries */
     void *qmem;             /* kern_qact for (Rp, max(H, F)) */
     int32_t *seq_start;     /* (B + 1) first packed row of each sequence */
     float *hin, *hmid;      /* (KERN_QTILE, H) fill-mask head rows (only when a head is asked for) */

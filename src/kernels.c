@@ -13,11 +13,47 @@
 #define KERN_PICK(name) name##_scalar
 #endif
 
-/* The relaxed-SIMD build quantizes activations to u7 for its own GEMM (kernels_relaxed.h). */
+/* Threaded build: elementwise and row-wise kernels split their rows over the pool when there are at least
+ * this many floats (~10 µs of work, what waking the pool costs). */
+#define PAR_MIN_FLOATS 32768.0
+
+/* Chunks of `align`-multiple rows, two per thread (a slowed thread evens out); 1 when not worth it. */
+static int row_chunks(int T, int n, int align, int *chunk) {
+    const int nt = par_threads();
+    *chunk = T;
+    if (nt == 1 || (double)T * n < PAR_MIN_FLOATS) return 1;
+    int c = (T + 2 * nt - 1) / (2 * nt);
+    c = (c + align - 1) / align * align;
+    *chunk = c;
+    return (T + c - 1) / c;
+}
+
+/* The relaxed-SIMD build quantizes activations to u7 for its own GEMM (kernels_relaxed.h); its format depends on
+ * the total row count, so it is not split. The int16 format is split at tile boundaries: a view of rows
+ * [t0, t0 + n) is itself a kern_qact (its last tile padded as the whole one's). */
 #if KERN_HAVE_RELAXED
 void kern_quantize_act(const float *x, kern_qact *q) { kern_quantize_act_relaxed(x, q); }
 #else
-void kern_quantize_act(const float *x, kern_qact *q) { KERN_PICK(kern_quantize_act)(x, q); }
+typedef struct qact_rows {
+    const float *x;
+    const kern_qact *q;
+    int chunk;
+} qact_rows;
+
+static void qact_rows_task(void *p, int i) {
+    const qact_rows *j = (const qact_rows *)p;
+    const kern_qact *q = j->q;
+    const int t0 = i * j->chunk, n = q->T - t0 < j->chunk ? q->T - t0 : j->chunk;
+    kern_qact view = {q->qs + (size_t)t0 * q->K, q->d + (size_t)t0 * (q->K / QK8_0), n, q->K};
+    KERN_PICK(kern_quantize_act)(j->x + (size_t)t0 * q->K, &view);
+}
+
+void kern_quantize_act(const float *x, kern_qact *q) {
+    qact_rows j = {x, q, 0};
+    const int n = row_chunks(q->T, q->K, KERN_QTILE, &j.chunk);
+    if (n == 1) KERN_PICK(kern_quantize_act)(x, q);
+    else par_run(n, qact_rows_task, &j);
+}
 #endif
 
 /* Threaded build: a float matmul's output columns in chunks (attention scores and context, F32 weights), when
@@ -32,6 +68,10 @@ static void f32_cols_task(void *p, int i) {
     const f32_cols *j = (const f32_cols *)p;
     const int n0 = i * j->chunk, n = j->N - n0 < j->chunk ? j->N - n0 : j->chunk;
     KERN_PICK(kern_matmul_f32)(j->y + n0, j->ldy, j->x, j->w + (size_t)n0 * j->K, j->b ? j->b + n0 : NULL, j->T, n, j->K);
+}
+
+void kern_matmul_f32_local(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
+    KERN_PICK(kern_matmul_f32)(y, ldy, x, w, b, T, N, K);
 }
 
 void kern_matmul_f32(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
@@ -71,11 +111,54 @@ int kern_q8_0_layout(int64_t rows) {
     return !KERN_HAVE_RELAXED && rows % 4 == 0 ? XLMR_LAYOUT_Q8_0X4 : XLMR_LAYOUT_ROWS;
 }
 
-void kern_layer_norm(float *x, int T, int n, const float *g, const float *b, float eps) {
-    KERN_PICK(kern_layer_norm)(x, T, n, g, b, eps);
+/* y = LayerNorm(y + x) row by row (x may be NULL: LayerNorm alone), rows split over threads. */
+typedef struct norm_rows {
+    float *y;
+    const float *x, *g, *b;
+    int T, n, chunk;
+    float eps;
+} norm_rows;
+
+static void norm_rows_task(void *p, int i) {
+    const norm_rows *j = (const norm_rows *)p;
+    const int t0 = i * j->chunk, nr = j->T - t0 < j->chunk ? j->T - t0 : j->chunk;
+    for (int t = t0; t < t0 + nr; t++) {
+        float *y = j->y + (size_t)t * j->n;
+        if (j->x) KERN_PICK(kern_add)(y, j->x + (size_t)t * j->n, (size_t)j->n);
+        KERN_PICK(kern_layer_norm)(y, 1, j->n, j->g, j->b, j->eps);
+    }
 }
 
-void kern_gelu(float *x, size_t n) { KERN_PICK(kern_gelu)(x, n); }
+void kern_add_layer_norm(float *y, const float *x, int T, int n, const float *g, const float *b, float eps) {
+    norm_rows j = {y, x, g, b, T, n, 0, eps};
+    par_run(row_chunks(T, n, 1, &j.chunk), norm_rows_task, &j);
+}
+
+void kern_layer_norm(float *x, int T, int n, const float *g, const float *b, float eps) {
+    kern_add_layer_norm(x, NULL, T, n, g, b, eps);
+}
+
+typedef struct gelu_span {
+    float *x;
+    size_t n, chunk;
+} gelu_span;
+
+static void gelu_span_task(void *p, int i) {
+    const gelu_span *j = (const gelu_span *)p;
+    const size_t i0 = (size_t)i * j->chunk;
+    KERN_PICK(kern_gelu)(j->x + i0, j->n - i0 < j->chunk ? j->n - i0 : j->chunk);
+}
+
+void kern_gelu(float *x, size_t n) {
+    const int nt = par_threads();
+    if (nt == 1 || (double)n < PAR_MIN_FLOATS) {
+        KERN_PICK(kern_gelu)(x, n);
+        return;
+    }
+    gelu_span j = {x, n, ((n + 2 * (size_t)nt - 1) / (2 * (size_t)nt) + 3) & ~(size_t)3};
+    par_run((int)((n + j.chunk - 1) / j.chunk), gelu_span_task, &j);
+}
+
 void kern_softmax(float *x, int n) { KERN_PICK(kern_softmax)(x, n); }
 void kern_add(float *y, const float *x, size_t n) { KERN_PICK(kern_add)(y, x, n); }
 float kern_dot(const float *a, const float *b, int n) { return KERN_PICK(kern_dot)(a, b, n); }
@@ -86,7 +169,7 @@ void kern_axpy(float *y, float a, const float *x, int n) { KERN_PICK(kern_axpy)(
  * output is computed exactly as without threads. */
 typedef struct q8_cols {
     float *y;
-    int ldy, N, chunk, nb;
+    int ldy, N, chunk, nb, gelu;
     const kern_qact *xq;
     const xlmr_tensor *w;
     const float *b;
@@ -98,6 +181,8 @@ static void q8_cols_run(const q8_cols *j, int n0, int n) {
         kern_matmul_q8_0x4(j->y + n0, j->ldy, j->xq, (const block_q8_0x4 *)j->w->data + (size_t)(n0 / 4) * j->nb, b, n);
     else
         kern_matmul_q8_0(j->y + n0, j->ldy, j->xq, (const block_q8_0 *)j->w->data + (size_t)n0 * j->nb, b, n);
+    if (j->gelu) /* while the chunk's outputs are still in cache */
+        for (int t = 0; t < j->xq->T; t++) KERN_PICK(kern_gelu)(j->y + (size_t)t * j->ldy + n0, (size_t)n);
 }
 
 static void q8_cols_task(void *p, int i) {
@@ -106,23 +191,36 @@ static void q8_cols_task(void *p, int i) {
     q8_cols_run(j, n0, j->N - n0 < j->chunk ? j->N - n0 : j->chunk);
 }
 
-static void linear_q8_0(float *y, int ldy, const kern_qact *xq, const xlmr_tensor *w, const float *b, int N, int K) {
+static void linear_q8_0(float *y, int ldy, const kern_qact *xq, const xlmr_tensor *w, const float *b, int N, int K,
+                        int gelu) {
     const int nt = par_threads();
     int chunk = (N + 4 * nt - 1) / (4 * nt);
     chunk = (chunk + 15) & ~15;
-    q8_cols j = {y, ldy, N, chunk, K / QK8_0, xq, w, b};
+    q8_cols j = {y, ldy, N, chunk, K / QK8_0, gelu, xq, w, b};
     if (nt == 1 || N < 64) q8_cols_run(&j, 0, N);
     else par_run((N + chunk - 1) / chunk, q8_cols_task, &j);
 }
 
-void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T) {
+static void linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T,
+                   int gelu) {
     const int K = (int)w->ne[0], N = (int)w->ne[1];
     switch (w->type) {
     case XLMR_TYPE_F32: kern_matmul_f32(y, ldy, x, (const float *)w->data, b, T, N, K); break;
     case XLMR_TYPE_F16: kern_matmul_f16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
     case XLMR_TYPE_BF16: kern_matmul_bf16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
-    case XLMR_TYPE_Q8_0: linear_q8_0(y, ldy, xq, w, b, N, K); break;
+    case XLMR_TYPE_Q8_0: linear_q8_0(y, ldy, xq, w, b, N, K, gelu); return;
     }
+    if (gelu)
+        for (int t = 0; t < T; t++) kern_gelu(y + (size_t)t * ldy, (size_t)N);
+}
+
+void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T) {
+    linear(y, ldy, x, xq, w, b, T, 0);
+}
+
+void kern_linear_gelu(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b,
+                      int T) {
+    linear(y, ldy, x, xq, w, b, T, 1);
 }
 
 void kern_get_row(float *out, const xlmr_tensor *table, int64_t r) {

@@ -39,6 +39,8 @@ void kern_qact_init(kern_qact *q, void *mem, int T, int K);
 
 void kern_quantize_act(const float *x, kern_qact *q); /* x (q->T, q->K) */
 void kern_matmul_f32(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
+/* The same on the calling thread only: for use inside a par_run task (threads.h). */
+void kern_matmul_f32_local(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
 void kern_matmul_f16(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_bf16(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 /* x quantized (T = q->T, K = q->K), W (N, K) Q8_0 blocks row after row. */
@@ -53,11 +55,16 @@ int kern_q8_0_layout(int64_t rows);
 /* y = x Wᵀ + b with W of any type: x is used for float weights, xq (already quantized from x) for Q8_0.
  * W->ne[0] = K, W->ne[1] = N; the caller has checked the shapes and that K % 32 == 0 for Q8_0. Either layout. */
 void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T);
+/* kern_linear followed by GELU on y (T, N), fused for Q8_0 (each column chunk while it is in cache). */
+void kern_linear_gelu(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b,
+                      int T);
 /* Row r of a (rows, ne[0]) table of any type, as floats. */
 void kern_get_row(float *out, const xlmr_tensor *table, int64_t r);
 
 /* x (T, n) in place: LayerNorm of each row, biased variance: (x - mean) / sqrt(var + eps) * g + b. */
 void kern_layer_norm(float *x, int T, int n, const float *g, const float *b, float eps);
+/* y (T, n) = LayerNorm(y + x), the residual and the norm in one pass over each row (x NULL: LayerNorm alone). */
+void kern_add_layer_norm(float *y, const float *x, int T, int n, const float *g, const float *b, float eps);
 /* x in place: 0.5 x (1 + erf(x / sqrt 2)). */
 void kern_gelu(float *x, size_t n);
 /* x (n) in place: exp(x - max) / sum. */

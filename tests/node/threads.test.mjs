@@ -47,6 +47,26 @@ test('threads: 1, 2 and 3 threads give the same outputs as the single-threaded b
   }
 });
 
+test('threads: a Q8_0 model on a long batch (GEMM columns, attention heads, quantization, LayerNorm and GELU rows all split) equals the single-threaded build bit for bit', { skip, timeout: 180000 }, async () => {
+  const gguf = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
+  // ~500 tokens each: 4 x 500 rows x 64 hidden is past the 32768-float threshold of every row-split kernel
+  const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches'.split(' ');
+  const texts = [0, 1, 2, 3].map((k) => Array.from({ length: 600 }, (_, i) => words[(i * (k + 3)) % words.length]).join(' '));
+  const run = async (m) => [await m.embed(texts, { pooling: 'none', truncation: true }), await m.fillMask(texts[1].slice(0, 1000) + ' <mask>.')];
+  const single = await load(gguf, { wasmUrl: ST, cache: false, worker: false });
+  const [e1, f1] = await run(single);
+  await single.dispose();
+  assert.ok(e1.reduce((n, v) => n + v.length / 64, 0) > 1800, 'the batch is long enough to split every kernel');
+  const m = await load(gguf, { wasmUrl: MT, threads: 2, cache: false, worker: false });
+  try {
+    const [e2, f2] = await run(m);
+    e2.forEach((v, b) => assert.equal(maxAbsDiff(v, e1[b]), 0, `sequence ${b}`));
+    assert.deepEqual(f2, f1);
+  } finally {
+    await m.dispose();
+  }
+});
+
 test('threads: a failed load stops its pool; threads: 1 on the threaded build works', { skip, timeout: 60000 }, async () => {
   await assert.rejects(load(new Uint8Array(100), { wasmUrl: MT, threads: 2, cache: false, worker: false }), (e) => e.code === 'ERR_MODEL_FORMAT');
   const m = await load(path.join(ROOT, 'models', 'tiny'), { wasmUrl: MT, threads: 1, worker: false });
