@@ -3,7 +3,10 @@
 // in process) and prints self time per wasm function.
 //
 //   node bench/profile.mjs [--case enc128|enc16|enc512|fill128|...] [--runs 5] [--warmup 3] [--wasm FILE]
-//                          [--flags "-mrelaxed-simd"] [--peer-dir /work/peer]
+//                          [--flags "-mrelaxed-simd"] [--threads 2] [--peer-dir /work/peer]
+//
+// With --threads N > 1 the build is the threaded one (as dist/xlmr-mt.wasm) and N - 1 workers join; the profiler
+// samples the calling thread only, so time in par_run is that thread waiting for the others (imbalance).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,10 +20,10 @@ const args = process.argv.slice(2);
 const opt = (k, d) => { const i = args.indexOf('--' + k); return i >= 0 ? args[i + 1] : d; };
 const PEER = opt('peer-dir', process.env.PEER_DIR ?? '/work/peer');
 const name = opt('case', 'enc128');
-const runs = +opt('runs', 5), warmup = +opt('warmup', 3);
+const runs = +opt('runs', 5), warmup = +opt('warmup', 3), threads = +opt('threads', 1);
 
 function build() {
-  const out = path.join(ROOT, 'build', 'bench', 'xlmr-names.wasm');
+  const out = path.join(ROOT, 'build', 'bench', threads > 1 ? 'xlmr-mt-names.wasm' : 'xlmr-names.wasm');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const srcs = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => f.endsWith('.c')).map((f) => path.join(ROOT, 'src', f));
   const extra = (opt('flags', '') || '').split(' ').filter(Boolean);
@@ -30,7 +33,8 @@ function build() {
   fs.writeFileSync(path.join(bin, 'wasm-opt'), '#!/bin/sh\nexec /usr/bin/wasm-opt --debuginfo "$@"\n', { mode: 0o755 });
   const a = ['--target=wasm32-wasi', '-O3', '-msimd128', ...extra, '-DNDEBUG', '-std=c11', '-D_POSIX_C_SOURCE=200809L',
     '-mexec-model=reactor', '-Wl,--no-entry', '-Wl,-z,stack-size=1048576', '-Wl,--initial-memory=16777216',
-    '-Wl,--max-memory=4294967296', ...srcs, '-o', out, '-lm'];
+    '-Wl,--max-memory=4294967296', ...(threads > 1 ? ['-matomics', '-mbulk-memory', '-DXLMR_THREADS', '-Wl,--shared-memory',
+      '-Wl,--import-memory', '-Wl,--no-check-features', '-Wl,--export=__stack_pointer'] : []), ...srcs, '-o', out, '-lm'];
   fs.rmSync(out, { force: true });
   const env = { ...process.env, PATH: fs.existsSync('/usr/bin/wasm-opt') ? `${bin}:${process.env.PATH}` : process.env.PATH };
   const p = spawnSync(process.env.CLANG ?? 'clang-19', a, { encoding: 'utf8', env });
@@ -39,7 +43,7 @@ function build() {
 }
 
 const wasm = opt('wasm', null) ?? build();
-const drv = await XlmrDriver.create(wasm);
+const drv = await XlmrDriver.create(wasm, { threads });
 const gguf = path.join(PEER, 'bench', 'model-q8_0.gguf');
 const load = (d) => {
   if (fs.existsSync(gguf) && name !== 'load-st') return d.loadFile(gguf);
