@@ -124,13 +124,17 @@ static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, in
     /* per attention slot: qh, kh, vt, scores, each a multiple of 4 floats (16-byte aligned) */
     const size_t head = ((size_t)T * dh + 3) & ~(size_t)3, slot = 3 * head + ((qb * (size_t)T + 3) & ~(size_t)3);
     const int slots = par_threads() < c->num_heads * B ? par_threads() : c->num_heads * B;
-    size_t nh, nf, nq, na, end = 0, o_x, o_alt, o_q, o_k, o_v, o_ctx, o_ffn, o_att, o_qmem, o_seq;
+    size_t nh, nf, nq, na, end = 0, o_x, o_alt, o_q, o_att, o_qmem, o_seq;
     size_t o_hin = 0, o_hmid = 0, o_logits = 0;
     int ok = rows <= INT32_MAX && xlmr_mul_size(rp, H * sizeof(float), &nh) &&
              xlmr_mul_size(rp, F * sizeof(float), &nf) && xlmr_mul_size(slot * sizeof(float), (size_t)slots, &na) &&
              (nq = kern_qact_bytes((int)rp, (int)(H > F ? H : F))) != 0;
-    ok = ok && take(&end, nh, &o_x) && take(&end, nh, &o_alt) && take(&end, nh, &o_q) && take(&end, nh, &o_k) &&
-         take(&end, nh, &o_v) && take(&end, nh, &o_ctx) && take(&end, nf, &o_ffn) && take(&end, na, &o_att) &&
+    /* q, k, v and ctx are dead once the attention output is computed, before ffn is written: ffn shares their
+     * room (nh is a multiple of 16 bytes, so the four are contiguous) */
+    size_t nqkv = 0;
+    ok = ok && xlmr_mul_size(nh, 4, &nqkv);
+    ok = ok && take(&end, nh, &o_x) && take(&end, nh, &o_alt) && take(&end, nqkv > nf ? nqkv : nf, &o_q) &&
+         take(&end, na, &o_att) &&
          take(&end, nq, &o_qmem) &&
          take(&end, ((size_t)B + 1) * sizeof(int32_t), &o_seq);
     if (want_head)
@@ -159,10 +163,10 @@ static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, in
     s->x = (float *)(void *)(base + o_x);
     s->alt = (float *)(void *)(base + o_alt);
     s->q = (float *)(void *)(base + o_q);
-    s->k = (float *)(void *)(base + o_k);
-    s->v = (float *)(void *)(base + o_v);
-    s->ctx = (float *)(void *)(base + o_ctx);
-    s->ffn = (float *)(void *)(base + o_ffn);
+    s->k = (float *)(void *)(base + o_q + nh);
+    s->v = (float *)(void *)(base + o_q + 2 * nh);
+    s->ctx = (float *)(void *)(base + o_q + 3 * nh);
+    s->ffn = (float *)(void *)(base + o_q);
     s->att = (float *)(void *)(base + o_att);
     s->att_slot_floats = slot;
     s->att_slots = slots;

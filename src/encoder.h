@@ -20,7 +20,7 @@ struct xlmr_scratch {
     size_t cap;
     float *x, *alt;         /* (Rp, H) hidden states and the residual branch */
     float *q, *k, *v, *ctx; /* (Rp, H) */
-    float *ffn;             /* (Rp, F) */
+    float *ffn;             /* (Rp, F), in the room of q, k, v, ctx (dead by the time it is written) */
     float *att;             /* att_slots blocks of att_slot_floats, one per thread computing attention heads: */
     size_t att_slot_floats; /*   qh, kh (T, dh) one head's queries and keys, contiguous; vt (dh, T) its values */
     int att_slots;          /*   transposed; scores (ATT_QBLOCK, T) of a block of queries */
