@@ -17,7 +17,7 @@ process.removeAllListeners('warning');
 export function buildGemmBench({ relaxed = false } = {}) {
   const out = path.join(ROOT, 'build', 'bench', `gemm_bench${relaxed ? '-relaxed' : ''}.wasm`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const srcs = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => /^(kernels.*|quant|common)\.c$/.test(f)).map((f) => path.join(ROOT, 'src', f));
+  const srcs = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => /^(kernels.*|quant|common|threads)\.c$/.test(f)).map((f) => path.join(ROOT, 'src', f));
   const args = ['--target=wasm32-wasi', '-O3', '-msimd128', ...(relaxed ? ['-mrelaxed-simd'] : []), '-DNDEBUG', '-std=c11',
     '-D_POSIX_C_SOURCE=200809L', '-I' + path.join(ROOT, 'src'), '-Wl,-z,stack-size=1048576', '-Wl,--max-memory=4294967296',
     path.join(ROOT, 'bench', 'gemm_bench.c'), ...srcs, '-o', out, '-lm'];
@@ -63,5 +63,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && !process.execArgv.incl
   const rows = await runGemmBench(file, minMs);
   if (args.includes('--json')) console.log(JSON.stringify(rows));
   else for (const r of rows) console.log(r.peak_gops !== undefined ? `peak ${r.peak_gops} GOP/s`
-    : `T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(4)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
+    : `T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(4)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}; ${r.layout} layout; row-major ${r.rows_gops.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
 }
