@@ -61,7 +61,8 @@ function ratio(rows, a, b, field = 'medianMs') {
 export function writeReport(resultsFile, { root }) {
   const lines = fs.readFileSync(resultsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const facts = lines.find((l) => l.facts)?.facts ?? {};
-  const rows = lines.filter((l) => !l.facts);
+  const rows = lines.filter((l) => !l.facts && !l.appended);
+  const appended = lines.filter((l) => l.appended).map((l) => l.appended);
   const S = summarize(rows);
   const fmtOurs = facts.ourFormat ?? 'safetensors';
   const kOurs = (name, t, f = fmtOurs) => `${name}|ours|${f}|${t}`;
@@ -91,6 +92,18 @@ export function writeReport(resultsFile, { root }) {
     }
   }
   out.push('');
+  // paired
+  const paired = rows.filter((r) => r.ok && r.side === 'pair');
+  if (paired.length) {
+    out.push('| paired in one process (alternating single runs) | threads | pairs | xlmr-wasm ms | ORT Web ms | ratio (interquartile range) | target |', '|---|---|---|---|---|---|---|');
+    for (const [name, label] of latency.map(([n, l]) => [n, l]).concat([['enc8x128', 'encoder, 8 × 128']])) {
+      for (const r of paired.filter((x) => x.name === name).sort((x, y) => x.threads - y.threads)) {
+        out.push(`| ${label} | ${r.threads} | ${r.ratios.length} | ${ms(r.oursMedianMs)} | ${ms(r.ortMedianMs)} | ${fmt(r.ratioMedian, 2)} (${fmt(r.ratioQ1, 2)}–${fmt(r.ratioQ3, 2)}) | ${name.startsWith('fill') ? '≤ 0.30' : '≤ 0.75'} |`);
+      }
+    }
+    const extra = appended.map((f) => `\`node bench/run.mjs ${f.argv.join(' ')}\` (${f.start}, commit ${f.commit})`).join('; ');
+    out.push('', (extra ? `Paired children added by ${extra}. ` : '') + 'Paired: both runtimes loaded in one process, single runs alternated (ours, ORT, ORT, ours, …) 30 ms apart after a common warm-up; ratio = median of the per-pair ratios. The host\'s speed drifts within seconds (other tenants), which moves the per-process medians above by up to ±30 %; pairs of neighbouring runs see nearly the same machine.', '');
+  }
   // throughput
   out.push('| throughput, batch 8 × 128 | threads | xlmr-wasm seq/s | ORT Web seq/s | time ratio | xlmr ms/batch | ORT ms/batch |', '|---|---|---|---|---|---|---|');
   for (const t of [1, 2]) {

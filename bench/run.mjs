@@ -4,7 +4,8 @@
 //   npm run bench                      (= make bench = node bench/run.mjs)
 //   node bench/run.mjs [--rounds 3] [--threads 1,2] [--only REGEX] [--quick] [--no-ort] [--no-write]
 //                      [--peer-dir $PEER_DIR (/work/peer)] [--warmup-time 4000] [--min-time 3000]
-//                      [--wasm-dir DIR (builds to measure instead of dist/)] [--nice -10] [--sides ours,ort] [--check-f32] [--no-gguf] [--runs 5] [--max-runs 15] [--quiet-max 0.4] [--quiet-wait 20]
+//                      [--wasm-dir DIR (builds to measure instead of dist/)] [--nice -10] [--sides ours,ort] [--check-f32] [--no-gguf] [--runs 5] [--max-runs 15] [--quiet-max 0.4] [--quiet-wait 20] [--no-paired]
+//                      [--append FILE (add to an earlier run's results, e.g. with --rounds 0 --only /pair)]
 //   node bench/run.mjs --report bench/results/FILE.jsonl   (re-write BENCHMARKS.md + SVG from a results file)
 //
 // The peer model comes from ../shared/tools/peer-model/make_models.py (PEER_DIR/models: encoder_q8.onnx,
@@ -19,7 +20,9 @@
 // for other processes to leave the CPUs idle, and records how many cores others used during the timed runs.
 // Per child: load, first run, warm-up (count and time: V8 tiers wasm up in the background), timed runs.
 // Reported: median over all timed runs of clean children, spread = min–max of per-child medians, ratio =
-// median over rounds of ours/ORT child medians from the same round.
+// median over rounds of ours/ORT child medians from the same round.  After the rounds, one "paired" child per
+// latency case and thread count loads both sides and alternates single runs (childPair): the ratio least
+// disturbed by a host whose speed drifts from second to second.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -170,6 +173,13 @@ function ourSource(cfg) {
 }
 
 async function childOurs(cfg) {
+  const { drv, base, run } = await setupOurs(cfg);
+  if (!run) return base;
+  return { ...base, ...timeRuns(cfg, run), wasmMemMB: drv.memoryBytes / 2 ** 20 };
+}
+
+/** Loads our side; for enc/fill cases also returns run(), one timed unit of work. */
+async function setupOurs(cfg) {
   const wasm = cfg.threads === 1 ? cfg.wasm1 ?? WASM[1] : cfg.wasmMt ?? WASM.mt;
   const drv = await XlmrDriver.create(wasm, { threads: cfg.threads });
   const src = ourSource(cfg);
@@ -179,8 +189,8 @@ async function childOurs(cfg) {
   const loadMs = performance.now() - t0;
   const fileBytes = fs.statSync(src.file).size;
   const base = { initMs: drv.initMs, loadMs, fileBytes, wasmBytes: drv.wasmBytes, weightsInfo: drv.info };
-  if (cfg.kind === 'load') return { ...base, wasmMemMB: drv.memoryBytes / 2 ** 20 };
-  if (cfg.kind === 'check') return { ...base, ...checkOurs(drv), wasmMemMB: drv.memoryBytes / 2 ** 20 };
+  if (cfg.kind === 'load') return { drv, base: { ...base, wasmMemMB: drv.memoryBytes / 2 ** 20 } };
+  if (cfg.kind === 'check') return { drv, base: { ...base, ...checkOurs(drv), wasmMemMB: drv.memoryBytes / 2 ** 20 } };
 
   let run;
   if (cfg.kind === 'enc') {
@@ -193,7 +203,7 @@ async function childOurs(cfg) {
     ids[cfg.T >> 1] = V - 1; // <mask>
     run = () => drv.fillMask(ids, 5);
   }
-  return { ...base, ...timeRuns(cfg, run), wasmMemMB: drv.memoryBytes / 2 ** 20 };
+  return { drv, base, run };
 }
 
 function checkOurs(drv) {
@@ -279,6 +289,13 @@ async function timeRunsAsync(cfg, run) {
 const IDENTITY_ONNX_B64 = 'CAc6NwoQCgF4EgF5IghJZGVudGl0eRIBZ1oPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA4=';
 
 async function childOrt(cfg) {
+  const { base, run } = await setupOrt(cfg);
+  if (!run) return base;
+  return { ...base, ...(await timeRunsAsync(cfg, run)) };
+}
+
+/** Creates ORT's session; for enc/fill cases also returns run() (async), one timed unit of work. */
+async function setupOrt(cfg) {
   const req = createRequire(path.join(NPM_DIR, 'package.json'));
   const ort = req('onnxruntime-web');
   ort.env.wasm.numThreads = cfg.threads;
@@ -298,7 +315,7 @@ async function childOrt(cfg) {
   const loadMs = performance.now() - t0;
   bytes = null;
   const base = { initMs, loadMs, fileBytes: fs.statSync(file).size, ortModel: model };
-  if (cfg.kind === 'load') return base;
+  if (cfg.kind === 'load') return { base };
   const feedsFor = (ids, B, T) => ({
     input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [B, T]),
     attention_mask: new ort.Tensor('int64', new BigInt64Array(B * T).fill(1n), [B, T]),
@@ -314,7 +331,7 @@ async function childOrt(cfg) {
       const o = (b * T + t) * H;
       tokCos.push(cosine(out.subarray(o, o + H), ref.last_hidden_state.data.subarray(o, o + H)));
     }
-    return { ...base, check: { minTokenCos: Math.min(...tokCos), meanTokenCos: tokCos.reduce((s, x) => s + x, 0) / tokCos.length } };
+    return { base: { ...base, check: { minTokenCos: Math.min(...tokCos), meanTokenCos: tokCos.reduce((s, x) => s + x, 0) / tokCos.length } } };
   }
   let run;
   if (cfg.kind === 'enc') {
@@ -329,13 +346,41 @@ async function childOrt(cfg) {
     const feeds = feedsFor(ids, 1, cfg.T);
     run = async () => topKSoftmax((await session.run(feeds)).logits.data, m * V, V, 5);
   }
-  return { ...base, ...(await timeRunsAsync(cfg, run)) };
+  return { base, run };
+}
+
+// ------------------------------------------------------------------------------------------------
+// child: both sides in one process, single runs alternated (ours, ORT, ORT, ours, ...) PAIR_GAP_MS apart, so
+// that the machine's drift (other tenants of the host come and go within seconds) hits both sides alike; the
+// ratio is the median of the per-pair ratios. Peak RSS of such a child is both sides' and is not reported.
+// ------------------------------------------------------------------------------------------------
+const PAIR_GAP_MS = 30; // lets either side's spinning pool threads go idle before the other runs
+
+async function childPair(cfg) {
+  const ours = await setupOurs(cfg), ort = await setupOrt(cfg);
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const runOurs = async () => ours.run(), runOrt = ort.run;
+  const timed = async (f) => { await sleep(PAIR_GAP_MS); const a = performance.now(); await f(); return performance.now() - a; };
+  const w0 = performance.now();
+  for (let i = 0; i < 50 && (i < cfg.warmup || performance.now() - w0 < 2 * cfg.warmupTime); i++) { await timed(runOurs); await timed(runOrt); }
+  const oursTimes = [], ortTimes = [], ratios = [];
+  const t0 = performance.now();
+  while (ratios.length < 2 * cfg.maxRuns && (ratios.length < 2 * cfg.runs || performance.now() - t0 < 2 * cfg.minTime)) {
+    const first = ratios.length % 2 === 0;
+    const a = first ? await timed(runOurs) : NaN, b = await timed(runOrt), c = first ? a : await timed(runOurs);
+    oursTimes.push(c);
+    ortTimes.push(b);
+    ratios.push(c / b);
+  }
+  const q = (xs, p) => { const s = [...xs].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+  return { oursInitMs: ours.base.initMs, ortInitMs: ort.base.initMs, oursTimes, ortTimes, ratios, oursMedianMs: median(oursTimes),
+    ortMedianMs: median(ortTimes), ratioMedian: median(ratios), ratioQ1: q(ratios, 0.25), ratioQ3: q(ratios, 0.75) };
 }
 
 async function child(cfg) {
   let res;
   try {
-    res = cfg.side === 'ours' ? await childOurs(cfg) : await childOrt(cfg);
+    res = cfg.side === 'ours' ? await childOurs(cfg) : cfg.side === 'pair' ? await childPair(cfg) : await childOrt(cfg);
     const st = procStatus();
     res = { ...cfg, ok: true, ...res, rssEndMB: st.rssMB, peakRssMB: Math.max(st.hwmMB, process.resourceUsage().maxRSS / 1024) };
   } catch (e) {
@@ -433,8 +478,9 @@ async function driver() {
   const facts = { ...machineFacts(), ...(A['wasm-dir'] ? { dirty: [], wasmDir: A['wasm-dir'] } : {}), ourFormat, haveOrt, nice: NICE, argv: process.argv.slice(2), start: new Date().toISOString() };
   const outDir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
-  const outFile = A.out ?? path.join(outDir, `run-${facts.start.replace(/[:.]/g, '-')}.jsonl`);
-  fs.writeFileSync(outFile, JSON.stringify({ facts }) + '\n');
+  const outFile = A.append ?? A.out ?? path.join(outDir, `run-${facts.start.replace(/[:.]/g, '-')}.jsonl`);
+  if (A.append) fs.appendFileSync(outFile, JSON.stringify({ appended: facts }) + '\n'); // e.g. --rounds 0 --append FILE: add the paired children to a run
+  else fs.writeFileSync(outFile, JSON.stringify({ facts }) + '\n');
   console.log(JSON.stringify(facts));
 
   const jobs = []; // [round, cfg]
@@ -457,6 +503,10 @@ async function driver() {
       }
     }
   }
+  if (haveOurs && haveOrt && !A['no-paired']) { // after the rounds: one paired child per latency case and thread count
+    for (const c of CASES.filter((x) => x.kind === 'enc' || x.kind === 'fill'))
+      for (const t of threads) if (t === 1 || fs.existsSync(wasmMt)) jobs.push([rounds, { ...base, ...c, side: 'pair', ourFormat, threads: t, round: rounds, baseUrl }]);
+  }
   const rows = [];
   for (const [r, cfg] of jobs) {
     const tag = `${cfg.name}/${cfg.side}${cfg.ourFormat ? '-' + cfg.ourFormat : ''}${cfg.ortModel ? '-' + cfg.ortModel : ''}/${cfg.threads}t`;
@@ -476,6 +526,7 @@ async function driver() {
     const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
     console.log(`[round ${r}] ${tag}: ${!res.ok ? 'FAILED ' + res.error
       : res.kind === 'check' ? JSON.stringify(res.check)
+        : res.side === 'pair' ? `paired: ours ${f(res.oursMedianMs)} ms, ORT ${f(res.ortMedianMs)} ms, ratio ${res.ratioMedian.toFixed(2)} (IQR ${res.ratioQ1.toFixed(2)}–${res.ratioQ3.toFixed(2)}, ${res.ratios.length} pairs)`
         : res.kind === 'load' ? `load ${f(res.loadMs)} ms (${f(res.fileBytes / 1e6 / (res.loadMs / 1000))} MB/s), peak ${f(res.peakRssMB)} MB`
           : `median ${f(res.medianMs)} ms (${res.times.length} runs, ${res.nWarm} warm), peak ${f(res.peakRssMB)} MB, other ${f(res.foreignCores)}`}`);
   }
