@@ -210,7 +210,8 @@ static void linear(float *y, int ldy, const float *x, const kern_qact *xq, const
     case XLMR_TYPE_BF16: kern_matmul_bf16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
     case XLMR_TYPE_Q8_0: linear_q8_0(y, ldy, xq, w, b, N, K, gelu); return;
     }
-    if (gelu)
+    if (gelu && ldy == N) kern_gelu(y, (size_t)T * N); /* one span: split over threads when long */
+    else if (gelu)
         for (int t = 0; t < T; t++) kern_gelu(y + (size_t)t * ldy, (size_t)N);
 }
 
