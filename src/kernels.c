@@ -1,6 +1,6 @@
 /* kernels.c — the kern_* names the encoder calls: the SIMD128 version when compiled in, else the scalar
- * reference; plus the type dispatch of a linear layer and the embedding-row gather. The place where a
- * later build splits matmul rows across threads. */
+ * reference; plus the type and layout dispatch of a linear layer, the embedding-row gather, and the split of
+ * the work over the threaded build's pool (GEMM columns, rows of the row-wise kernels; threads.h). */
 #include "kernels.h"
 
 #include "kernels_relaxed.h"
