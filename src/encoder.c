@@ -327,6 +327,25 @@ static xlmr_status check_length(xlmr_model *m, int len, int seq) {
     return XLMR_OK;
 }
 
+/* Outputs of sequences [b0, b1) of a batch from the encoder pass that just ran on them alone: (T, H) rows zero-padded
+ * past each length, or one pooled (H) vector each. */
+static void embed_outputs(const xlmr_model *m, const int32_t *lengths, int b0, int b1, int T, int pooling,
+                          int normalize, float *out) {
+    const struct xlmr_scratch *s = m->scratch;
+    const int H = m->config.hidden_size;
+    for (int b = b0; b < b1; b++) {
+        const float *hb = s->hidden + (size_t)s->seq_start[b - b0] * H;
+        if (pooling == XLMR_POOL_NONE) {
+            float *ob = out + (size_t)b * T * H;
+            memcpy(ob, hb, (size_t)lengths[b] * H * sizeof(float));
+            memset(ob + (size_t)lengths[b] * H, 0, (size_t)(T - lengths[b]) * H * sizeof(float));
+        } else {
+            head_pool(hb, lengths[b], H, pooling, out + (size_t)b * H);
+            if (normalize) head_l2_normalize(out + (size_t)b * H, H);
+        }
+    }
+}
+
 xlmr_status model_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int pooling,
                         int normalize, float *out) {
     if (!m) return XLMR_ERR_ARG;
@@ -347,20 +366,12 @@ xlmr_status model_embed(xlmr_model *m, const int32_t *ids, const int32_t *length
                              b, T);
         if ((st = check_length(m, lengths[b], b)) == XLMR_OK) st = check_ids(m, ids + (size_t)b * T, lengths[b], b);
     }
-    if (st == XLMR_OK) st = encoder_forward(m, ids, lengths, B, T, 0);
     if (st != XLMR_OK) return st;
-    const struct xlmr_scratch *s = m->scratch;
-    const int H = m->config.hidden_size;
-    for (int b = 0; b < B; b++) {
-        const float *hb = s->hidden + (size_t)s->seq_start[b] * H;
-        if (pooling == XLMR_POOL_NONE) {
-            float *ob = out + (size_t)b * T * H;
-            memcpy(ob, hb, (size_t)lengths[b] * H * sizeof(float));
-            memset(ob + (size_t)lengths[b] * H, 0, (size_t)(T - lengths[b]) * H * sizeof(float));
-        } else {
-            head_pool(hb, lengths[b], H, pooling, out + (size_t)b * H);
-            if (normalize) head_l2_normalize(out + (size_t)b * H, H);
-        }
+    for (int b0 = 0, b1; b0 < B; b0 = b1) {
+        int64_t rows = lengths[b0];
+        for (b1 = b0 + 1; b1 < B && rows + lengths[b1] <= ENC_GROUP_ROWS; b1++) rows += lengths[b1];
+        if ((st = encoder_forward(m, ids + (size_t)b0 * T, lengths + b0, b1 - b0, T, 0)) != XLMR_OK) return st;
+        embed_outputs(m, lengths, b0, b1, T, pooling, normalize, out);
     }
     return XLMR_OK;
 }

@@ -13,6 +13,11 @@
 /* Queries whose attention scores are computed together. */
 #define ATT_QBLOCK 64
 
+/* model_embed runs a batch in groups of whole sequences of at most this many tokens (a longer sequence alone), so
+ * the activation scratch stays bounded (~13 MB at base size) whatever the batch; each group reads the weights once
+ * more, ~1% of a 512-row pass. */
+#define ENC_GROUP_ROWS 512
+
 /* Activations of one call, in one block that grows to the largest (rows, T, B) seen and is then reused;
  * nothing is allocated per token or per layer. Rp = rows rounded up to KERN_QTILE. */
 struct xlmr_scratch {

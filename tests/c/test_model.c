@@ -292,6 +292,36 @@ static void check_errors(xlmr_model *m, const golden *g) {
     (void)g;
 }
 
+/* A batch longer than ENC_GROUP_ROWS tokens runs in groups of whole sequences: every sequence's rows and pooled
+ * vector equal it run alone, bit for bit, and the scratch does not grow past what one 512-token pass needs. */
+static void check_row_groups(xlmr_model *m) {
+    enum { B = 5, T = 512 };
+    const int32_t lengths[B] = {300, 250, 200, 512, 40};
+    const int H = m->config.hidden_size;
+    int32_t *ids = malloc((size_t)B * T * sizeof *ids);
+    float *hid = malloc((size_t)B * T * H * sizeof *hid), *one = malloc((size_t)T * H * sizeof *one);
+    float *pool = malloc((size_t)B * H * sizeof *pool), *pool1 = malloc((size_t)H * sizeof *pool1);
+    uint32_t r = 7;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            r = r * 1664525u + 1013904223u;
+            ids[b * T + t] = t == 0 ? 0 : t == lengths[b] - 1 ? 2 : t >= lengths[b] ? 1 : 4 + (int32_t)(r >> 8) % 7990;
+        }
+    CHECK(model_embed(m, ids + 3 * T, &lengths[3], 1, T, XLMR_POOL_NONE, 0, one) == XLMR_OK, "%s", m->err.msg);
+    const size_t cap = m->scratch->cap;
+    CHECK(model_embed(m, ids, lengths, B, T, XLMR_POOL_NONE, 0, hid) == XLMR_OK, "%s", m->err.msg);
+    CHECK(m->scratch->cap == cap, "a %d-sequence batch grew the scratch from %zu to %zu bytes", B, cap, m->scratch->cap);
+    CHECK(model_embed(m, ids, lengths, B, T, XLMR_POOL_MEAN, 1, pool) == XLMR_OK, "%s", m->err.msg);
+    for (int b = 0; b < B; b++) {
+        int32_t len = lengths[b];
+        CHECK(model_embed(m, ids + (size_t)b * T, &len, 1, len, XLMR_POOL_NONE, 0, one) == XLMR_OK, "%s", m->err.msg);
+        CHECK(memcmp(one, hid + (size_t)b * T * H, (size_t)len * H * sizeof *one) == 0, "sequence %d in a grouped batch != alone", b);
+        CHECK(model_embed(m, ids + (size_t)b * T, &len, 1, len, XLMR_POOL_MEAN, 1, pool1) == XLMR_OK, "%s", m->err.msg);
+        CHECK(memcmp(pool1, pool + (size_t)b * H, (size_t)H * sizeof *pool1) == 0, "pooled sequence %d != alone", b);
+    }
+    free(ids), free(hid), free(one), free(pool), free(pool1);
+}
+
 static void print_figures(const tolerances *tol, const figures *f) {
     printf("%-5s max |diff|: hidden %.3g  logits %.3g  mean_pooled %.3g  mean_pooled_l2 %.3g  cls %.3g  probs %.3g; "
            "mean_pooled cos dist %.3g; batch vs alone %.3g\n",
@@ -365,6 +395,7 @@ int main(void) {
         }
         CHECK(f.masks == 14, "%d mask positions checked", f.masks);
         if (r == 0) check_errors(lm, &g[0]);
+        if (r == 0 || runs[r].q8) check_row_groups(lm);
         free_model(lm);
     }
     for (int i = 0; i < ng; i++) {
