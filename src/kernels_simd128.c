@@ -276,7 +276,7 @@ void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block
  * does the scalar reference's float operations in its order (per block: acc += (float)isum * (dw * dx)).
  *
  * The k-pair loop must stay a loop: unrolled, LLVM schedules the whole block's loads first and V8 (Node 20's
- * 11.3) spills most of them -- 31 GOP/s instead of 57 (bench/gemm_q8.c). */
+ * 11.3) spills most of them -- 31 GOP/s instead of 57 (measured with the GEMM microbenchmark, now bench/gemm_bench.c). */
 static inline v128_t q8x4_scales(const block_q8_0x4 *g) {
     return fp16x4_to_f32x4(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(g->d)));
 }
