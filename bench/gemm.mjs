@@ -1,7 +1,7 @@
 // Builds bench/gemm_bench.c for wasm32-wasi (the flags of dist/xlmr.wasm: -O3 -msimd128) and runs it under
 // Node's WASI: the Q8_0 GEMM kernel's GOP/s on the encoder's shapes, and its peak.
 //
-//   node bench/gemm.mjs [min_ms_per_shape] [--json]
+//   node bench/gemm.mjs [min_ms_per_shape [T N K]...] [--json]      (e.g. 300 1 250002 768: the MLM decoder's GEMV)
 //   node --experimental-wasm-relaxed-simd --no-liftoff bench/gemm.mjs --relaxed   (Node 20: Liftoff computes the
 //        relaxed dot product wrong; TurboFan computes it right. Browsers: bench/browser-gemm.mjs)
 
@@ -34,12 +34,12 @@ export function buildGemmBench({ relaxed = false } = {}) {
   return out;
 }
 
-export async function runGemmBench(file, minMs = 1500) {
+export async function runGemmBench(file, minMs = 1500, shapes = []) {
   const lines = [];
   // capture stdout through a pipe file
   const tmp = path.join(ROOT, 'build', 'bench', `gemm-${process.pid}.out`);
   const fd = fs.openSync(tmp, 'w');
-  const wasi2 = new WASI({ version: 'preview1', args: [file, String(minMs)], env: {}, returnOnExit: true, stdout: fd });
+  const wasi2 = new WASI({ version: 'preview1', args: [file, String(minMs), ...shapes.map(String)], env: {}, returnOnExit: true, stdout: fd });
   const mod = await WebAssembly.compile(fs.readFileSync(file));
   const inst = await WebAssembly.instantiate(mod, wasi2.getImportObject());
   const rc = wasi2.start(inst);
@@ -53,15 +53,17 @@ export async function runGemmBench(file, minMs = 1500) {
 if (process.argv[1] === fileURLToPath(import.meta.url) && !process.execArgv.includes('--no-liftoff')) {
   // The whole benchmark is one call of main(): on Node 20 the kernel then never leaves V8's baseline tier
   // (Liftoff, ~14 GOP/s here), while in the encoder, called from JS, it tiers up to TurboFan (~40 GOP/s).
-  // Measure the optimized code: run again with --no-liftoff.
-  const p = spawnSync(process.execPath, ['--no-liftoff', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  // Measure the optimized code: run again with --no-liftoff. (--no-concurrent-marking: Node 20 crashes in GC
+  // after a WASI run with a large memory, e.g. the 250002-row decoder shape.)
+  const p = spawnSync(process.execPath, ['--no-liftoff', '--no-concurrent-marking', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(p.status ?? 1);
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const minMs = +(args.find((a) => !a.startsWith('--')) ?? 1500);
+  const nums = args.filter((a) => !a.startsWith('--'));
+  const minMs = +(nums[0] ?? 1500);
   const file = buildGemmBench({ relaxed: args.includes('--relaxed') });
-  const rows = await runGemmBench(file, minMs);
+  const rows = await runGemmBench(file, minMs, nums.slice(1));
   if (args.includes('--json')) console.log(JSON.stringify(rows));
   else for (const r of rows) console.log(r.peak_gops !== undefined ? `peak ${r.peak_gops} GOP/s`
-    : `T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(4)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}; ${r.layout} layout; row-major ${r.rows_gops.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
+    : `T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(6)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}; ${r.layout} layout; row-major ${r.rows_gops.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
 }

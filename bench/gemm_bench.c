@@ -5,7 +5,7 @@
  * -mrelaxed-simd it times the relaxed-SIMD kernels (kernels_relaxed.h). Built for wasm32-wasi with the same
  * flags as dist/xlmr.wasm and run under Node's WASI by bench/gemm.mjs (or natively for a profile).
  *
- *   gemm_bench [min_ms_per_shape]
+ *   gemm_bench [min_ms_per_shape [T N K]...]     (default shapes below; e.g. 1 250002 768 for the MLM decoder)
  * Prints one JSON line per shape: {"T":…,"N":…,"K":…,"layout":…,"ms":…,"gops":…,"rows_gops":…} (medians of the
  * second half of the runs, wall clock; 1 MAC = 2 ops), then the peak. */
 #include <stdio.h>
@@ -35,12 +35,22 @@ static int cmp_double(const void *a, const void *b) {
 int main(int argc, char **argv) {
     const double min_ms = argc > 1 ? atof(argv[1]) : 1500;
     /* (T, N, K): attention projections, FFN up, FFN down, at seq 16/128/512 */
-    static const int shapes[][3] = {
+    static int shapes[16][3] = {
         {128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {16, 768, 768}, {16, 3072, 768},
         {512, 768, 768}, {512, 3072, 768}, {512, 768, 3072},
     };
+    size_t nshapes = 8;
+    if (argc > 2) {
+        for (nshapes = 0; nshapes < 16 && 2 + 3 * (int)nshapes + 2 < argc; nshapes++)
+            for (int i = 0; i < 3; i++) shapes[nshapes][i] = atoi(argv[2 + 3 * nshapes + i]);
+        for (size_t s = 0; s < nshapes; s++)
+            if (shapes[s][0] < 1 || shapes[s][1] < 1 || shapes[s][2] < QK8_0 || shapes[s][2] % QK8_0) {
+                fprintf(stderr, "gemm_bench: shape %zu: T, N >= 1 and K a multiple of %d\n", s, QK8_0);
+                return 2;
+            }
+    }
     double peak = 0;
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (size_t s = 0; s < nshapes; s++) {
         const int T = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *x = malloc((size_t)T * K * sizeof *x), *wf = malloc((size_t)N * K * sizeof *wf);
         float *b = malloc((size_t)N * sizeof *b), *y = malloc((size_t)T * N * sizeof *y);

@@ -218,29 +218,33 @@ typedef struct att_job {
     const xlmr_config *c;
     struct xlmr_scratch *s;
     int B;
+    int nq; /* > 0 (B = 1): only the queries in q rows 0 .. nq - 1 (layer_forward_rows), ctx to the same rows */
 } att_job;
 
-static void attention_head(const xlmr_config *c, struct xlmr_scratch *s, int b, int h, float *buf) {
+static void attention_head(const att_job *aj, int b, int h, float *buf) {
+    const xlmr_config *c = aj->c;
+    struct xlmr_scratch *s = aj->s;
     const int H = c->hidden_size, dh = H / c->num_heads;
     const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
+    const int q0 = aj->nq > 0 ? 0 : r0, nq = aj->nq > 0 ? aj->nq : len; /* the query rows */
     const size_t head = ((size_t)len * dh + 3) & ~(size_t)3, off = (size_t)h * dh;
     const float sq = sqrtf((float)dh);
     float *qh = buf, *kh = buf + head, *vt = buf + 2 * head, *scores = buf + 3 * head;
+    for (int j = 0; j < nq; j++) memcpy(qh + (size_t)j * dh, s->q + (size_t)(q0 + j) * H + off, (size_t)dh * sizeof(float));
     for (int j = 0; j < len; j++) {
         const size_t row = (size_t)(r0 + j) * H + off;
-        memcpy(qh + (size_t)j * dh, s->q + row, (size_t)dh * sizeof(float));
         memcpy(kh + (size_t)j * dh, s->k + row, (size_t)dh * sizeof(float));
         for (int d = 0; d < dh; d++) vt[(size_t)d * len + j] = s->v[row + d];
     }
-    for (int i0 = 0; i0 < len; i0 += ATT_QBLOCK) {
-        const int ni = len - i0 < ATT_QBLOCK ? len - i0 : ATT_QBLOCK;
+    for (int i0 = 0; i0 < nq; i0 += ATT_QBLOCK) {
+        const int ni = nq - i0 < ATT_QBLOCK ? nq - i0 : ATT_QBLOCK;
         kern_matmul_f32_local(scores, len, qh + (size_t)i0 * dh, kh, NULL, ni, len, dh);
         for (int i = 0; i < ni; i++) {
             float *sc = scores + (size_t)i * len;
             for (int j = 0; j < len; j++) sc[j] /= sq;
             kern_softmax(sc, len);
         }
-        kern_matmul_f32_local(s->ctx + (size_t)(r0 + i0) * H + off, H, scores, vt, NULL, ni, dh, len);
+        kern_matmul_f32_local(s->ctx + (size_t)(q0 + i0) * H + off, H, scores, vt, NULL, ni, dh, len);
     }
 }
 
@@ -248,11 +252,11 @@ static void attention_slot(void *p, int slot) {
     const att_job *j = (const att_job *)p;
     const int nh = j->c->num_heads;
     float *buf = j->s->att + (size_t)slot * j->s->att_slot_floats;
-    for (int pair = slot; pair < j->B * nh; pair += j->s->att_slots) attention_head(j->c, j->s, pair / nh, pair % nh, buf);
+    for (int pair = slot; pair < j->B * nh; pair += j->s->att_slots) attention_head(j, pair / nh, pair % nh, buf);
 }
 
-static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B) {
-    att_job j = {c, s, B};
+static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B, int nq) {
+    att_job j = {c, s, B, nq};
     par_run(s->att_slots, attention_slot, &j);
 }
 
@@ -275,7 +279,7 @@ static void layer_forward(xlmr_model *m, const xlmr_layer *L, int B, float **px,
     kern_linear(s->q, H, x, &qa, &L->q, BIAS(L->q_b), R);
     kern_linear(s->k, H, x, &qa, &L->k, BIAS(L->k_b), R);
     kern_linear(s->v, H, x, &qa, &L->v, BIAS(L->v_b), R);
-    attention(c, s, B);
+    attention(c, s, B, 0);
     QUANTIZE_IF(is_q8(&L->attn_out), s->ctx, H);
     kern_linear(alt, H, s->ctx, &qa, &L->attn_out, BIAS(L->attn_out_b), R);
     kern_add_layer_norm(alt, x, R, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);
@@ -293,9 +297,54 @@ static void layer_forward(xlmr_model *m, const xlmr_layer *L, int B, float **px,
     *palt = x;
 }
 
-xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head) {
+/* The last layer of a single sequence when only the output rows rows[0 .. n) are wanted (fill-mask, logits): keys and
+ * values for all R rows, everything else -- queries, attention, output projection, FFN -- for those n rows alone,
+ * about 10/12 of the layer's work saved for every other row. Each row's arithmetic is the full layer's (rows are
+ * quantized and multiplied independently), so the n results are bit-identical to the full pass's rows (test:
+ * check_output_rows). On return *px holds them as rows 0 .. n - 1, in the order given. Needs n <= R. */
+static void layer_forward_rows(xlmr_model *m, const xlmr_layer *L, const int32_t *rows, int n, float **px,
+                               float **palt) {
+    const xlmr_config *c = &m->config;
+    struct xlmr_scratch *s = m->scratch;
+    const int H = c->hidden_size, F = c->intermediate_size, R = s->seq_start[1];
+    const float eps = c->layer_norm_eps;
+    float *x = *px, *alt = *palt;
+    kern_qact qa;
+#define QUANTIZE_IF(cond, src, T, K)              \
+    if (cond) {                                   \
+        kern_qact_init(&qa, s->qmem, T, K);       \
+        kern_quantize_act(src, &qa);              \
+    }
+#define BIAS(t) ((const float *)(t).data)
+    QUANTIZE_IF(is_q8(&L->k) || is_q8(&L->v), x, R, H);
+    kern_linear(s->k, H, x, &qa, &L->k, BIAS(L->k_b), R);
+    kern_linear(s->v, H, x, &qa, &L->v, BIAS(L->v_b), R);
+    for (int i = 0; i < n; i++) memcpy(alt + (size_t)i * H, x + (size_t)rows[i] * H, (size_t)H * sizeof(float));
+    QUANTIZE_IF(is_q8(&L->q), alt, n, H); /* alt (n, H): the rows' inputs, kept for the residual */
+    kern_linear(s->q, H, alt, &qa, &L->q, BIAS(L->q_b), n);
+    attention(c, s, 1, n);
+    QUANTIZE_IF(is_q8(&L->attn_out), s->ctx, n, H);
+    kern_linear(x, H, s->ctx, &qa, &L->attn_out, BIAS(L->attn_out_b), n); /* x's rows are dead past the gather */
+    kern_add_layer_norm(x, alt, n, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);
+
+    QUANTIZE_IF(is_q8(&L->ffn_up), x, n, H);
+    kern_linear_gelu(s->ffn, F, x, &qa, &L->ffn_up, BIAS(L->ffn_up_b), n);
+    QUANTIZE_IF(is_q8(&L->ffn_down), s->ffn, n, F);
+    kern_linear(alt, H, s->ffn, &qa, &L->ffn_down, BIAS(L->ffn_down_b), n);
+    kern_add_layer_norm(alt, x, n, H, BIAS(L->out_norm), BIAS(L->out_norm_b), eps);
+#undef QUANTIZE_IF
+#undef BIAS
+    *px = alt;
+    *palt = x;
+}
+
+xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head,
+                            const int32_t *out_rows, int n_out) {
     int64_t rows = 0;
     for (int b = 0; b < B; b++) rows += lengths[b];
+    if (out_rows && (B != 1 || n_out < 1 || n_out > rows))
+        return xlmr_fail(&m->err, XLMR_ERR_ARG, "encoder: %d output rows of a batch of %d (%lld tokens)", n_out, B,
+                         (long long)rows);
     xlmr_status st = scratch_reserve(m, rows, T, B, want_head);
     if (st != XLMR_OK) return st;
     struct xlmr_scratch *s = m->scratch;
@@ -303,7 +352,13 @@ xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *le
     for (int b = 0; b < B; b++) s->seq_start[b + 1] = s->seq_start[b] + lengths[b];
     embed_tokens(m, ids, lengths, B, T);
     float *x = s->x, *alt = s->alt;
-    for (int l = 0; l < m->config.num_layers; l++) layer_forward(m, &m->w.layers[l], B, &x, &alt);
+    const int nl = m->config.num_layers, H = m->config.hidden_size;
+    for (int l = 0; l < nl - (out_rows && nl > 0); l++) layer_forward(m, &m->w.layers[l], B, &x, &alt);
+    if (out_rows && nl > 0) layer_forward_rows(m, &m->w.layers[nl - 1], out_rows, n_out, &x, &alt);
+    else if (out_rows) { /* no layers: the embeddings' rows */
+        for (int i = 0; i < n_out; i++) memcpy(alt + (size_t)i * H, x + (size_t)out_rows[i] * H, (size_t)H * sizeof(float));
+        x = alt;
+    }
     s->hidden = x;
     return XLMR_OK;
 }
@@ -370,7 +425,7 @@ xlmr_status model_embed(xlmr_model *m, const int32_t *ids, const int32_t *length
     for (int b0 = 0, b1; b0 < B; b0 = b1) {
         int64_t rows = lengths[b0];
         for (b1 = b0 + 1; b1 < B && rows + lengths[b1] <= ENC_GROUP_ROWS; b1++) rows += lengths[b1];
-        if ((st = encoder_forward(m, ids + (size_t)b0 * T, lengths + b0, b1 - b0, T, 0)) != XLMR_OK) return st;
+        if ((st = encoder_forward(m, ids + (size_t)b0 * T, lengths + b0, b1 - b0, T, 0, NULL, 0)) != XLMR_OK) return st;
         embed_outputs(m, lengths, b0, b1, T, pooling, normalize, out);
     }
     return XLMR_OK;
@@ -403,13 +458,15 @@ xlmr_status model_fill_mask(xlmr_model *m, const int32_t *ids, int T, int top_k,
     int M = 0;
     for (int t = 0; t < T; t++) M += ids[t] == mask;
     if (M == 0) return xlmr_fail(&m->err, XLMR_ERR_NO_MASK, "fill-mask: the input has no <mask> token (id %d)", mask);
-    if ((st = encoder_forward(m, ids, &T, 1, T, 1)) != XLMR_OK) return st;
+    /* the mask positions, staged in out_ids (room for M * top_k >= M ids) until the encoder has read them: the last
+     * layer computes those rows only, and hidden row i is then the i-th mask's */
+    for (int t = 0, i = 0; t < T; t++)
+        if (ids[t] == mask) out_ids[i++] = t;
+    if ((st = encoder_forward(m, ids, &T, 1, T, 1, out_ids, M)) != XLMR_OK) return st;
     struct xlmr_scratch *s = m->scratch;
-    int t = 0, done = 0;
-    while (done < M) {
-        int mc = 0;
-        for (; t < T && mc < KERN_QTILE; t++)
-            if (ids[t] == mask) memcpy(s->hin + (size_t)mc++ * H, s->hidden + (size_t)t * H, (size_t)H * sizeof(float));
+    for (int done = 0; done < M;) {
+        const int mc = M - done < KERN_QTILE ? M - done : KERN_QTILE;
+        memcpy(s->hin, s->hidden + (size_t)done * H, (size_t)mc * H * sizeof(float));
         head_mlm_logits(m, s->hin, mc, s->logits, V);
         for (int i = 0; i < mc; i++) {
             float *p = s->logits + (size_t)i * V;
@@ -434,13 +491,17 @@ xlmr_status model_logits(xlmr_model *m, const int32_t *ids, int T, const int32_t
             return xlmr_fail(&m->err, XLMR_ERR_ARG, "logits: position %d (entry %d) is outside [0, %d)",
                              (int)positions[i], i, T);
     if (n_pos == 0) return XLMR_OK;
-    if ((st = encoder_forward(m, ids, &T, 1, T, 1)) != XLMR_OK) return st;
+    /* more positions than tokens (repeats): the full last layer, rows gathered below; else that layer for the
+     * positions alone, hidden row i being position i's */
+    const int some = n_pos <= T;
+    if ((st = encoder_forward(m, ids, &T, 1, T, 1, some ? positions : NULL, some ? n_pos : 0)) != XLMR_OK) return st;
     struct xlmr_scratch *s = m->scratch;
     const int V = m->config.vocab_size, H = m->config.hidden_size;
     for (int c0 = 0; c0 < n_pos; c0 += KERN_QTILE) {
         const int mc = n_pos - c0 < KERN_QTILE ? n_pos - c0 : KERN_QTILE;
         for (int i = 0; i < mc; i++)
-            memcpy(s->hin + (size_t)i * H, s->hidden + (size_t)positions[c0 + i] * H, (size_t)H * sizeof(float));
+            memcpy(s->hin + (size_t)i * H, s->hidden + (size_t)(some ? c0 + i : positions[c0 + i]) * H,
+                   (size_t)H * sizeof(float));
         head_mlm_logits(m, s->hin, mc, out + (size_t)c0 * V, V);
     }
     return XLMR_OK;

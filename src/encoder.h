@@ -42,8 +42,10 @@ void scratch_free(struct xlmr_scratch *s);
 /* Runs the encoder on ids (B, T) row-major, sequence b being ids[b*T .. b*T + lengths[b]). Arguments are
  * checked by the callers below. On success m->scratch->hidden holds the packed (sum lengths, H) final hidden
  * states and m->scratch->seq_start[b] the row of each sequence's first token. want_head reserves the
- * fill-mask head buffers. */
-xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head);
+ * fill-mask head buffers. With out_rows (B = 1, 1 <= n_out <= lengths[0]; repeats allowed) the last layer computes
+ * only those rows (bit-identical to the full pass's) and hidden holds them as (n_out, H), row i = out_rows[i]. */
+xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head,
+                            const int32_t *out_rows, int n_out);
 
 /* ids (B, T) right-padded, lengths (B). out: XLMR_POOL_NONE (B, T, H) hidden states, rows t >= lengths[b]
  * zero; XLMR_POOL_CLS / XLMR_POOL_MEAN (B, H), L2-normalised if normalize. */

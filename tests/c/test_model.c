@@ -3,6 +3,7 @@
  * from the manifest's table of observed differences (2x margin), Q8_0 at the issue's quality bars; and a
  * padded batch against each sequence alone. */
 #include "encoder.h"
+#include "heads.h"
 #include "json.h"
 #include "quant.h"
 #include "test.h"
@@ -322,6 +323,58 @@ static void check_row_groups(xlmr_model *m) {
     free(ids), free(hid), free(one), free(pool), free(pool1);
 }
 
+/* fill-mask and logits run the last layer for the asked rows alone (encoder_forward's out_rows): those rows must
+ * equal the full pass's bit for bit, whatever the rows (repeats, any order, one row, all rows), and fill-mask must
+ * equal softmax + top-k over full-pass logits (model_logits with more positions than tokens takes the full pass). */
+static void check_output_rows(xlmr_model *m) {
+    enum { T = 37 };
+    const int H = m->config.hidden_size, V = m->config.vocab_size, mask = V - 1;
+    int32_t ids[T];
+    uint32_t r = 11;
+    for (int t = 0; t < T; t++) {
+        r = r * 1664525u + 1013904223u;
+        ids[t] = t == 0 ? 0 : t == T - 1 ? 2 : 4 + (int32_t)(r >> 8) % 7990;
+    }
+    ids[5] = ids[20] = mask;
+    float *full = malloc((size_t)T * H * sizeof *full);
+    int32_t len = T;
+    CHECK(model_embed(m, ids, &len, 1, T, XLMR_POOL_NONE, 0, full) == XLMR_OK, "%s", m->err.msg);
+    static const int32_t sets[][T] = {{5, 0, 36, 5, 20}, {20}, {0}, {36, 35, 34, 33, 32, 31, 30, 29, 28}};
+    static const int sizes[] = {5, 1, 1, 9};
+    int32_t all[T];
+    for (int t = 0; t < T; t++) all[t] = T - 1 - t;
+    for (int k = 0; k < 5; k++) {
+        const int32_t *rows = k < 4 ? sets[k] : all;
+        const int n = k < 4 ? sizes[k] : T;
+        CHECK(encoder_forward(m, ids, &len, 1, T, 0, rows, n) == XLMR_OK, "%s", m->err.msg);
+        int same = 1;
+        for (int i = 0; i < n; i++)
+            same &= memcmp(m->scratch->hidden + (size_t)i * H, full + (size_t)rows[i] * H, (size_t)H * sizeof *full) == 0;
+        CHECK(same, "row set %d: the last layer on %d rows differs from the full pass", k, n);
+    }
+    CHECK(encoder_forward(m, ids, &len, 1, T, 0, sets[0], T + 1) == XLMR_ERR_ARG, "more output rows than tokens accepted");
+
+    /* fill-mask against the full pass's logits at the two masks (positions repeated past T force that pass) */
+    enum { K = 5 };
+    int32_t pos[T + 1], top[2 * K], want[K];
+    float *logits = malloc((size_t)(T + 1) * V * sizeof *logits), sc[2 * K], want_sc[K];
+    for (int i = 0; i <= T; i++) pos[i] = i % 2 ? 20 : 5;
+    CHECK(model_logits(m, ids, T, pos, T + 1, logits) == XLMR_OK, "%s", m->err.msg);
+    float *one = malloc((size_t)V * sizeof *one);
+    CHECK(model_logits(m, ids, T, &pos[1], 1, one) == XLMR_OK, "%s", m->err.msg);
+    CHECK(memcmp(one, logits + V, (size_t)V * sizeof *one) == 0, "logits at one position differ from the full pass");
+    int nm = 0;
+    CHECK(model_fill_mask(m, ids, T, K, top, sc, &nm) == XLMR_OK && nm == 2, "fill-mask: %s", m->err.msg);
+    for (int i = 0; i < 2; i++) {
+        float *p = logits + (size_t)i * V;
+        kern_softmax(p, V);
+        head_top_k(p, V, K, want, want_sc);
+        CHECK(memcmp(want, top + i * K, sizeof want) == 0 && memcmp(want_sc, sc + i * K, sizeof want_sc) == 0,
+              "fill-mask %d (last layer at the masks only) differs from the full pass", i);
+    }
+    free(full), free(logits), free(one);
+}
+
 static void print_figures(const tolerances *tol, const figures *f) {
     printf("%-5s max |diff|: hidden %.3g  logits %.3g  mean_pooled %.3g  mean_pooled_l2 %.3g  cls %.3g  probs %.3g; "
            "mean_pooled cos dist %.3g; batch vs alone %.3g\n",
@@ -396,6 +449,7 @@ int main(void) {
         CHECK(f.masks == 14, "%d mask positions checked", f.masks);
         if (r == 0) check_errors(lm, &g[0]);
         if (r == 0 || runs[r].q8) check_row_groups(lm);
+        check_output_rows(lm);
         free_model(lm);
     }
     for (int i = 0; i < ng; i++) {
