@@ -113,6 +113,21 @@ xlmr_status tok_from_vocab(const tok_vocab_desc *d, tok_tokenizer **out, xlmr_er
         if (!xlmr_add_size(total, len + 1, &total) || len >= (size_t)INT32_MAX)
             { st = xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: token strings too long in total"); goto fail; }
     }
+    /* The long-lived arrays before the temporaries (keys, the trie builder's): freed, those then leave one hole
+     * (~16 MB for XLM-R) that later allocations -- the activations -- can reuse; wasm memory never shrinks. */
+    if (d->charsmap_len) {
+        if (!d->charsmap) {
+            st = xlmr_fail(err, XLMR_ERR_ARG, "tokenizer: charsmap length %zu without data", d->charsmap_len);
+            goto fail;
+        }
+        t->charsmap = XLMR_MALLOC(d->charsmap_len);
+        if (!t->charsmap) {
+            st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory for the charsmap");
+            goto fail;
+        }
+        memcpy(t->charsmap, d->charsmap, d->charsmap_len);
+        t->charsmap_len = d->charsmap_len;
+    }
     t->strings = XLMR_MALLOC(total);
     t->tokens = XLMR_MALLOC(V * sizeof *t->tokens);
     t->token_lens = XLMR_MALLOC(V * sizeof *t->token_lens);
@@ -198,19 +213,6 @@ xlmr_status tok_from_vocab(const tok_vocab_desc *d, tok_tokenizer **out, xlmr_er
     }
     t->byte_fallback = n_bytes == 256;
 
-    if (d->charsmap_len) {
-        if (!d->charsmap) {
-            st = xlmr_fail(err, XLMR_ERR_ARG, "tokenizer: charsmap length %zu without data", d->charsmap_len);
-            goto fail;
-        }
-        t->charsmap = XLMR_MALLOC(d->charsmap_len);
-        if (!t->charsmap) {
-            st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory for the charsmap");
-            goto fail;
-        }
-        memcpy(t->charsmap, d->charsmap, d->charsmap_len);
-        t->charsmap_len = d->charsmap_len;
-    }
     if ((st = tok_normalizer_set_charsmap(&t->nz, t->charsmap, t->charsmap_len, err))) goto fail;
 
     /* User-defined pieces first (their own trie), then all matchable pieces. */
