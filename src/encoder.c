@@ -228,7 +228,11 @@ static void attention_head(const att_job *aj, int b, int h, float *buf) {
     const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
     const int q0 = aj->nq > 0 ? 0 : r0, nq = aj->nq > 0 ? aj->nq : len; /* the query rows */
     const size_t head = ((size_t)len * dh + 3) & ~(size_t)3, off = (size_t)h * dh;
-    const float sq = sqrtf((float)dh);
+    const float sq = sqrtf((float)dh), inv_sq = 1.0f / sq;
+    /* scores / sqrt(dh) as the reference computes it; a multiply when that is exact (sqrt(dh) a power of two:
+     * dh = 64 at base size), as division is several times slower */
+    int e2;
+    const int scale_exact = frexpf(sq, &e2) == 0.5f;
     float *qh = buf, *kh = buf + head, *vt = buf + 2 * head, *scores = buf + 3 * head;
     for (int j = 0; j < nq; j++) memcpy(qh + (size_t)j * dh, s->q + (size_t)(q0 + j) * H + off, (size_t)dh * sizeof(float));
     for (int j = 0; j < len; j++) {
@@ -241,7 +245,10 @@ static void attention_head(const att_job *aj, int b, int h, float *buf) {
         kern_matmul_f32_local(scores, len, qh + (size_t)i0 * dh, kh, NULL, ni, len, dh);
         for (int i = 0; i < ni; i++) {
             float *sc = scores + (size_t)i * len;
-            for (int j = 0; j < len; j++) sc[j] /= sq;
+            if (scale_exact)
+                for (int j = 0; j < len; j++) sc[j] *= inv_sq;
+            else
+                for (int j = 0; j < len; j++) sc[j] /= sq;
             kern_softmax(sc, len);
         }
         kern_matmul_f32_local(s->ctx + (size_t)(q0 + i0) * H + off, H, scores, vt, NULL, ni, dh, len);

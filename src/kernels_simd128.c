@@ -58,13 +58,15 @@ void kern_quantize_act_simd128(const float *x, kern_qact *q) {
             const float *xb = xr + j * QK8_0;
             v128_t v[8];
             for (int i = 0; i < 8; i++) v[i] = wasm_v128_load(xb + 4 * i);
-            v128_t m0 = wasm_f32x4_max(wasm_f32x4_abs(v[0]), wasm_f32x4_abs(v[1]));
-            v128_t m1 = wasm_f32x4_max(wasm_f32x4_abs(v[2]), wasm_f32x4_abs(v[3]));
-            v128_t m2 = wasm_f32x4_max(wasm_f32x4_abs(v[4]), wasm_f32x4_abs(v[5]));
-            v128_t m3 = wasm_f32x4_max(wasm_f32x4_abs(v[6]), wasm_f32x4_abs(v[7]));
-            v128_t m = wasm_f32x4_max(wasm_f32x4_max(m0, m1), wasm_f32x4_max(m2, m3));
-            m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-            m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+            /* pmax (one maxps) rather than max (NaN-propagating: ~8 x64 instructions in V8); they differ only
+             * when a NaN is in the block, whose outputs are meaningless either way */
+            v128_t m0 = wasm_f32x4_pmax(wasm_f32x4_abs(v[0]), wasm_f32x4_abs(v[1]));
+            v128_t m1 = wasm_f32x4_pmax(wasm_f32x4_abs(v[2]), wasm_f32x4_abs(v[3]));
+            v128_t m2 = wasm_f32x4_pmax(wasm_f32x4_abs(v[4]), wasm_f32x4_abs(v[5]));
+            v128_t m3 = wasm_f32x4_pmax(wasm_f32x4_abs(v[6]), wasm_f32x4_abs(v[7]));
+            v128_t m = wasm_f32x4_pmax(wasm_f32x4_pmax(m0, m1), wasm_f32x4_pmax(m2, m3));
+            m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+            m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
             const float amax = wasm_f32x4_extract_lane(m, 0);
             const float dj = amax / 127.0f;
             const float id = dj != 0.0f ? 1.0f / dj : 0.0f;
@@ -532,7 +534,7 @@ void kern_layer_norm_simd128(float *x, int T, int n, const float *g, const float
 /* erf on [-4, 4] as x·P(x²)/Q(x²) (the rational form Eigen and XLA use); |x| > 4 gives ±1, which is what
  * erff rounds to there. Max difference from erff 3.6e-7 (kernel test). */
 static inline v128_t erf_f32x4(v128_t x) {
-    x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-4.0f)), wasm_f32x4_splat(4.0f));
+    x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-4.0f)), wasm_f32x4_splat(4.0f)); /* see exp_f32x4 */
     const v128_t x2 = wasm_f32x4_mul(x, x);
 #define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, x2), wasm_f32x4_splat(c))
     v128_t p = wasm_f32x4_splat(-2.72614225801306e-10f);
@@ -553,11 +555,18 @@ static inline v128_t erf_f32x4(v128_t x) {
 }
 
 /* exp for x <= 88 (softmax inputs are <= 0): 2^n · P(r), r = x - n ln2 in two parts (Cephes); x < -87.3
- * gives 0 instead of a subnormal. Within 2 ulp of expf (kernel test). */
+ * gives 0 instead of a subnormal. Within 2 ulp of expf (kernel test).
+ * Written for V8's x64 lowering: pmin/pmax clamp (one instruction each; min/max are ~8 for their NaN rules), and
+ * n = round(x log2 e) by adding 1.5 * 2^23, whose bits then hold n (f32x4.nearest + i32x4.trunc_sat_f32x4 cost ~8):
+ * the same n, ties to even, for |x log2 e| < 2^22. Same results as the plain form on every float but NaN (a stride
+ * through all 2^32 bit patterns, compared bit for bit). */
+#define EXP_ROUND_MAGIC 12582912.0f /* 1.5 * 2^23, bits 0x4B400000 */
 static inline v128_t exp_f32x4(v128_t x) {
     const v128_t under = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33654f));
-    x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.33654f)), wasm_f32x4_splat(88.0f));
-    const v128_t fx = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+    x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.33654f)), wasm_f32x4_splat(88.0f));
+    const v128_t tn = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)),
+                                     wasm_f32x4_splat(EXP_ROUND_MAGIC));
+    const v128_t fx = wasm_f32x4_sub(tn, wasm_f32x4_splat(EXP_ROUND_MAGIC));
     v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, wasm_f32x4_splat(0.693359375f)));
     r = wasm_f32x4_sub(r, wasm_f32x4_mul(fx, wasm_f32x4_splat(-2.12194440e-4f)));
 #define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, r), wasm_f32x4_splat(c))
@@ -569,7 +578,7 @@ static inline v128_t exp_f32x4(v128_t x) {
     p = MA(p, 5.0000001201e-1f);
 #undef MA
     p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
-    const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(fx), wasm_i32x4_splat(127)), 23);
+    const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(tn, wasm_i32x4_splat(127 - 0x4B400000)), 23);
     return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), under);
 }
 
@@ -596,9 +605,9 @@ void kern_softmax_simd128(float *x, int n) {
     if (n <= 0) return;
     v128_t vm = wasm_f32x4_splat(x[0]);
     int i = 0;
-    for (; i + 4 <= n; i += 4) vm = wasm_f32x4_max(vm, wasm_v128_load(x + i));
-    vm = wasm_f32x4_max(vm, wasm_i32x4_shuffle(vm, vm, 2, 3, 0, 1));
-    vm = wasm_f32x4_max(vm, wasm_i32x4_shuffle(vm, vm, 1, 0, 3, 2));
+    for (; i + 4 <= n; i += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(x + i)); /* pmax: see exp_f32x4 */
+    vm = wasm_f32x4_pmax(vm, wasm_i32x4_shuffle(vm, vm, 2, 3, 0, 1));
+    vm = wasm_f32x4_pmax(vm, wasm_i32x4_shuffle(vm, vm, 1, 0, 3, 2));
     float mx = wasm_f32x4_extract_lane(vm, 0);
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     vm = wasm_f32x4_splat(mx);
