@@ -218,7 +218,7 @@ typedef struct att_job {
     const xlmr_config *c;
     struct xlmr_scratch *s;
     int B;
-    int nq; /* > 0 (B = 1): only the queries in q rows 0 .. nq - 1 (layer_forward_rows), ctx to the same rows */
+    int nq; /* > 0 (B = 1): only the queries in q rows 0 .. nq - 1 (layer_forward with rows), ctx to the same rows */
 } att_job;
 
 static void attention_head(const att_job *aj, int b, int h, float *buf) {
@@ -269,51 +269,17 @@ static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B, int n
 
 static inline int is_q8(const xlmr_tensor *t) { return t->type == XLMR_TYPE_Q8_0; }
 
-static void layer_forward(xlmr_model *m, const xlmr_layer *L, int B, float **px, float **palt) {
+/* One block over the R packed rows. With rows (B = 1; fill-mask, logits: the last layer) only the output rows
+ * rows[0 .. n) are computed: keys and values for all R rows, everything else -- queries, attention, output
+ * projection, FFN -- for those n rows alone, about 10/12 of the layer's work saved for every other row. Each row's
+ * arithmetic is the same either way (rows are quantized and multiplied independently), so those rows are
+ * bit-identical to the full pass's (test: check_output_rows); *px then holds them as rows 0 .. n - 1, in the order
+ * given (n <= R). */
+static void layer_forward(xlmr_model *m, const xlmr_layer *L, int B, const int32_t *rows, int n, float **px,
+                          float **palt) {
     const xlmr_config *c = &m->config;
     struct xlmr_scratch *s = m->scratch;
-    const int H = c->hidden_size, F = c->intermediate_size, R = s->seq_start[B];
-    const float eps = c->layer_norm_eps;
-    float *x = *px, *alt = *palt;
-    kern_qact qa;
-#define QUANTIZE_IF(cond, src, K)                 \
-    if (cond) {                                   \
-        kern_qact_init(&qa, s->qmem, R, K);       \
-        kern_quantize_act(src, &qa);              \
-    }
-#define BIAS(t) ((const float *)(t).data)
-    QUANTIZE_IF(is_q8(&L->q) || is_q8(&L->k) || is_q8(&L->v), x, H);
-    kern_linear(s->q, H, x, &qa, &L->q, BIAS(L->q_b), R);
-    kern_linear(s->k, H, x, &qa, &L->k, BIAS(L->k_b), R);
-    kern_linear(s->v, H, x, &qa, &L->v, BIAS(L->v_b), R);
-    attention(c, s, B, 0);
-    QUANTIZE_IF(is_q8(&L->attn_out), s->ctx, H);
-    kern_linear(alt, H, s->ctx, &qa, &L->attn_out, BIAS(L->attn_out_b), R);
-    kern_add_layer_norm(alt, x, R, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);
-    float *tmp = x;
-    x = alt, alt = tmp;
-
-    QUANTIZE_IF(is_q8(&L->ffn_up), x, H);
-    kern_linear_gelu(s->ffn, F, x, &qa, &L->ffn_up, BIAS(L->ffn_up_b), R);
-    QUANTIZE_IF(is_q8(&L->ffn_down), s->ffn, F);
-    kern_linear(alt, H, s->ffn, &qa, &L->ffn_down, BIAS(L->ffn_down_b), R);
-    kern_add_layer_norm(alt, x, R, H, BIAS(L->out_norm), BIAS(L->out_norm_b), eps);
-#undef QUANTIZE_IF
-#undef BIAS
-    *px = alt;
-    *palt = x;
-}
-
-/* The last layer of a single sequence when only the output rows rows[0 .. n) are wanted (fill-mask, logits): keys and
- * values for all R rows, everything else -- queries, attention, output projection, FFN -- for those n rows alone,
- * about 10/12 of the layer's work saved for every other row. Each row's arithmetic is the full layer's (rows are
- * quantized and multiplied independently), so the n results are bit-identical to the full pass's rows (test:
- * check_output_rows). On return *px holds them as rows 0 .. n - 1, in the order given. Needs n <= R. */
-static void layer_forward_rows(xlmr_model *m, const xlmr_layer *L, const int32_t *rows, int n, float **px,
-                               float **palt) {
-    const xlmr_config *c = &m->config;
-    struct xlmr_scratch *s = m->scratch;
-    const int H = c->hidden_size, F = c->intermediate_size, R = s->seq_start[1];
+    const int H = c->hidden_size, F = c->intermediate_size, R = s->seq_start[B], Rq = rows ? n : R;
     const float eps = c->layer_norm_eps;
     float *x = *px, *alt = *palt;
     kern_qact qa;
@@ -323,22 +289,28 @@ static void layer_forward_rows(xlmr_model *m, const xlmr_layer *L, const int32_t
         kern_quantize_act(src, &qa);              \
     }
 #define BIAS(t) ((const float *)(t).data)
-    QUANTIZE_IF(is_q8(&L->k) || is_q8(&L->v), x, R, H);
+    QUANTIZE_IF(is_q8(&L->q) || is_q8(&L->k) || is_q8(&L->v), x, R, H);
     kern_linear(s->k, H, x, &qa, &L->k, BIAS(L->k_b), R);
     kern_linear(s->v, H, x, &qa, &L->v, BIAS(L->v_b), R);
-    for (int i = 0; i < n; i++) memcpy(alt + (size_t)i * H, x + (size_t)rows[i] * H, (size_t)H * sizeof(float));
-    QUANTIZE_IF(is_q8(&L->q), alt, n, H); /* alt (n, H): the rows' inputs, kept for the residual */
-    kern_linear(s->q, H, alt, &qa, &L->q, BIAS(L->q_b), n);
-    attention(c, s, 1, n);
-    QUANTIZE_IF(is_q8(&L->attn_out), s->ctx, n, H);
-    kern_linear(x, H, s->ctx, &qa, &L->attn_out, BIAS(L->attn_out_b), n); /* x's rows are dead past the gather */
-    kern_add_layer_norm(x, alt, n, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);
+    if (rows) { /* x becomes the n rows' inputs (gathered into alt); the old x is free */
+        for (int i = 0; i < n; i++) memcpy(alt + (size_t)i * H, x + (size_t)rows[i] * H, (size_t)H * sizeof(float));
+        float *tmp = x;
+        x = alt, alt = tmp;
+        QUANTIZE_IF(is_q8(&L->q), x, n, H);
+    }
+    kern_linear(s->q, H, x, &qa, &L->q, BIAS(L->q_b), Rq);
+    attention(c, s, B, rows ? n : 0);
+    QUANTIZE_IF(is_q8(&L->attn_out), s->ctx, Rq, H);
+    kern_linear(alt, H, s->ctx, &qa, &L->attn_out, BIAS(L->attn_out_b), Rq);
+    kern_add_layer_norm(alt, x, Rq, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);
+    float *tmp = x;
+    x = alt, alt = tmp;
 
-    QUANTIZE_IF(is_q8(&L->ffn_up), x, n, H);
-    kern_linear_gelu(s->ffn, F, x, &qa, &L->ffn_up, BIAS(L->ffn_up_b), n);
-    QUANTIZE_IF(is_q8(&L->ffn_down), s->ffn, n, F);
-    kern_linear(alt, H, s->ffn, &qa, &L->ffn_down, BIAS(L->ffn_down_b), n);
-    kern_add_layer_norm(alt, x, n, H, BIAS(L->out_norm), BIAS(L->out_norm_b), eps);
+    QUANTIZE_IF(is_q8(&L->ffn_up), x, Rq, H);
+    kern_linear_gelu(s->ffn, F, x, &qa, &L->ffn_up, BIAS(L->ffn_up_b), Rq);
+    QUANTIZE_IF(is_q8(&L->ffn_down), s->ffn, Rq, F);
+    kern_linear(alt, H, s->ffn, &qa, &L->ffn_down, BIAS(L->ffn_down_b), Rq);
+    kern_add_layer_norm(alt, x, Rq, H, BIAS(L->out_norm), BIAS(L->out_norm_b), eps);
 #undef QUANTIZE_IF
 #undef BIAS
     *px = alt;
@@ -360,9 +332,9 @@ xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *le
     embed_tokens(m, ids, lengths, B, T);
     float *x = s->x, *alt = s->alt;
     const int nl = m->config.num_layers, H = m->config.hidden_size;
-    for (int l = 0; l < nl - (out_rows && nl > 0); l++) layer_forward(m, &m->w.layers[l], B, &x, &alt);
-    if (out_rows && nl > 0) layer_forward_rows(m, &m->w.layers[nl - 1], out_rows, n_out, &x, &alt);
-    else if (out_rows) { /* no layers: the embeddings' rows */
+    for (int l = 0; l < nl; l++)
+        layer_forward(m, &m->w.layers[l], B, l == nl - 1 ? out_rows : NULL, n_out, &x, &alt);
+    if (out_rows && nl == 0) { /* no layers: the embeddings' rows */
         for (int i = 0; i < n_out; i++) memcpy(alt + (size_t)i * H, x + (size_t)out_rows[i] * H, (size_t)H * sizeof(float));
         x = alt;
     }
