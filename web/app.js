@@ -92,9 +92,18 @@ class ProgressView {
     this.started = performance.now();
     this.bytes = 0;
     this.lastEv = null;
+    this.stopped = false;
+  }
+
+  /** No more drawing: a frame queued by a late progress event must not overwrite the final text ("cancelled", "ready in …"). */
+  stop() {
+    this.stopped = true;
+    if (this.pending) cancelAnimationFrame(this.pending);
+    this.pending = null;
   }
 
   update(ev) {
+    if (this.stopped) return;
     const now = performance.now();
     const key = `${ev.phase}:${ev.file ?? ''}`;
     if (key !== this.file) { this.file = key; this.samples = []; }
@@ -185,6 +194,7 @@ async function loadModel() {
   const t0 = performance.now();
   try {
     const model = await load(source, opts);
+    view.stop();
     if (state.loading !== ac) { await model.dispose(); return; }
     const ms = performance.now() - t0;
     state.model = model;
@@ -209,6 +219,7 @@ async function loadModel() {
     scheduleFill(0);
     runEmbeddings();
   } catch (e) {
+    view.stop();
     if (state.loading !== ac) return;
     document.body.dataset.state = 'error';
     state.errors.push(errorText(e));
