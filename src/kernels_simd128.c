@@ -136,33 +136,6 @@ static inline void q8_store_1row(float *y, int ldy, int n, v128_t r, const float
     for (int i = 0; i < nt; i++) y[(size_t)i * ldy + n] = lanes[i];
 }
 
-/* One token against 4 weight rows (w: the first row; scales sq: [block][4 rows]): lane r = row n + r. The
- * path for 1 or 2 leftover tokens (a single fill-mask position, short inputs), where a 4-token tile would
- * compute mostly padding. Same integer sums and float operations per output as the tile paths. */
-static inline void q8_4rows_1token(float *y, const int16_t *x, const float *dx, const block_q8_0 *w, const float *sq,
-                                   int nb, const float *b, int n) {
-    v128_t acc = wasm_f32x4_splat(0.0f);
-    const block_q8_0 *w0 = w, *w1 = w0 + nb, *w2 = w1 + nb, *w3 = w2 + nb;
-    for (int j = 0; j < nb; j++) {
-        const int16_t *xj = x + (size_t)j * QK8_0;
-        const v128_t x0 = wasm_v128_load(xj), x1 = wasm_v128_load(xj + 8);
-        const v128_t x2 = wasm_v128_load(xj + 16), x3 = wasm_v128_load(xj + 24);
-#define Q8_ROW(wr)                                                                                             \
-    wasm_i32x4_add(                                                                                            \
-        wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8((wr)->qs), x0),                               \
-                       wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8((wr)->qs + 8), x1)),                          \
-        wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8((wr)->qs + 16), x2),                          \
-                       wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8((wr)->qs + 24), x3)))
-        const v128_t p0 = Q8_ROW(w0 + j), p1 = Q8_ROW(w1 + j), p2 = Q8_ROW(w2 + j), p3 = Q8_ROW(w3 + j);
-#undef Q8_ROW
-        const v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
-        const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
-        const v128_t isum = wasm_i32x4_add(wasm_i32x4_shuffle(a, c, 0, 1, 4, 5), wasm_i32x4_shuffle(a, c, 2, 3, 6, 7));
-        acc = q8_accumulate(acc, isum, wasm_v128_load(sq + (size_t)j * 4), wasm_f32x4_splat(dx[(size_t)j * KERN_QTILE]));
-    }
-    wasm_v128_store(y + n, wasm_f32x4_add(acc, b ? wasm_v128_load(b + n) : wasm_f32x4_splat(0.0f)));
-}
-
 /* 1 or 2 tokens against 4 rows at a time: the MLM decoder at the mask (250002 × 768, 204 MB, read once per
  * call, from DRAM). The panel path below converts a panel's scales first, a pass that touches every cache line
  * of the panel with little else to do, then computes from L2: memory time and arithmetic in series (~27 ms).
@@ -283,12 +256,6 @@ static void q8_gemm(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, 
         const int nt = T - t0;
         float *yt = y + (size_t)t0 * ldy;
         int n = n0;
-        if (nt <= 2) { /* token by token, 4 rows at a time */
-            for (; n + 4 <= n1; n += 4)
-                for (int i = 0; i < nt; i++)
-                    q8_4rows_1token(yt + (size_t)i * ldy, xt + (size_t)i * K, da + i, w + (size_t)n * nb, SCALE_AT(n, 0),
-                                    nb, b, n);
-        }
         for (; n + 2 <= n1; n += 2) {
             const block_q8_0 *w0 = w + (size_t)n * nb, *w1 = w0 + nb;
             v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
