@@ -137,9 +137,10 @@ static inline void q8_store_1row(float *y, int ldy, int n, v128_t r, const float
 }
 
 /* 1 or 2 tokens against 4 rows at a time: the MLM decoder at the mask (250002 × 768, 204 MB, read once per
- * call, from DRAM). The panel path below converts a panel's scales first, a pass that touches every cache line
- * of the panel with little else to do, then computes from L2: memory time and arithmetic in series (~27 ms).
- * Computing straight from DRAM is worse (the arithmetic per line keeps too few misses in flight: ~4 GB/s).
+ * call, from DRAM). The panel path below took ~27 ms here: its pass converting a panel's scales (scalar, ~35%
+ * more instructions) touches every cache line of the panel before any arithmetic, so memory time and arithmetic
+ * run in series. Computing straight from DRAM without that pass is worse (the arithmetic per line keeps too few
+ * misses in flight: ~4 GB/s; touching alone reads the 204 MB in ~15 ms).
  * Here each block's 4 scales are converted in place, and while 4 rows are computed, plain byte loads touch the
  * lines GEMV_AHEAD bytes on (two per 136-byte block group; wasm has no prefetch instruction): a few independent
  * misses in flight at all times, overlapped with the arithmetic. GEMV_AHEAD = 4096 (~1.3 row groups) measured
