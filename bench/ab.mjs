@@ -14,7 +14,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { XlmrDriver, POOL } from './xlmr-driver.mjs';
+import { XlmrDriver, POOL, syntheticIds } from './xlmr-driver.mjs';
 
 const args = process.argv.slice(2);
 const FLAGS = ['allow-diff', 'help'];
@@ -49,11 +49,7 @@ const [da, db] = [await create(files[0]), await create(files[1])];
 da.loadFile(gguf);
 db.loadFile(gguf);
 const V = da.info.vocabSize;
-const ids = new Int32Array(T);
-for (let i = 0; i < T; i++) ids[i] = 5 + ((i * 2654435761) >>> 0) % (V - 10);
-ids[0] = 0;
-ids[T - 1] = 2;
-if (kind === 'fill') ids[T >> 1] = V - 1; // the peer model's <mask> is its last piece
+const ids = syntheticIds(1, T, V, { mask: kind === 'fill' });
 
 const outputs = (d) => (kind === 'enc' ? d.embed(ids, new Int32Array([T]), 1, T, POOL.none, 0) : d.logits(ids, new Int32Array([T >> 1, 1])));
 const [oa, ob] = [outputs(da), outputs(db)];

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import inspector from 'node:inspector';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { XlmrDriver, POOL } from './xlmr-driver.mjs';
+import { XlmrDriver, POOL, syntheticIds } from './xlmr-driver.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -60,10 +60,7 @@ if (name.startsWith('load')) { // profile loading itself: fresh instances, so me
 const m = name.match(/^(enc|fill)(\d+)(?:x(\d+))?$/) ?? [null, 'load', '0'];
 const B = m[3] ? +m[2] : 1, T = m[3] ? +m[3] : +m[2] || 1;
 const V = drv.info?.vocabSize ?? 250002;
-const ids = new Int32Array(B * T);
-for (let i = 0; i < ids.length; i++) ids[i] = 5 + ((i * 2654435761) >>> 0) % (V - 10);
-for (let b = 0; b < B; b++) { ids[b * T] = 0; ids[b * T + T - 1] = 2; }
-if (m[1] === 'fill') ids[T >> 1] = V - 1;
+const ids = syntheticIds(B, T, V, { mask: m[1] === 'fill' });
 if (m[1] !== 'load') run = m[1] === 'enc' ? () => drv.embed(ids, new Int32Array(B).fill(T), B, T, POOL.none, 0) : () => drv.fillMask(ids, 5);
 for (let i = 0; i < warmup; i++) run();
 

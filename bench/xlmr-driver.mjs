@@ -38,6 +38,17 @@ export function importsFor(module, mem, sharedMemory = null) {
 export const DTYPE = { q8_0: 0, f16: 1, f32: 2 };
 export const POOL = { none: 0, cls: 1, mean: 2 };
 
+/** B sequences of T piece ids (a fixed hash of the position, never a special piece), each framed by <s> = 0 and
+ * </s> = 2 as the tokenizer would; with mask, the first sequence's middle piece is the peer model's <mask> (its
+ * last piece, V - 1). The input of bench/profile.mjs and bench/ab.mjs, so their figures are of the same work. */
+export function syntheticIds(B, T, V, { mask = false } = {}) {
+  const ids = new Int32Array(B * T);
+  for (let i = 0; i < ids.length; i++) ids[i] = 5 + ((i * 2654435761) >>> 0) % (V - 10);
+  for (let b = 0; b < B; b++) { ids[b * T] = 0; ids[b * T + T - 1] = 2; }
+  if (mask) ids[T >> 1] = V - 1;
+  return ids;
+}
+
 export class XlmrDriver {
   /** threads > 1 needs the threaded build: threads - 1 workers join the calling thread. */
   static async create(wasmPath, { threads = 1 } = {}) {
