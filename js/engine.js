@@ -92,9 +92,11 @@ export class Engine {
     // The stacks stay allocated: a stopping thread may still be on its stack; the instance goes away soon.
   }
 
-  /** Which core runs: { build, simd, threads }. */
+  /** Which core runs: { build, simd, threads }; simd as the core says (a build older than xlmr_build_simd: SIMD128,
+   *  the only kind instantiate() accepts without it). */
   runtime() {
-    return { build: this.build ?? 'custom', simd: 'simd128', threads: this.nThreads ?? 1 };
+    const simd = typeof this.x.xlmr_build_simd === 'function' ? this.#cstr(this.x.xlmr_build_simd()) : 'simd128';
+    return { build: this.build ?? 'custom', simd, threads: this.nThreads ?? 1 };
   }
 
   constructor(platform, wasm) {

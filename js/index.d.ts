@@ -126,9 +126,10 @@ export declare class Model {
   readonly config: Readonly<ModelConfig>;
   readonly loadInfo: Readonly<LoadInfo>;
   readonly mode: 'worker' | 'in-thread';
-  /** Which core runs: the build file ('xlmr.wasm', or 'wasmModule' when one was passed), its SIMD level,
-   *  its thread count, and whether it runs in a Worker. */
-  readonly runtime: Readonly<{ build: string; simd: 'simd128' | 'relaxed'; threads: number; worker: boolean }>;
+  /** Which core runs: the build file ('xlmr.wasm', or 'wasmModule' when one was passed), the instruction set its
+   *  kernels were compiled for as the core reports it ('simd128' for the package's builds, 'relaxed' for
+   *  `make relaxed`'s, 'scalar' for one compiled without SIMD), its thread count, and whether it runs in a Worker. */
+  readonly runtime: Readonly<{ build: string; simd: 'simd128' | 'relaxed' | 'scalar'; threads: number; worker: boolean }>;
   readonly disposed: boolean;
   /** One <mask>: a list of predictions. Several masks: one list per mask, in order. */
   fillMask(text: string, options?: FillMaskOptions): Promise<FillMaskPrediction[] | FillMaskPrediction[][]>;

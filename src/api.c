@@ -6,6 +6,8 @@
 #include <stdio.h>
 
 #include "encoder.h"
+#include "kernels.h"
+#include "kernels_relaxed.h"
 #include "model.h"
 #include "tokenizer.h"
 
@@ -63,6 +65,8 @@ const char *xlmr_model_info_json(xlmr_model *m) {
              tok_pad_id(m->tok), tok_bos_id(m->tok), tok_eos_id(m->tok), tok_unk_id(m->tok), tok_mask_id(m->tok));
     return st->info;
 }
+
+const char *xlmr_build_simd(void) { return KERN_HAVE_RELAXED ? "relaxed" : KERN_HAVE_SIMD128 ? "simd128" : "scalar"; }
 
 int xlmr_tokenize(xlmr_model *m, const char *text, size_t n, int max_len) {
     if (!m) return -XLMR_ERR_ARG;

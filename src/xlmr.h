@@ -76,6 +76,9 @@ XLMR_API(xlmr_model_free) void xlmr_model_free(xlmr_model *m);
 XLMR_API(xlmr_model_error) const char *xlmr_model_error(xlmr_model *m);
 /* {"hiddenSize":…,"numLayers":…,…} NUL-terminated, owned by the model. */
 XLMR_API(xlmr_model_info_json) const char *xlmr_model_info_json(xlmr_model *m);
+/* The instruction set this build's kernels were compiled for: "relaxed" (relaxed SIMD), "simd128" or "scalar".
+ * Hosts report it (model.runtime.simd) rather than guess it from a file name. */
+XLMR_API(xlmr_build_simd) const char *xlmr_build_simd(void);
 
 /* Text (UTF-8, n bytes) -> ids with <s> … </s>. max_len > 0 truncates to max_len ids keeping </s>.
  * Returns the count (ids at xlmr_result_ids) or -status. */

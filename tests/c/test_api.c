@@ -86,6 +86,19 @@ static void test_null_model(void) {
     xlmr_free(NULL);
 }
 
+/* The kernels' instruction set as the build reports it (model.runtime.simd in JS), from the compiler's own
+ * feature macros. */
+static void test_build_simd(void) {
+#if defined(__wasm_relaxed_simd__)
+    const char *want = "relaxed";
+#elif defined(__wasm_simd128__)
+    const char *want = "simd128";
+#else
+    const char *want = "scalar";
+#endif
+    CHECK(strcmp(xlmr_build_simd(), want) == 0, "xlmr_build_simd() = \"%s\", want \"%s\"", xlmr_build_simd(), want);
+}
+
 /* ---- loader protocol misuse ---- */
 
 static void test_loader_misuse(void) {
@@ -404,6 +417,7 @@ int main(void) {
     CHECK(cfg && spm && wts, "fixtures");
     if (!cfg || !spm || !wts) return test_report("test_api");
     test_null_model();
+    test_build_simd();
     xlmr_model *m = load_fixture();
     CHECK(m != NULL, "fixture model");
     if (m) {

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   }
   await model.dispose();
   const gone: boolean = model.disposed;
-  const simd: 'simd128' | 'relaxed' = model.runtime.simd;
+  const simd: 'simd128' | 'relaxed' | 'scalar' = model.runtime.simd;
   console.log(simd, model.runtime.threads, model.runtime.worker, model.runtime.build);
   console.log(gone);
 }
