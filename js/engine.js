@@ -92,8 +92,8 @@ export class Engine {
     // The stacks stay allocated: a stopping thread may still be on its stack; the instance goes away soon.
   }
 
-  /** Which core runs: { build, simd, threads }; simd as the core says (a build older than xlmr_build_simd: SIMD128,
-   *  the only kind instantiate() accepts without it). */
+  /** Which core runs: { build, simd, threads }; simd as the core reports it (a core without xlmr_build_simd, built
+   *  before it existed, is taken for SIMD128). */
   runtime() {
     const simd = typeof this.x.xlmr_build_simd === 'function' ? this.#cstr(this.x.xlmr_build_simd()) : 'simd128';
     return { build: this.build ?? 'custom', simd, threads: this.nThreads ?? 1 };
