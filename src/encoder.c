@@ -63,6 +63,9 @@ static xlmr_status check_model(xlmr_model *m, int want_head) {
                          "max_tokens %d, pad_id %d, type_vocab %d, layer_norm_eps %g",
                          (long long)H, c->num_heads, (long long)F, (long long)V, c->num_layers, c->max_tokens, c->pad_id,
                          c->type_vocab_size, (double)c->layer_norm_eps);
+    if (H / c->num_heads > ATT_MAX_DH)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "model config has attention heads of %lld values; at most %d are supported",
+                         (long long)(H / c->num_heads), ATT_MAX_DH);
     if (c->num_layers > 0 && !w->layers) return xlmr_fail(err, XLMR_ERR_FORMAT, "model has no layer tensors");
     xlmr_status st;
 #define CHECK_T(t, name, layer, cols, rows, kind) \
@@ -107,6 +110,40 @@ static xlmr_status check_model(xlmr_model *m, int want_head) {
 
 /* ---- scratch ---- */
 
+/* One attention slot (a thread's buffers for one head at a time), for kern_matmul_i16x4 (kernels.h):
+ *   qh (T4, Kq) the head's queries, rows scaled by dq (T4); kh its keys in groups of 4 rows (T4, Kq), dk (T4);
+ *   vt its dims as rows in groups of 4 (dh4, Tp) over the tokens, dv (dh4);
+ *   scores (qb, T) floats of a block of queries, pq (qb, Tp) their probabilities in int16.
+ * T4 = T rounded up to 4, Tp to 8, dh4 = dh to 4, Kq = dh to 2; padding is zeros. Each piece starts 16-byte aligned.
+ * Every size grows with T and qb, so a slot carved for a sequence's length fits in one carved for the batch's T. */
+typedef struct att_bufs {
+    int16_t *qh, *kh, *vt, *pq;
+    float *dq, *dk, *dv, *scores;
+} att_bufs;
+
+static size_t att_carve(int T, int dh, int qb, float *base, att_bufs *b) {
+    const size_t T4 = ((size_t)T + 3) & ~(size_t)3, Tp = ((size_t)T + 7) & ~(size_t)7;
+    const size_t dh4 = ((size_t)dh + 3) & ~(size_t)3, Kq = ((size_t)dh + 1) & ~(size_t)1;
+#define PIECE_FLOATS(n_floats) (((n_floats) + 3) & ~(size_t)3)
+    const size_t sizes[8] = {PIECE_FLOATS(T4 * Kq / 2), PIECE_FLOATS(T4 * Kq / 2), PIECE_FLOATS(dh4 * Tp / 2),
+                             PIECE_FLOATS((size_t)qb * Tp / 2), PIECE_FLOATS(T4), PIECE_FLOATS(T4), PIECE_FLOATS(dh4),
+                             PIECE_FLOATS((size_t)qb * (size_t)T)};
+#undef PIECE_FLOATS
+    size_t at[8], end = 0;
+    for (int i = 0; i < 8; i++) at[i] = end, end += sizes[i];
+    if (b) {
+        b->qh = (int16_t *)(void *)(base + at[0]);
+        b->kh = (int16_t *)(void *)(base + at[1]);
+        b->vt = (int16_t *)(void *)(base + at[2]);
+        b->pq = (int16_t *)(void *)(base + at[3]);
+        b->dq = base + at[4];
+        b->dk = base + at[5];
+        b->dv = base + at[6];
+        b->scores = base + at[7];
+    }
+    return end;
+}
+
 /* Appends n bytes at a 16-byte boundary: *at gets the offset, *end moves past. 0 on overflow. */
 static int take(size_t *end, size_t n, size_t *at) {
     size_t a;
@@ -120,9 +157,9 @@ static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, in
     const xlmr_config *c = &m->config;
     const size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size;
     const size_t rp = ((size_t)rows + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
-    const size_t dh = H / (size_t)c->num_heads, qb = (size_t)(T < ATT_QBLOCK ? T : ATT_QBLOCK);
-    /* per attention slot: qh, kh, vt, scores, each a multiple of 4 floats (16-byte aligned) */
-    const size_t head = ((size_t)T * dh + 3) & ~(size_t)3, slot = 3 * head + ((qb * (size_t)T + 3) & ~(size_t)3);
+    const int dh = (int)H / c->num_heads, qb = T < ATT_QBLOCK ? T : ATT_QBLOCK;
+    const size_t head = ((size_t)T * (size_t)dh + 3) & ~(size_t)3, slot_f32 = 3 * head + (((size_t)qb * T + 3) & ~(size_t)3);
+    const size_t slot_i16 = att_carve(T, dh, qb, NULL, NULL), slot = slot_i16 > slot_f32 ? slot_i16 : slot_f32;
     const int slots = par_threads() < c->num_heads * B ? par_threads() : c->num_heads * B;
     size_t nh, nf, nq, na, end = 0, o_x, o_alt, o_q, o_att, o_qmem, o_seq;
     size_t o_hin = 0, o_hmid = 0, o_logits = 0;
@@ -208,20 +245,29 @@ static void embed_tokens(xlmr_model *m, const int32_t *ids, const int32_t *lengt
                     c->layer_norm_eps);
 }
 
-/* ctx = softmax(q kᵀ / sqrt(dh)) v per sequence and head, as two small float matmuls over blocks of
- * ATT_QBLOCK queries (scores (ATT_QBLOCK, len) at a time, never (len, len)). The head's q and k rows are
- * gathered contiguous (len, dh) and v transposed (dh, len) so both products are kern_matmul_f32. Keys past
- * a sequence's length are not visited: the reference's -10000 mask gives them exactly zero weight in float.
- * The (sequence, head) pairs are dealt round-robin to s->att_slots par_run tasks, each with its own buffers;
- * a head is computed by one thread, the same way whatever the thread count. */
+/* ctx = softmax(q kᵀ / sqrt(dh)) v per sequence and head, as two matmuls over blocks of ATT_QBLOCK queries (scores
+ * (ATT_QBLOCK, len) at a time, never (len, len)). Keys past a sequence's length are not visited: the reference's
+ * -10000 mask gives them exactly zero weight in float. The (sequence, head) pairs are dealt round-robin to
+ * s->att_slots par_run tasks, each with its own buffers; a head is computed by one thread, the same way whatever the
+ * thread count.
+ *
+ * Layers with Q8_0 projections multiply in int16 (attention_head_i16, kern_matmul_i16x4: ~2× the float products'
+ * rate; at seq 512 they were 15% of the encoder): queries and keys quantized per row to ±qk_range, values per
+ * dimension to ±v_range, probabilities in steps of 1/32767 -- ranges that keep every int32 sum in range, and errors
+ * far under the Q8_0 activations' own (1/254 of a 32-block's largest value): on the F32 fixture model the int16
+ * products alone move the hidden states by at most 4e-4 (per-token cosine > 0.999999). Float weights keep the
+ * reference's float products (attention_head_f32): a user who chose F32 gets the reference's numbers within 1e-4. */
 typedef struct att_job {
     const xlmr_config *c;
     struct xlmr_scratch *s;
     int B;
     int nq; /* > 0 (B = 1): only the queries in q rows 0 .. nq - 1 (layer_forward with rows), ctx to the same rows */
+    int int16; /* the int16 products (Q8_0 projections) or the float ones */
 } att_job;
 
-static void attention_head(const att_job *aj, int b, int h, float *buf) {
+/* Float weights: the reference's float products (kern_matmul_f32). The head's q and k rows are gathered contiguous
+ * (len, dh) and v transposed (dh, len) so both products are kern_matmul_f32; slot: qh, kh, vt, then the scores. */
+static void attention_head_f32(const att_job *aj, int b, int h, float *buf) {
     const xlmr_config *c = aj->c;
     struct xlmr_scratch *s = aj->s;
     const int H = c->hidden_size, dh = H / c->num_heads;
@@ -255,15 +301,122 @@ static void attention_head(const att_job *aj, int b, int h, float *buf) {
     }
 }
 
+/* The scale of n floats (stride apart) quantized to int16 within ±range, amax / range; *inv = range / amax (0 for
+ * all zeros). Values then go to nearest-even(x · *inv). Plain C on purpose: the same numbers in every build. */
+static float i16_scale(const float *x, size_t stride, int n, float range, float *inv) {
+    float amax = 0.0f;
+    for (int i = 0; i < n; i++) {
+        const float v = fabsf(x[(size_t)i * stride]);
+        amax = v > amax ? v : amax;
+    }
+    *inv = amax > 0.0f ? range / amax : 0.0f;
+    return amax / range;
+}
+
+/* nearest-even(v) for |v| < 2^22 (the ranges here are <= 32767) by the 1.5 * 2^23 addition, whose bits then hold
+ * it (kernels_simd128.c, exp_f32x4): integer operations that vectorize, and no float-to-int conversion to trap on a
+ * NaN (which gives some value, as the float path would give NaN). */
+static inline int16_t i16_round(float v) {
+    const float r = v + 12582912.0f;
+    int32_t bits;
+    memcpy(&bits, &r, sizeof bits);
+    return (int16_t)(bits - 0x4B400000);
+}
+
+static void i16_quantize(const float *x, int n, float inv, int16_t *q) {
+    for (int i = 0; i < n; i++) q[i] = i16_round(x[i] * inv);
+}
+
+static void attention_head_i16(const att_job *aj, int b, int h, float *buf) {
+    const xlmr_config *c = aj->c;
+    struct xlmr_scratch *s = aj->s;
+    const int H = c->hidden_size, dh = H / c->num_heads;
+    const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
+    const int q0 = aj->nq > 0 ? 0 : r0, nq = aj->nq > 0 ? aj->nq : len; /* the query rows */
+    const int Kq = (dh + 1) & ~1, len4 = (len + 3) & ~3, lenp = (len + 7) & ~7, dh4 = (dh + 3) & ~3;
+    const size_t off = (size_t)h * dh;
+    /* q kᵀ: |sum| <= Kq · range² < 2^31. p v: |sum| <= v_range · sum(pq), and sum(pq) <= 32767 · sum(p) + lenp / 2
+     * (each probability rounded by at most 1/2, sum(p) <= 1 up to float error) */
+    const float qk_range = fminf(32767.0f, floorf(sqrtf(2147483647.0f / (float)Kq)));
+    const float v_range = fminf(32767.0f, floorf(2147483647.0f / (32767.0f * 1.001f + 0.5f * (float)lenp + 1.0f)));
+    const float sq = sqrtf((float)dh), inv_sq = 1.0f / sq;
+    /* scores / sqrt(dh) as the reference computes it; a multiply when that is exact (sqrt(dh) a power of two:
+     * dh = 64 at base size), as division is several times slower */
+    int e2;
+    const int scale_exact = frexpf(sq, &e2) == 0.5f;
+    att_bufs a;
+    att_carve(len, dh, nq < ATT_QBLOCK ? nq : ATT_QBLOCK, buf, &a);
+    memset(a.qh, 0, (size_t)len4 * Kq * sizeof(int16_t)); /* the odd column of an odd dh, rows past nq */
+    memset(a.kh, 0, (size_t)len4 * Kq * sizeof(int16_t));
+    memset(a.vt, 0, (size_t)dh4 * lenp * sizeof(int16_t));
+    float inv, vinv[ATT_MAX_DH];
+    int16_t row[ATT_MAX_DH + 4];
+    for (int j = 0; j < nq; j++) {
+        const float *x = s->q + (size_t)(q0 + j) * H + off;
+        /* an exact 1 / sqrt(dh) (a power of two) goes into the scale: the same scores as multiplying them after */
+        a.dq[j] = i16_scale(x, 1, dh, qk_range, &inv) * (scale_exact ? inv_sq : 1.0f);
+        i16_quantize(x, dh, inv, a.qh + (size_t)j * Kq);
+    }
+    row[dh] = 0; /* an odd dh's last pair */
+    for (int j = 0; j < len; j++) { /* key j: group j / 4, lane j % 4; its column pair p at [8p + 2 (j % 4)] */
+        const float *x = s->k + (size_t)(r0 + j) * H + off;
+        int16_t *kg = a.kh + (size_t)(j / 4) * 4 * Kq + 2 * (j % 4);
+        a.dk[j] = i16_scale(x, 1, dh, qk_range, &inv);
+        i16_quantize(x, dh, inv, row);
+        for (int p = 0; p < Kq / 2; p++) memcpy(kg + 8 * p, row + 2 * p, 2 * sizeof(int16_t));
+    }
+    for (int j = len; j < len4; j++) a.dk[j] = 0.0f;
+    /* values: one scale per dimension over the tokens (dv holds the amax first); token rows read in order */
+    for (int d = 0; d < dh4; d++) a.dv[d] = 0.0f;
+    for (int t = 0; t < len; t++) {
+        const float *vr = s->v + (size_t)(r0 + t) * H + off;
+        for (int d = 0; d < dh; d++) {
+            const float v = fabsf(vr[d]);
+            a.dv[d] = v > a.dv[d] ? v : a.dv[d];
+        }
+    }
+    for (int d = 0; d < dh; d++) {
+        vinv[d] = a.dv[d] > 0.0f ? v_range / a.dv[d] : 0.0f;
+        a.dv[d] /= v_range;
+    }
+    /* dim d, token t at [(d / 4) 4 lenp + 8 (t / 2) + 2 (d % 4) + t % 2]: tokens by pairs, 4 dims = 8 int16 at a time */
+    int16_t row2[ATT_MAX_DH + 4];
+    for (int t = 0; t < len; t += 2) {
+        const float *v0 = s->v + (size_t)(r0 + t) * H + off, *v1 = t + 1 < len ? v0 + H : NULL;
+        for (int d = 0; d < dh; d++) row[d] = i16_round(v0[d] * vinv[d]);
+        for (int d = 0; d < dh; d++) row2[d] = v1 ? i16_round(v1[d] * vinv[d]) : 0;
+        for (int d = dh; d < dh4; d++) row[d] = row2[d] = 0;
+        for (int g = 0; g < dh4 / 4; g++) {
+            int16_t *o = a.vt + (size_t)g * 4 * lenp + 4 * (size_t)t;
+            for (int r = 0; r < 4; r++) o[2 * r] = row[4 * g + r], o[2 * r + 1] = row2[4 * g + r];
+        }
+    }
+    float dp[ATT_QBLOCK];
+    for (int i = 0; i < ATT_QBLOCK; i++) dp[i] = 1.0f / 32767.0f;
+    for (int i0 = 0; i0 < nq; i0 += ATT_QBLOCK) {
+        const int ni = nq - i0 < ATT_QBLOCK ? nq - i0 : ATT_QBLOCK;
+        kern_matmul_i16x4(a.scores, len, a.qh + (size_t)i0 * Kq, a.dq + i0, a.kh, a.dk, ni, len, Kq);
+        for (int i = 0; i < ni; i++) {
+            float *sc = a.scores + (size_t)i * len;
+            if (!scale_exact)
+                for (int j = 0; j < len; j++) sc[j] /= sq;
+            kern_softmax(sc, len);
+            kern_quantize_prob_i16(sc, len, lenp, a.pq + (size_t)i * lenp);
+        }
+        kern_matmul_i16x4(s->ctx + (size_t)(q0 + i0) * H + off, H, a.pq, dp, a.vt, a.dv, ni, dh, lenp);
+    }
+}
+
 static void attention_slot(void *p, int slot) {
     const att_job *j = (const att_job *)p;
     const int nh = j->c->num_heads;
     float *buf = j->s->att + (size_t)slot * j->s->att_slot_floats;
-    for (int pair = slot; pair < j->B * nh; pair += j->s->att_slots) attention_head(j, pair / nh, pair % nh, buf);
+    for (int pair = slot; pair < j->B * nh; pair += j->s->att_slots)
+        (j->int16 ? attention_head_i16 : attention_head_f32)(j, pair / nh, pair % nh, buf);
 }
 
-static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B, int nq) {
-    att_job j = {c, s, B, nq};
+static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B, int nq, int int16) {
+    att_job j = {c, s, B, nq, int16};
     par_run(s->att_slots, attention_slot, &j);
 }
 
@@ -299,7 +452,7 @@ static void layer_forward(xlmr_model *m, const xlmr_layer *L, int B, const int32
         QUANTIZE_IF(is_q8(&L->q), x, n, H);
     }
     kern_linear(s->q, H, x, &qa, &L->q, BIAS(L->q_b), Rq);
-    attention(c, s, B, rows ? n : 0);
+    attention(c, s, B, rows ? n : 0, is_q8(&L->q));
     QUANTIZE_IF(is_q8(&L->attn_out), s->ctx, Rq, H);
     kern_linear(alt, H, s->ctx, &qa, &L->attn_out, BIAS(L->attn_out_b), Rq);
     kern_add_layer_norm(alt, x, Rq, H, BIAS(L->attn_norm), BIAS(L->attn_norm_b), eps);

@@ -12,6 +12,9 @@
 
 /* Queries whose attention scores are computed together. */
 #define ATT_QBLOCK 64
+/* The largest head size (hidden / heads; XLM-R: 64) a model may have: the int16 attention keeps a head's row on the
+ * stack. Larger is refused as a format error. */
+#define ATT_MAX_DH 256
 
 /* model_embed runs a batch in groups of whole sequences of at most this many tokens (a longer sequence alone), so
  * the activation scratch stays bounded (~13 MB at base size) whatever the batch; each group reads the weights once
@@ -27,8 +30,8 @@ struct xlmr_scratch {
     float *q, *k, *v, *ctx; /* (Rp, H) */
     float *ffn;             /* (Rp, F), in the room of q, k, v, ctx (dead by the time it is written) */
     float *att;             /* att_slots blocks of att_slot_floats, one per thread computing attention heads: */
-    size_t att_slot_floats; /*   qh, kh (T, dh) one head's queries and keys, contiguous; vt (dh, T) its values */
-    int att_slots;          /*   transposed; scores (ATT_QBLOCK, T) of a block of queries */
+    size_t att_slot_floats; /*   one head's int16 operands and a block's scores (encoder.c, att_bufs) */
+    int att_slots;
     void *qmem;             /* kern_qact for (Rp, max(H, F)) */
     int32_t *seq_start;     /* (B + 1) first packed row of each sequence */
     float *hin, *hmid;      /* (KERN_QTILE, H) fill-mask head rows (only when a head is asked for) */

@@ -74,6 +74,13 @@ void kern_matmul_f32_local(float *y, int ldy, const float *x, const float *w, co
     KERN_PICK(kern_matmul_f32)(y, ldy, x, w, b, T, N, K);
 }
 
+void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw, int T,
+                       int N, int K) {
+    KERN_PICK(kern_matmul_i16x4)(y, ldy, x, dx, w, dw, T, N, K);
+}
+
+void kern_quantize_prob_i16(const float *p, int n, int np, int16_t *q) { KERN_PICK(kern_quantize_prob_i16)(p, n, np, q); }
+
 void kern_matmul_f32(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
     const int nt = par_threads();
     if (nt == 1 || N < 32 || (double)T * N * K < 131072.0) {

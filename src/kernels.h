@@ -1,5 +1,6 @@
 /* kernels.h — the numeric kernels of the encoder: matmul for F32 / F16 / BF16 / Q8_0 weights, activation
- * quantization, embedding-row gather, LayerNorm, exact-erf GELU, softmax, residual add, dot and axpy.
+ * quantization, attention's int16 products, embedding-row gather, LayerNorm, exact-erf GELU, softmax, residual add,
+ * dot and axpy.
  *
  * Every kernel has a scalar reference (kern_*_scalar, kernels_scalar.c) and, where it pays, a wasm SIMD128
  * version (kern_*_simd128, kernels_simd128.c, compiled only with -msimd128). The rest of the code calls the
@@ -69,6 +70,16 @@ void kern_add_layer_norm(float *y, const float *x, int T, int n, const float *g,
 void kern_gelu(float *x, size_t n);
 /* x (n) in place: exp(x - max) / sum. */
 void kern_softmax(float *x, int n);
+/* Attention's two products (q kᵀ and p v, encoder.c) in int16, through i32x4.dot_i16x8 (no widening: the operands
+ * are int16 already). x (T, K): int16 rows K apart, K even, row t scaled by dx[t]; w: N rows in groups of 4
+ * interleaved by column pairs -- group g starts at w + 4 g K, and row 4g + r, columns 2p and 2p + 1 are at
+ * [8p + 2r] and [8p + 2r + 1] -- row n scaled by dw[n] (dw and the rows padded to a multiple of 4).
+ *   y[t ldy + n] = (float)(sum_k x[t][k] w[n][k]) * (dw[n] * dx[t]),   n < N.
+ * The caller bounds the operands so that no int32 sum overflows (encoder.c). */
+void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw, int T,
+                       int N, int K);
+/* Probabilities p (n) in [0, 1] -> q (np >= n) int16 with scale 1/32767: nearest-even(p * 32767), zeros past n. */
+void kern_quantize_prob_i16(const float *p, int n, int np, int16_t *q);
 /* y += x */
 void kern_add(float *y, const float *x, size_t n);
 float kern_dot(const float *a, const float *b, int n);
@@ -78,6 +89,9 @@ void kern_axpy(float *y, float a, const float *x, int n);
 /* ---- scalar references (kernels_scalar.c), always built ---- */
 
 void kern_quantize_act_scalar(const float *x, kern_qact *q);
+void kern_matmul_i16x4_scalar(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw,
+                              int T, int N, int K);
+void kern_quantize_prob_i16_scalar(const float *p, int n, int np, int16_t *q);
 void kern_matmul_f32_scalar(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
 void kern_matmul_f16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_bf16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
@@ -94,6 +108,9 @@ void kern_axpy_scalar(float *y, float a, const float *x, int n);
 #if defined(__wasm_simd128__)
 #define KERN_HAVE_SIMD128 1
 void kern_quantize_act_simd128(const float *x, kern_qact *q);
+void kern_matmul_i16x4_simd128(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw,
+                               int T, int N, int K);
+void kern_quantize_prob_i16_simd128(const float *p, int n, int np, int16_t *q);
 void kern_matmul_f32_simd128(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
 void kern_matmul_f16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_bf16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);

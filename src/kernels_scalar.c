@@ -60,6 +60,25 @@ void kern_quantize_act_scalar(const float *x, kern_qact *q) {
     }
 }
 
+void kern_matmul_i16x4_scalar(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw,
+                              int T, int N, int K) {
+    for (int t = 0; t < T; t++) {
+        const int16_t *xt = x + (size_t)t * K;
+        for (int n = 0; n < N; n++) {
+            const int16_t *wr = w + (size_t)(n / 4) * 4 * K + (n % 4) * 2; /* row n's pair p at wr[8p], wr[8p + 1] */
+            int32_t s = 0;
+            for (int p = 0; p < K / 2; p++) s += xt[2 * p] * wr[8 * p] + xt[2 * p + 1] * wr[8 * p + 1];
+            y[(size_t)t * ldy + n] = (float)s * (dw[n] * dx[t]);
+        }
+    }
+}
+
+void kern_quantize_prob_i16_scalar(const float *p, int n, int np, int16_t *q) {
+    int j = 0;
+    for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(32767.0f, nearbyintf(p[j] * 32767.0f)));
+    for (; j < np; j++) q[j] = 0;
+}
+
 void kern_matmul_f32_scalar(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
     for (int t = 0; t < T; t++) {
         const float *xr = x + (size_t)t * K;

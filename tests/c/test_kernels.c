@@ -412,6 +412,68 @@ static void test_get_row(void) {
     CHECK(memcmp(out, out4, sizeof out) == 0, "q8_0x4 row");
 }
 
+/* The int16 attention products: the scalar reference against exact integer sums on a row-major copy (so the
+ * interleaved indexing is checked independently), SIMD bit for bit against it, at the operand bounds encoder.c
+ * allows (K * range^2 < 2^31 for q kᵀ); and the probability quantizer, SIMD against scalar. */
+#define I16_MAXK 132
+static int16_t i16x[MAXT * I16_MAXK], i16w[MAXN * I16_MAXK], i16g[(MAXN + 3) / 4 * 4 * I16_MAXK];
+static float i16dx[MAXT], i16dw[(MAXN + 3) / 4 * 4];
+
+static void test_i16_attention_products(void) {
+    for (int iter = 0; iter < 80; iter++) {
+        const int T = irand(1, MAXT), N = irand(1, MAXN), K = 2 * irand(1, I16_MAXK / 2);
+        /* the largest range encoder.c uses for this K (last iterations: every operand at +-range) */
+        const int range = (int)fmin(32767.0, floor(sqrt(2147483647.0 / K)));
+        const int extreme = iter >= 70;
+        for (int i = 0; i < T * K; i++) i16x[i] = (int16_t)(extreme ? (iter % 2 ? range : -range) : irand(-range, range));
+        for (int i = 0; i < N * K; i++) i16w[i] = (int16_t)(extreme ? range : irand(-range, range));
+        for (int t = 0; t < T; t++) i16dx[t] = 1e-3f * (1.0f + frand());
+        const int N4 = (N + 3) / 4 * 4;
+        for (int n = 0; n < N4; n++) i16dw[n] = n < N ? 1e-3f * (1.0f + frand()) : 0.0f;
+        memset(i16g, 0, sizeof(int16_t) * (size_t)N4 * K);
+        for (int n = 0; n < N; n++) /* row n, column k -> group n / 4 at [8 (k / 2) + 2 (n % 4) + k % 2] */
+            for (int k = 0; k < K; k++) i16g[(size_t)(n / 4) * 4 * K + 8 * (k / 2) + 2 * (n % 4) + k % 2] = i16w[n * K + k];
+        reset_y(y0);
+        kern_matmul_i16x4_scalar(y0, LDY, i16x, i16dx, i16g, i16dw, T, N, K);
+        int exact = 1;
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < N; n++) {
+                int64_t s = 0;
+                for (int k = 0; k < K; k++) s += (int64_t)i16x[t * K + k] * i16w[n * K + k];
+                exact &= s >= INT32_MIN && s <= INT32_MAX && y0[t * LDY + n] == (float)(int32_t)s * (i16dw[n] * i16dx[t]);
+            }
+        int pad_ok;
+        (void)max_diff(y0, y0, T, N, &pad_ok);
+        CHECK(exact && pad_ok, "i16x4 scalar T%d N%d K%d (range %d%s) != exact integer sums", T, N, K, range,
+              extreme ? ", extreme" : "");
+#if KERN_HAVE_SIMD128
+        reset_y(y1);
+        kern_matmul_i16x4_simd128(y1, LDY, i16x, i16dx, i16g, i16dw, T, N, K);
+        CHECK(max_diff(y0, y1, T, N, &pad_ok) == 0.0 && pad_ok, "i16x4 simd T%d N%d K%d%s: %g", T, N, K,
+              extreme ? " extreme" : "", max_diff(y0, y1, T, N, &pad_ok));
+#endif
+    }
+    /* probabilities: ties (k + 1/2) / 32767 and ragged lengths, zeros past n */
+    float p[300];
+    int16_t q0[304], q1[304];
+    for (int iter = 0; iter < 40; iter++) {
+        const int n = irand(1, 300), np = (n + 7) & ~7;
+        for (int j = 0; j < n; j++) p[j] = j % 5 == 0 ? ((float)irand(0, 32766) + 0.5f) / 32767.0f : 0.5f * (frand() + 1.0f);
+        p[0] = 1.0f;
+        memset(q0, 0x55, sizeof q0);
+        memcpy(q1, q0, sizeof q1);
+        kern_quantize_prob_i16_scalar(p, n, np, q0);
+        int ok = q0[0] == 32767;
+        for (int j = 0; j < np; j++) ok &= j < n ? q0[j] == (int16_t)nearbyint((double)(p[j] * 32767.0f)) : q0[j] == 0;
+        for (int j = np; j < 304; j++) ok &= q0[j] == 0x5555;
+        CHECK(ok, "quantize_prob_i16 scalar n %d", n);
+#if KERN_HAVE_SIMD128
+        kern_quantize_prob_i16_simd128(p, n, np, q1);
+        CHECK(memcmp(q0, q1, sizeof q0) == 0, "quantize_prob_i16 simd != scalar, n %d", n);
+#endif
+    }
+}
+
 int main(void) {
     printf("simd128 kernels: %s\n", KERN_HAVE_SIMD128 ? "compiled in, compared with scalar" : "absent (scalar only)");
     test_quantize_and_q8_matmul();
@@ -419,6 +481,7 @@ int main(void) {
     test_q8_long_rows();
 #endif
     test_float_matmuls();
+    test_i16_attention_products();
     test_rows_and_elementwise();
 #if KERN_HAVE_SIMD128
     test_erf_exp();
