@@ -56,6 +56,22 @@ const [oa, ob] = [outputs(da), outputs(db)];
 let differ = 0;
 for (let i = 0; i < oa.length; i++) if (!Object.is(oa[i], ob[i])) differ++;
 console.log(`outputs: ${differ ? `${differ} of ${oa.length} values differ` : `bit-identical (${oa.length} values)`}`);
+if (differ) { // how far apart, row by row (a token's hidden state, or one position's logits)
+  const rows = kind === 'enc' ? T : 2, width = oa.length / rows;
+  let worstCos = 1, maxAbs = 0, top1 = 0;
+  for (let r = 0; r < rows; r++) {
+    let ab = 0, aa = 0, bb = 0, ia = 0, ib = 0;
+    for (let i = r * width; i < (r + 1) * width; i++) {
+      ab += oa[i] * ob[i], aa += oa[i] * oa[i], bb += ob[i] * ob[i];
+      maxAbs = Math.max(maxAbs, Math.abs(oa[i] - ob[i]));
+      if (oa[i] > oa[r * width + ia]) ia = i - r * width;
+      if (ob[i] > ob[r * width + ib]) ib = i - r * width;
+    }
+    worstCos = Math.min(worstCos, ab / Math.sqrt(aa * bb));
+    top1 += ia === ib;
+  }
+  console.log(`  worst row cosine ${worstCos.toFixed(7)}, max |A - B| ${maxAbs.toPrecision(3)}, argmax same in ${top1} of ${rows} rows`);
+}
 if (differ && !named['allow-diff']) process.exit(1);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
