@@ -346,9 +346,13 @@ static void attention_head_i16(const att_job *aj, int b, int h, float *buf) {
     const int scale_exact = frexpf(sq, &e2) == 0.5f;
     att_bufs a;
     att_carve(len, dh, nq < ATT_QBLOCK ? nq : ATT_QBLOCK, buf, &a);
-    memset(a.qh, 0, (size_t)len4 * Kq * sizeof(int16_t)); /* the odd column of an odd dh, rows past nq */
-    memset(a.kh, 0, (size_t)len4 * Kq * sizeof(int16_t));
-    memset(a.vt, 0, (size_t)dh4 * lenp * sizeof(int16_t));
+    /* zeros where nothing is written below: an odd dh's last column, the keys past len in their group, the tokens
+     * past len (rounded up to a pair) in every dims group */
+    if (Kq != dh) memset(a.qh, 0, (size_t)nq * Kq * sizeof(int16_t));
+    if (len4 != len) memset(a.kh + (size_t)(len / 4) * 4 * Kq, 0, (size_t)4 * Kq * sizeof(int16_t));
+    const int len2 = (len + 1) & ~1;
+    for (int g = 0; g < dh4 / 4 && len2 < lenp; g++)
+        memset(a.vt + (size_t)g * 4 * lenp + 4 * (size_t)len2, 0, (size_t)(lenp - len2) * 4 * sizeof(int16_t));
     float inv, vinv[ATT_MAX_DH];
     int16_t row[ATT_MAX_DH + 4];
     for (int j = 0; j < nq; j++) {
@@ -379,17 +383,15 @@ static void attention_head_i16(const att_job *aj, int b, int h, float *buf) {
         vinv[d] = a.dv[d] > 0.0f ? v_range / a.dv[d] : 0.0f;
         a.dv[d] /= v_range;
     }
-    /* dim d, token t at [(d / 4) 4 lenp + 8 (t / 2) + 2 (d % 4) + t % 2]: tokens by pairs, 4 dims = 8 int16 at a time */
-    int16_t row2[ATT_MAX_DH + 4];
+    /* dim d, token t at [(d / 4) 4 lenp + 8 (t / 2) + 2 (d % 4) + t % 2]: a token pair's values of dim d are one
+     * 32-bit word (token t low, t + 1 high), and 4 dims' words are 16 contiguous bytes */
+    uint32_t pair[ATT_MAX_DH + 4] = {0};
     for (int t = 0; t < len; t += 2) {
-        const float *v0 = s->v + (size_t)(r0 + t) * H + off, *v1 = t + 1 < len ? v0 + H : NULL;
-        for (int d = 0; d < dh; d++) row[d] = i16_round(v0[d] * vinv[d]);
-        for (int d = 0; d < dh; d++) row2[d] = v1 ? i16_round(v1[d] * vinv[d]) : 0;
-        for (int d = dh; d < dh4; d++) row[d] = row2[d] = 0;
-        for (int g = 0; g < dh4 / 4; g++) {
-            int16_t *o = a.vt + (size_t)g * 4 * lenp + 4 * (size_t)t;
-            for (int r = 0; r < 4; r++) o[2 * r] = row[4 * g + r], o[2 * r + 1] = row2[4 * g + r];
-        }
+        const float *v0 = s->v + (size_t)(r0 + t) * H + off, *v1 = t + 1 < len ? v0 + H : v0;
+        const uint32_t hi_mask = t + 1 < len ? 0xffffu : 0u;
+        for (int d = 0; d < dh; d++)
+            pair[d] = (uint16_t)i16_round(v0[d] * vinv[d]) | ((uint32_t)(uint16_t)i16_round(v1[d] * vinv[d]) & hi_mask) << 16;
+        for (int g = 0; g < dh4 / 4; g++) memcpy(a.vt + (size_t)g * 4 * lenp + 4 * (size_t)t, pair + 4 * g, 16);
     }
     float dp[ATT_QBLOCK];
     for (int i = 0; i < ATT_QBLOCK; i++) dp[i] = 1.0f / 32767.0f;
