@@ -28,7 +28,8 @@ export interface LoadOptions {
    *  with threads - 1 extra workers; where SharedArrayBuffer is absent (pages without COOP/COEP) it falls back
    *  to 1. `model.runtime.threads` tells what runs. */
   threads?: number;
-  /** Weight type kept in memory when the source holds float safetensors (default 'q8_0'). A GGUF keeps its types. */
+  /** Weight type kept in memory when the source holds float safetensors (default 'q8_0'). A GGUF keeps its types.
+   *  'q8_0' also computes with 8-bit activations and int16 attention; 'f16' / 'f32' weights compute in float. */
   dtype?: DType;
   /** Converted models are cached as GGUF: false = off, a string = the cache folder (Node) / cache name (browsers). */
   cache?: boolean | string;
