@@ -265,20 +265,36 @@ typedef struct att_job {
     int int16; /* the int16 products (Q8_0 projections) or the float ones */
 } att_job;
 
-/* Float weights: the reference's float products (kern_matmul_f32). The head's q and k rows are gathered contiguous
- * (len, dh) and v transposed (dh, len) so both products are kern_matmul_f32; slot: qh, kh, vt, then the scores. */
-static void attention_head_f32(const att_job *aj, int b, int h, float *buf) {
-    const xlmr_config *c = aj->c;
-    struct xlmr_scratch *s = aj->s;
-    const int H = c->hidden_size, dh = H / c->num_heads;
-    const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
-    const int q0 = aj->nq > 0 ? 0 : r0, nq = aj->nq > 0 ? aj->nq : len; /* the query rows */
-    const size_t head = ((size_t)len * dh + 3) & ~(size_t)3, off = (size_t)h * dh;
-    const float sq = sqrtf((float)dh), inv_sq = 1.0f / sq;
+/* One (sequence, head) of an attention call: its packed rows r0 .. r0 + len - 1, its query rows q0 .. q0 + nq - 1,
+ * its columns off .. off + dh - 1 of q, k, v and ctx, and the score scale. */
+typedef struct att_head {
+    int H, dh, r0, len, q0, nq;
+    size_t off;
     /* scores / sqrt(dh) as the reference computes it; a multiply when that is exact (sqrt(dh) a power of two:
      * dh = 64 at base size), as division is several times slower */
+    float sq, inv_sq;
+    int scale_exact;
+} att_head;
+
+static att_head att_head_at(const att_job *aj, int b, int h) {
+    att_head a;
+    a.H = aj->c->hidden_size, a.dh = a.H / aj->c->num_heads;
+    a.r0 = aj->s->seq_start[b], a.len = aj->s->seq_start[b + 1] - a.r0;
+    a.q0 = aj->nq > 0 ? 0 : a.r0, a.nq = aj->nq > 0 ? aj->nq : a.len;
+    a.off = (size_t)h * a.dh;
+    a.sq = sqrtf((float)a.dh), a.inv_sq = 1.0f / a.sq;
     int e2;
-    const int scale_exact = frexpf(sq, &e2) == 0.5f;
+    a.scale_exact = frexpf(a.sq, &e2) == 0.5f;
+    return a;
+}
+
+/* Float weights: the reference's float products (kern_matmul_f32). The head's q and k rows are gathered contiguous
+ * (len, dh) and v transposed (dh, len) so both products are kern_matmul_f32; slot: qh, kh, vt, then the scores. */
+static void attention_head_f32(const struct xlmr_scratch *s, const att_head *hd, float *buf) {
+    const int H = hd->H, dh = hd->dh, r0 = hd->r0, len = hd->len, q0 = hd->q0, nq = hd->nq;
+    const size_t head = ((size_t)len * dh + 3) & ~(size_t)3, off = hd->off;
+    const float sq = hd->sq, inv_sq = hd->inv_sq;
+    const int scale_exact = hd->scale_exact;
     float *qh = buf, *kh = buf + head, *vt = buf + 2 * head, *scores = buf + 3 * head;
     for (int j = 0; j < nq; j++) memcpy(qh + (size_t)j * dh, s->q + (size_t)(q0 + j) * H + off, (size_t)dh * sizeof(float));
     for (int j = 0; j < len; j++) {
@@ -313,37 +329,29 @@ static float i16_scale(const float *x, size_t stride, int n, float range, float 
     return amax / range;
 }
 
-/* nearest-even(v) for |v| < 2^22 (the ranges here are <= 32767) by the 1.5 * 2^23 addition, whose bits then hold
- * it (kernels_simd128.c, exp_f32x4): integer operations that vectorize, and no float-to-int conversion to trap on a
- * NaN (which gives some value, as the float path would give NaN). */
+/* nearest-even(v) for |v| < 2^22 (the ranges here are <= 32767) by KERN_ROUND_MAGIC (kernels.h); a NaN gives some
+ * value, as the float path would give NaN. */
 static inline int16_t i16_round(float v) {
-    const float r = v + 12582912.0f;
+    const float r = v + KERN_ROUND_MAGIC;
     int32_t bits;
     memcpy(&bits, &r, sizeof bits);
-    return (int16_t)(bits - 0x4B400000);
+    return (int16_t)(bits - KERN_ROUND_MAGIC_BITS);
 }
 
 static void i16_quantize(const float *x, int n, float inv, int16_t *q) {
     for (int i = 0; i < n; i++) q[i] = i16_round(x[i] * inv);
 }
 
-static void attention_head_i16(const att_job *aj, int b, int h, float *buf) {
-    const xlmr_config *c = aj->c;
-    struct xlmr_scratch *s = aj->s;
-    const int H = c->hidden_size, dh = H / c->num_heads;
-    const int r0 = s->seq_start[b], len = s->seq_start[b + 1] - r0;
-    const int q0 = aj->nq > 0 ? 0 : r0, nq = aj->nq > 0 ? aj->nq : len; /* the query rows */
+static void attention_head_i16(const struct xlmr_scratch *s, const att_head *hd, float *buf) {
+    const int H = hd->H, dh = hd->dh, r0 = hd->r0, len = hd->len, q0 = hd->q0, nq = hd->nq;
     const int Kq = (dh + 1) & ~1, len4 = (len + 3) & ~3, lenp = (len + 7) & ~7, dh4 = (dh + 3) & ~3;
-    const size_t off = (size_t)h * dh;
-    /* q kᵀ: |sum| <= Kq · range² < 2^31. p v: |sum| <= v_range · sum(pq), and sum(pq) <= 32767 · sum(p) + lenp / 2
+    const size_t off = hd->off;
+    /* q kᵀ: |sum| <= Kq · range² < 2^31. p v: |sum| <= v_range · sum(pq), and sum(pq) <= KERN_PROB_ONE · sum(p) + lenp / 2
      * (each probability rounded by at most 1/2, sum(p) <= 1 up to float error) */
-    const float qk_range = fminf(32767.0f, floorf(sqrtf(2147483647.0f / (float)Kq)));
-    const float v_range = fminf(32767.0f, floorf(2147483647.0f / (32767.0f * 1.001f + 0.5f * (float)lenp + 1.0f)));
-    const float sq = sqrtf((float)dh), inv_sq = 1.0f / sq;
-    /* scores / sqrt(dh) as the reference computes it; a multiply when that is exact (sqrt(dh) a power of two:
-     * dh = 64 at base size), as division is several times slower */
-    int e2;
-    const int scale_exact = frexpf(sq, &e2) == 0.5f;
+    const float qk_range = fminf((float)INT16_MAX, floorf(sqrtf(2147483647.0f / (float)Kq)));
+    const float v_range = fminf((float)INT16_MAX, floorf(2147483647.0f / (KERN_PROB_ONE * 1.001f + 0.5f * (float)lenp + 1.0f)));
+    const float sq = hd->sq, inv_sq = hd->inv_sq;
+    const int scale_exact = hd->scale_exact;
     att_bufs a;
     att_carve(len, dh, nq < ATT_QBLOCK ? nq : ATT_QBLOCK, buf, &a);
     /* zeros where nothing is written below: an odd dh's last column, the keys past len in their group, the tokens
@@ -394,7 +402,7 @@ static void attention_head_i16(const att_job *aj, int b, int h, float *buf) {
         for (int g = 0; g < dh4 / 4; g++) memcpy(a.vt + (size_t)g * 4 * lenp + 4 * (size_t)t, pair + 4 * g, 16);
     }
     float dp[ATT_QBLOCK];
-    for (int i = 0; i < ATT_QBLOCK; i++) dp[i] = 1.0f / 32767.0f;
+    for (int i = 0; i < ATT_QBLOCK; i++) dp[i] = 1.0f / KERN_PROB_ONE;
     for (int i0 = 0; i0 < nq; i0 += ATT_QBLOCK) {
         const int ni = nq - i0 < ATT_QBLOCK ? nq - i0 : ATT_QBLOCK;
         kern_matmul_i16x4(a.scores, len, a.qh + (size_t)i0 * Kq, a.dq + i0, a.kh, a.dk, ni, len, Kq);
@@ -413,8 +421,10 @@ static void attention_slot(void *p, int slot) {
     const att_job *j = (const att_job *)p;
     const int nh = j->c->num_heads;
     float *buf = j->s->att + (size_t)slot * j->s->att_slot_floats;
-    for (int pair = slot; pair < j->B * nh; pair += j->s->att_slots)
-        (j->int16 ? attention_head_i16 : attention_head_f32)(j, pair / nh, pair % nh, buf);
+    for (int pair = slot; pair < j->B * nh; pair += j->s->att_slots) {
+        const att_head hd = att_head_at(j, pair / nh, pair % nh);
+        (j->int16 ? attention_head_i16 : attention_head_f32)(j->s, &hd, buf);
+    }
 }
 
 static void attention(const xlmr_config *c, struct xlmr_scratch *s, int B, int nq, int int16) {

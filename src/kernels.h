@@ -78,7 +78,13 @@ void kern_softmax(float *x, int n);
  * The caller bounds the operands so that no int32 sum overflows (encoder.c). */
 void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw, int T,
                        int N, int K);
-/* Probabilities p (n) in [0, 1] -> q (np >= n) int16 with scale 1/32767: nearest-even(p * 32767), zeros past n. */
+/* Probabilities p (n) in [0, 1] -> q (np >= n) int16 with scale 1 / KERN_PROB_ONE: nearest-even(p * KERN_PROB_ONE),
+ * zeros past n. */
+#define KERN_PROB_ONE 32767.0f
+/* v + 1.5 * 2^23 rounds v to an integer, ties to even, and for |v| < 2^22 its bits minus KERN_ROUND_MAGIC_BITS are
+ * that integer: a rounding without float-to-int conversion (vectorizes; no trap on NaN). */
+#define KERN_ROUND_MAGIC 12582912.0f
+#define KERN_ROUND_MAGIC_BITS 0x4B400000
 void kern_quantize_prob_i16(const float *p, int n, int np, int16_t *q);
 /* y += x */
 void kern_add(float *y, const float *x, size_t n);

@@ -75,7 +75,7 @@ void kern_matmul_i16x4_scalar(float *y, int ldy, const int16_t *x, const float *
 
 void kern_quantize_prob_i16_scalar(const float *p, int n, int np, int16_t *q) {
     int j = 0;
-    for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(32767.0f, nearbyintf(p[j] * 32767.0f)));
+    for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(KERN_PROB_ONE, nearbyintf(p[j] * KERN_PROB_ONE)));
     for (; j < np; j++) q[j] = 0;
 }
 

@@ -386,8 +386,6 @@ void kern_matmul_q8_0x4_simd128(float *y, int ldy, const kern_qact *x, const blo
     q8x4_gemm_ptr(y, ldy, x, w, b, N);
 }
 
-#define EXP_ROUND_MAGIC 12582912.0f /* 1.5 * 2^23, bits 0x4B400000 */
-
 /* ---- int16 attention products (kernels.h: kern_matmul_i16x4) ----
  *
  * The q8x4 tile without widening: per column pair one v128.load gives 4 rows' pair, v128.load32_splat a token's
@@ -447,17 +445,17 @@ void kern_matmul_i16x4_simd128(float *y, int ldy, const int16_t *x, const float 
     }
 }
 
-/* nearest-even(p * 32767) by the 1.5 * 2^23 addition (exp_f32x4 explains it): exact for 0 <= p * 32767 < 2^22 */
+/* nearest-even(p * KERN_PROB_ONE) by the KERN_ROUND_MAGIC addition */
 void kern_quantize_prob_i16_simd128(const float *p, int n, int np, int16_t *q) {
-    const v128_t scale = wasm_f32x4_splat(32767.0f), magic = wasm_f32x4_splat(EXP_ROUND_MAGIC);
-    const v128_t bias = wasm_i32x4_splat(0x4B400000);
+    const v128_t scale = wasm_f32x4_splat(KERN_PROB_ONE), magic = wasm_f32x4_splat(KERN_ROUND_MAGIC);
+    const v128_t bias = wasm_i32x4_splat(KERN_ROUND_MAGIC_BITS);
     int j = 0;
     for (; j + 8 <= n; j += 8) {
         const v128_t a = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(p + j), scale), magic), bias);
         const v128_t b = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(p + j + 4), scale), magic), bias);
         wasm_v128_store(q + j, wasm_i16x8_narrow_i32x4(a, b));
     }
-    for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(32767.0f, nearbyintf(p[j] * 32767.0f)));
+    for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(KERN_PROB_ONE, nearbyintf(p[j] * KERN_PROB_ONE)));
     for (; j < np; j++) q[j] = 0;
 }
 
@@ -669,8 +667,8 @@ static inline v128_t exp_f32x4(v128_t x) {
     const v128_t under = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33654f));
     x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.33654f)), wasm_f32x4_splat(88.0f));
     const v128_t tn = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)),
-                                     wasm_f32x4_splat(EXP_ROUND_MAGIC));
-    const v128_t fx = wasm_f32x4_sub(tn, wasm_f32x4_splat(EXP_ROUND_MAGIC));
+                                     wasm_f32x4_splat(KERN_ROUND_MAGIC));
+    const v128_t fx = wasm_f32x4_sub(tn, wasm_f32x4_splat(KERN_ROUND_MAGIC));
     v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, wasm_f32x4_splat(0.693359375f)));
     r = wasm_f32x4_sub(r, wasm_f32x4_mul(fx, wasm_f32x4_splat(-2.12194440e-4f)));
 #define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, r), wasm_f32x4_splat(c))
@@ -682,7 +680,7 @@ static inline v128_t exp_f32x4(v128_t x) {
     p = MA(p, 5.0000001201e-1f);
 #undef MA
     p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
-    const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(tn, wasm_i32x4_splat(127 - 0x4B400000)), 23);
+    const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(tn, wasm_i32x4_splat(127 - KERN_ROUND_MAGIC_BITS)), 23);
     return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), under);
 }
 
