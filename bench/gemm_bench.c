@@ -1,6 +1,6 @@
 /* gemm_bench.c — the Q8_0 GEMM alone, to know its peak: y(T, N) = x(T, K) · W(N, K)ᵀ + b on the encoder's
  * shapes, through kern_linear with the weight layout the loader gives this build (kern_q8_0_layout: 4-row
- * interleaved blocks for SIMD128, row-major for relaxed SIMD), activations quantized once (timed separately).
+ * interleaved blocks, in column pairs for SIMD128 and runs of 4 for relaxed SIMD), activations quantized once (timed separately).
  * Beside it, the row-major kernel (kern_matmul_q8_0) on the same weights, for the layout's gain. Built with
  * -mrelaxed-simd it times the relaxed-SIMD kernels (kernels_relaxed.h). Built for wasm32-wasi with the same
  * flags as dist/xlmr.wasm and run under Node's WASI by bench/gemm.mjs (or natively for a profile).
@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
         if (gops > peak) peak = gops;
         printf("{\"T\":%d,\"N\":%d,\"K\":%d,\"layout\":\"%s\",\"runs\":%d,\"ms\":%.3f,\"best_ms\":%.3f,\"gops\":%.2f,"
                "\"gops_best\":%.2f,\"rows_gops\":%.2f,\"quantize_ms\":%.3f,\"check\":%.4f}\n",
-               T, N, K, wt.layout == XLMR_LAYOUT_Q8_0X4 ? "q8_0x4" : "rows", runs, med, best, gops, gops_best,
+               T, N, K, wt.layout == XLMR_LAYOUT_Q8_0X4 ? "q8_0x4" : wt.layout == XLMR_LAYOUT_Q8_0X4_R4 ? "q8_0x4_r4" : "rows", runs, med, best, gops, gops_best,
                ops / (rtimes[h + (runs - h) / 2] * 1e6), qmed, y[(size_t)(T - 1) * N + N - 1]);
         fflush(stdout);
         free(x); free(wf); free(b); free(y); free(w); free(wl); free(qmem);

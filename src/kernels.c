@@ -113,9 +113,10 @@ void kern_matmul_q8_0x4(float *y, int ldy, const kern_qact *x, const block_q8_0x
     KERN_PICK(kern_matmul_q8_0x4)(y, ldy, x, w, b, N);
 }
 
-/* The relaxed build's GEMM reads u7 activations and row-major weights (kernels_relaxed.h). */
+/* The relaxed build's GEMM reads u7 activations and runs of 4 columns (kernels_relaxed.h). */
 int kern_q8_0_layout(int64_t rows) {
-    return !KERN_HAVE_RELAXED && rows % 4 == 0 ? XLMR_LAYOUT_Q8_0X4 : XLMR_LAYOUT_ROWS;
+    if (rows % 4) return XLMR_LAYOUT_ROWS;
+    return KERN_HAVE_RELAXED ? XLMR_LAYOUT_Q8_0X4_R4 : XLMR_LAYOUT_Q8_0X4;
 }
 
 /* y = LayerNorm(y + x) row by row (x may be NULL: LayerNorm alone), rows split over threads. */
@@ -186,6 +187,10 @@ static void q8_cols_run(const q8_cols *j, int n0, int n) {
     const float *b = j->b ? j->b + n0 : NULL;
     if (j->w->layout == XLMR_LAYOUT_Q8_0X4)
         kern_matmul_q8_0x4(j->y + n0, j->ldy, j->xq, (const block_q8_0x4 *)j->w->data + (size_t)(n0 / 4) * j->nb, b, n);
+#if KERN_HAVE_RELAXED
+    else if (j->w->layout == XLMR_LAYOUT_Q8_0X4_R4)
+        kern_matmul_q8_0x4r4_relaxed(j->y + n0, j->ldy, j->xq, (const block_q8_0x4 *)j->w->data + (size_t)(n0 / 4) * j->nb, b, n);
+#endif
     else
         kern_matmul_q8_0(j->y + n0, j->ldy, j->xq, (const block_q8_0 *)j->w->data + (size_t)n0 * j->nb, b, n);
     if (j->gelu) /* while the chunk's outputs are still in cache */
@@ -239,7 +244,7 @@ void kern_get_row(float *out, const xlmr_tensor *table, int64_t r) {
     case XLMR_TYPE_F16: f16_to_f32_row((const uint16_t *)(const void *)(base + (size_t)(r * n) * 2), out, n); break;
     case XLMR_TYPE_BF16: bf16_to_f32_row((const uint16_t *)(const void *)(base + (size_t)(r * n) * 2), out, n); break;
     case XLMR_TYPE_Q8_0:
-        if (table->layout == XLMR_LAYOUT_Q8_0X4) {
+        if (table->layout != XLMR_LAYOUT_ROWS) {
             block_q8_0 blk;
             for (int64_t j = 0; j < n / QK8_0; j++) {
                 q8_0_get_blocks(table, (uint64_t)(r * (n / QK8_0) + j), &blk, 1);

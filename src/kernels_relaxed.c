@@ -1,11 +1,12 @@
-/* kernels_relaxed.c — u7 activation quantization and the Q8_0 GEMM on i32x4.relaxed_dot_i8x16_i7x16_add_s
- * (see kernels_relaxed.h for the arithmetic); the scalar reference of the same arithmetic.
+/* kernels_relaxed.c — u7 activation quantization and the Q8_0 GEMMs on relaxed SIMD's int8 × u7 pair dot product
+ * (see kernels_relaxed.h for the arithmetic); the scalar references of the same arithmetic.
  *
- * The SIMD kernel mirrors the SIMD128 one's layout: 2 weight rows × 8 tokens per micro-tile. Per 32-block and
- * row, the 32 weight bytes are two plain loads (no widening) and each token's 32 u7 bytes two more; two
- * relaxed dots (16 multiply-adds each, accumulating) replace four i16 dots, four widenings and three adds.
- * Each group of 4 tokens is transpose-added so a token's sum sits in its own lane, converted, scaled, and the
- * block's offset term (dw·S)·m added. Weight scales and dw·S are computed once per panel of rows. */
+ * Two SIMD kernels. On the 4-row layout in runs of 4 columns (XLMR_LAYOUT_Q8_0X4_R4, the encoder's matrices):
+ * see its section below. On row-major weights (row counts not a multiple of 4): 2 weight rows × 8 tokens per
+ * micro-tile. Per 32-block and row, the 32 weight bytes are two plain loads (no widening) and each token's 32 u7
+ * bytes two more; two relaxed pair dots (16 multiply-adds each, see u7_pair_dot) replace four widenings. Each
+ * group of 4 tokens is transpose-added so a token's sum sits in its own lane, converted, scaled, and the block's
+ * offset term (dw·S)·m added. Weight scales and dw·S are computed once per panel of rows. */
 #include "kernels_relaxed.h"
 
 #include <math.h>
@@ -72,9 +73,37 @@ void kern_matmul_q8_0_u7_scalar(float *y, int ldy, const kern_qact *x, const blo
     }
 }
 
+/* The u7 arithmetic on the XLMR_LAYOUT_Q8_0X4_R4 layout: kern_matmul_q8_0_u7_scalar's operations per output. */
+void kern_matmul_q8_0x4r4_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
+    const int T = x->T, K = x->K, nb = K / QK8_0;
+    for (int t = 0; t < T; t++) {
+        const uint8_t *u = kern_qact_u7_row(x, t);
+        const float *xd = x->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        const float *xm = kern_qact_u7_min(x, t) + t % KERN_QTILE;
+        for (int n = 0; n < N; n++) {
+            const block_q8_0x4 *wg = w + (size_t)(n / 4) * nb;
+            const int r = n % 4;
+            float acc = 0.0f;
+            for (int j = 0; j < nb; j++) {
+                int32_t isum = 0, wsum = 0;
+                for (int i = 0; i < QK8_0; i++) {
+                    const int32_t q = wg[j].qs[16 * (i / 4) + 4 * r + i % 4];
+                    isum += q * u[j * QK8_0 + i];
+                    wsum += q;
+                }
+                const float dw = xlmr_fp16_to_f32(wg[j].d[r]);
+                acc += (float)isum * (dw * xd[j * KERN_QTILE]) + (dw * (float)wsum) * xm[j * KERN_QTILE];
+            }
+            y[(size_t)t * ldy + n] = acc + (b ? b[n] : 0.0f);
+        }
+    }
+}
+
 #if defined(__wasm_relaxed_simd__)
 
 #include <wasm_simd128.h>
+
+#include "kernels_simd128.h"
 
 void kern_quantize_act_relaxed(const float *x, kern_qact *q) {
     if (q->T < KERN_U7_MIN_T) {
@@ -126,19 +155,25 @@ void kern_quantize_act_relaxed(const float *x, kern_qact *q) {
     }
 }
 
+/* i16x8.relaxed_dot_i8x16_i7x16_s: pair sums w·u of int8 × u7, |sum| <= 2·128·127 < 2^15, so x86's saturating
+ * pmaddubsw (one instruction) and every other lowering agree. Widened and summed by i32x4.dot_i16x8 against
+ * ones: 3 instructions per 16 multiply-adds, where V8 lowers the fused i32x4.relaxed_dot_i8x16_i7x16_add_s to 5
+ * (its x86 sequence rebuilds the ones each time). Node 20's baseline compiler (Liftoff) also computes this
+ * form right, and the fused one wrong (make test-wasm-relaxed runs both tiers). */
+static inline v128_t u7_pair_dot(v128_t w, v128_t u) {
+    return (v128_t)__builtin_wasm_relaxed_dot_i8x16_i7x16_s_i16x8((__i8x16)w, (__i8x16)u);
+}
+
 static inline float fp16_to_f32_exact(uint16_t h) { return xlmr_fp16_to_f32(h); }
 
 /* One row's 32-block (two byte vectors) against 4 tokens (x: token 0's block, rows xs bytes apart):
  * lane t = Σ w·u_t. */
 static inline v128_t u7_dot_4tokens(v128_t wlo, v128_t whi, const uint8_t *x, size_t xs) {
-    const v128_t z = wasm_i32x4_splat(0);
-#define U7_DOT(xp)                                                                                          \
-    __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(                                                     \
-        (__i8x16)wlo, (__i8x16)wasm_v128_load(xp),                                                          \
-        __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4((__i8x16)whi, (__i8x16)wasm_v128_load((xp) + 16), \
-                                                           (__i32x4)z))
-    const v128_t p0 = (v128_t)U7_DOT(x), p1 = (v128_t)U7_DOT(x + xs), p2 = (v128_t)U7_DOT(x + 2 * xs),
-                 p3 = (v128_t)U7_DOT(x + 3 * xs);
+    const v128_t ones = wasm_i16x8_splat(1);
+#define U7_DOT(xp)                                                                                             \
+    wasm_i32x4_add(wasm_i32x4_dot_i16x8(u7_pair_dot(wlo, wasm_v128_load(xp)), ones),                            \
+                   wasm_i32x4_dot_i16x8(u7_pair_dot(whi, wasm_v128_load((xp) + 16)), ones))
+    const v128_t p0 = U7_DOT(x), p1 = U7_DOT(x + xs), p2 = U7_DOT(x + 2 * xs), p3 = U7_DOT(x + 3 * xs);
 #undef U7_DOT
     const v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
     const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
@@ -228,6 +263,126 @@ void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block
                     if (pair) u7_store(yt + 4 * (size_t)ldy, ldy, n + 1, b1, b, nt - 4);
                 }
             }
+        }
+    }
+}
+
+
+/* ---- Q8_0 GEMM on 4-row interleaved weights in runs of 4 columns (XLMR_LAYOUT_Q8_0X4_R4, model.h) ----
+ *
+ * Per run of 4 columns, one v128.load gives 4 rows × 4 columns, v128.load32_splat a token's 4 u7 bytes, and
+ * one relaxed dot accumulates the 4 rows' 4-column sums in 4 lanes: 16 multiply-adds, no widening, no
+ * shuffle. A tile of G groups (4G rows) × 4 tokens keeps 4G integer and 4G float accumulators. Each lane does
+ * the u7 scalar reference's operations in its order. */
+
+#define R4_PANEL 512 /* group-blocks per panel (~68 KiB of weights): their dw and dw·S, 16 KiB of stack */
+
+/* dw and dw·S (S = Σ q of the row's block) of the n group-blocks w[0..n) */
+static void r4_panel_scales(const block_q8_0x4 *w, int n, v128_t *dwf, v128_t *dws) {
+    const v128_t ones8 = wasm_i8x16_splat(1), ones16 = wasm_i16x8_splat(1);
+    for (int i = 0; i < n; i++) {
+        v128_t s = wasm_i32x4_splat(0);
+        for (int q = 0; q < QK8_0 / 4; q++)
+            s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(u7_pair_dot(wasm_v128_load(w[i].qs + 16 * q), ones8), ones16));
+        dwf[i] = q8x4_scales(&w[i]);
+        dws[i] = wasm_f32x4_mul(dwf[i], wasm_f32x4_convert_i32x4(s));
+    }
+}
+
+/* y rows of the tile's nt (<= 4) tokens, columns n .. n + 4G − 1. u: the tile's first token's u7 row (rows us
+ * bytes apart); dx, mx: the tile's scales and minima ([block][4]); w, dwf, dws: the first group's (groups nb
+ * apart). */
+static inline __attribute__((always_inline)) void r4_tile(float *y, int ldy, const uint8_t *u, size_t us,
+                                                         const float *dx, const float *mx, const block_q8_0x4 *w,
+                                                         const v128_t *dwf, const v128_t *dws, int nb, const float *b,
+                                                         int n, const int G, int nt) {
+    const v128_t ones = wasm_i16x8_splat(1);
+    v128_t f[2][4];
+    for (int g = 0; g < G; g++)
+        for (int t = 0; t < 4; t++) f[g][t] = wasm_f32x4_splat(0.0f);
+    for (int j = 0; j < nb; j++) {
+        v128_t a[2][4];
+        for (int g = 0; g < G; g++)
+            for (int t = 0; t < 4; t++) a[g][t] = wasm_i32x4_splat(0);
+        const int8_t *q0 = w[j].qs, *q1 = G > 1 ? w[(size_t)nb + j].qs : q0;
+        const uint8_t *uj = u + (size_t)j * QK8_0;
+#pragma clang loop unroll(disable)
+        for (int q = 0; q < QK8_0 / 4; q++) {
+            const v128_t w0 = wasm_v128_load(q0 + 16 * q);
+            const v128_t w1 = G > 1 ? wasm_v128_load(q1 + 16 * q) : w0;
+            for (int t = 0; t < 4; t++) {
+                const v128_t s = wasm_v128_load32_splat(uj + t * us + 4 * q);
+                a[0][t] = wasm_i32x4_add(a[0][t], wasm_i32x4_dot_i16x8(u7_pair_dot(w0, s), ones));
+                if (G > 1) a[1][t] = wasm_i32x4_add(a[1][t], wasm_i32x4_dot_i16x8(u7_pair_dot(w1, s), ones));
+            }
+        }
+        for (int g = 0; g < G; g++) {
+            const v128_t dw = dwf[(size_t)g * nb + j], c = dws[(size_t)g * nb + j];
+            for (int t = 0; t < 4; t++)
+                f[g][t] = u7_accumulate(f[g][t], a[g][t], dw, wasm_v128_load32_splat(dx + (size_t)j * KERN_QTILE + t), c,
+                                        wasm_v128_load32_splat(mx + (size_t)j * KERN_QTILE + t));
+        }
+    }
+    for (int g = 0; g < G; g++) {
+        const v128_t bias = b ? wasm_v128_load(b + n + 4 * g) : wasm_f32x4_splat(0.0f);
+        for (int t = 0; t < 4 && t < nt; t++) wasm_v128_store(y + (size_t)t * ldy + n + 4 * g, wasm_f32x4_add(f[g][t], bias));
+    }
+}
+
+/* Fewer than KERN_U7_MIN_T tokens: int16 activations (the SIMD128 format). Per run, the 4 rows × 4 columns
+ * widened in halves (rows 0–1, rows 2–3) and dotted with the token's 4 activations broadcast twice leave 2 pair
+ * sums per row; one shuffle-add per block puts each row's sum in its lane. As kern_matmul_q8_0_scalar per output. */
+static void r4_gemm_i16(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
+    const int T = x->T, K = x->K, nb = K / QK8_0;
+    for (int t = 0; t < T; t++) {
+        const int16_t *xt = x->qs + (size_t)t * K;
+        const float *dxt = x->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        for (int n = 0; n < N; n += 4) {
+            const block_q8_0x4 *wg = w + (size_t)(n / 4) * nb;
+            v128_t f = wasm_f32x4_splat(0.0f);
+            for (int j = 0; j < nb; j++) {
+                v128_t lo = wasm_i32x4_splat(0), hi = lo;
+                for (int q = 0; q < QK8_0 / 4; q++) {
+                    const v128_t v = wasm_v128_load(wg[j].qs + 16 * q), s = wasm_v128_load64_splat(xt + j * QK8_0 + 4 * q);
+                    lo = wasm_i32x4_add(lo, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(v), s));
+                    hi = wasm_i32x4_add(hi, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(v), s));
+                }
+                const v128_t isum = wasm_i32x4_add(wasm_i32x4_shuffle(lo, hi, 0, 2, 4, 6), wasm_i32x4_shuffle(lo, hi, 1, 3, 5, 7));
+                f = wasm_f32x4_add(f, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum),
+                                                     wasm_f32x4_mul(q8x4_scales(&wg[j]), wasm_v128_load32_splat(dxt + (size_t)j * KERN_QTILE))));
+            }
+            wasm_v128_store(y + (size_t)t * ldy + n, wasm_f32x4_add(f, b ? wasm_v128_load(b + n) : wasm_f32x4_splat(0.0f)));
+        }
+    }
+}
+
+void kern_matmul_q8_0x4r4_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
+    if (x->T < KERN_U7_MIN_T) {
+        r4_gemm_i16(y, ldy, x, w, b, N);
+        return;
+    }
+    const int T = x->T, K = x->K, nb = K / QK8_0;
+    const size_t us = (size_t)2 * K; /* bytes between two tokens' u7 rows */
+    if (nb > R4_PANEL) { /* K > 16384: not a shape XLM-R has */
+        kern_matmul_q8_0x4r4_u7_scalar(y, ldy, x, w, b, N);
+        return;
+    }
+    v128_t dwf[R4_PANEL], dws[R4_PANEL];
+    int panel = R4_PANEL / nb & ~1; /* groups */
+    if (panel < 1) panel = 1;
+    for (int g0 = 0; g0 < N / 4; g0 += panel) {
+        const int g1 = N / 4 - g0 < panel ? N / 4 : g0 + panel;
+        r4_panel_scales(w + (size_t)g0 * nb, (g1 - g0) * nb, dwf, dws);
+        for (int t0 = 0; t0 < T; t0 += KERN_QTILE) {
+            const uint8_t *u = kern_qact_u7_row(x, t0);
+            const float *dx = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE, *mx = kern_qact_u7_min(x, t0);
+            float *yt = y + (size_t)t0 * ldy;
+            const int nt = T - t0;
+            int g = g0;
+            for (; g + 2 <= g1; g += 2)
+                r4_tile(yt, ldy, u, us, dx, mx, w + (size_t)g * nb, dwf + (size_t)(g - g0) * nb, dws + (size_t)(g - g0) * nb, nb, b, 4 * g, 2, nt);
+            if (g < g1)
+                r4_tile(yt, ldy, u, us, dx, mx, w + (size_t)g * nb, dwf + (size_t)(g - g0) * nb, dws + (size_t)(g - g0) * nb, nb, b, 4 * g, 1, nt);
         }
     }
 }

@@ -1,7 +1,7 @@
 /* kernels_relaxed.h — the Q8_0 GEMM of dist/xlmr-relaxed.wasm (relaxed SIMD), and the scalar reference of its
  * arithmetic.
  *
- * i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies int8 by 7-bit values and is deterministic only when the
+ * i16x8.relaxed_dot_i8x16_i7x16_s multiplies int8 by 7-bit values and is deterministic only when the
  * second operand's bytes are in [0, 127] (x86 computes it as unsigned × signed). So activations are quantized
  * to "u7", asymmetric per 32-block: m = min, d = (max − m) / 127, u = nearest((x − m) / d) in [0, 127], and
  *   sum_i w_i x_i ≈ d · Σ w·u + m · Σ w.
@@ -12,6 +12,9 @@
  * ([block][4]), in the second half of the tile's first row (K/2 of its K free bytes). Inputs of fewer than
  * KERN_U7_MIN_T tokens keep the int16 format and the SIMD128 kernel (one fill-mask position, short texts),
  * where the per-row weight sums would cost as much as the product itself.
+ *
+ * The encoder's matrices come in XLMR_LAYOUT_Q8_0X4_R4 (4 rows interleaved in runs of 4 columns, model.h), which
+ * kern_matmul_q8_0x4r4_relaxed reads; row-major Q8_0 (a row count not a multiple of 4) has kern_matmul_q8_0_relaxed.
  *
  * Every output does, in order, per block j (S = Σ w of the block, dw its scale):
  *   acc += (float)Σ w·u · (dw · d_j) + (dw · (float)S) · m_j;   then acc + b
@@ -32,12 +35,17 @@ static inline float *kern_qact_u7_min(const kern_qact *q, int t) {
 /* scalar references of the u7 arithmetic (always built, for the tests) */
 void kern_quantize_act_u7_scalar(const float *x, kern_qact *q);
 void kern_matmul_q8_0_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+/* the same on weights in the XLMR_LAYOUT_Q8_0X4_R4 layout (N a multiple of 4) */
+void kern_matmul_q8_0x4r4_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 
 #if defined(__wasm_relaxed_simd__)
 #define KERN_HAVE_RELAXED 1
 /* q->T >= KERN_U7_MIN_T: u7 format; fewer: the SIMD128 (int16) format and kernel. */
 void kern_quantize_act_relaxed(const float *x, kern_qact *q);
 void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+/* W in the XLMR_LAYOUT_Q8_0X4_R4 layout, N a multiple of 4: bit-identical to kern_matmul_q8_0_u7_scalar on the
+ * same weights row-major (q->T >= KERN_U7_MIN_T), to kern_matmul_q8_0_scalar (fewer tokens). */
+void kern_matmul_q8_0x4r4_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 #else
 #define KERN_HAVE_RELAXED 0
 #endif

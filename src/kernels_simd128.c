@@ -12,6 +12,7 @@
 #include <wasm_simd128.h>
 
 #include "kernels.h"
+#include "kernels_simd128.h"
 
 static inline float hsum_f32x4(v128_t a) {
     v128_t s = wasm_f32x4_add(a, wasm_i32x4_shuffle(a, a, 2, 3, 0, 1));
@@ -32,12 +33,6 @@ static inline float fp16_fast(uint16_t h) {
     return f;
 }
 
-/* u32 lanes holding a half (low 16 bits) -> f32x4, as fp16_fast */
-static inline v128_t fp16x4_to_f32x4(v128_t h) {
-    v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
-    v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
-    return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
-}
 
 /* ---- activation quantization ---- */
 
@@ -309,10 +304,6 @@ void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block
  *
  * The k-pair loop must stay a loop: unrolled, LLVM schedules the whole block's loads first and V8 (Node 20's
  * 11.3) spills most of them -- 31 GOP/s instead of 57 (measured with the GEMM microbenchmark, now bench/gemm_bench.c). */
-static inline v128_t q8x4_scales(const block_q8_0x4 *g) {
-    return fp16x4_to_f32x4(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(g->d)));
-}
-
 /* y rows of the tile's nt tokens, columns n .. n + 4G - 1. x: the tile's first token (rows K apart); dx: its
  * scales, dx[j * KERN_QTILE + t] for block j of token t; w: the first group's blocks (groups nb apart). */
 static inline __attribute__((always_inline)) void q8x4_tile(float *y, int ldy, const int16_t *x, size_t K,

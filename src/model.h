@@ -28,9 +28,12 @@ typedef struct block_q8_0 {
 
 /* Q8_0 weights as the encoder's GEMM reads them (kernels.h): 4 rows interleaved, one 32-block each.
  * The same 136 bytes as their 4 row-major blocks, so a tensor keeps its size and its GGUF offset:
- *   d[r] = scale of row r (fp16); for k-pair p (0..15), qs[8p + 2r + e] = q of row r at column 2p + e.
- * One v128.load8x8_s then gives 4 rows × 2 columns widened to int16, ready for i32x4.dot_i16x8 against a
- * broadcast pair of activations: the 4 rows' partial sums land in 4 lanes with no shuffles. */
+ *   d[r] = scale of row r (fp16); the columns in runs of R (R = 2 or 4, the layout says which):
+ *   qs[4R·(i / R) + R·r + i % R] = q of row r at column i.
+ * R = 2 (SIMD128): one v128.load8x8_s gives 4 rows × 2 columns widened to int16, ready for i32x4.dot_i16x8
+ * against a broadcast pair of activations. R = 4 (relaxed SIMD): one v128.load gives 4 rows × 4 columns for
+ * i32x4.relaxed_dot_i8x16_i7x16_add against 4 broadcast u7 activations. Either way the 4 rows' partial sums
+ * land in 4 lanes with no shuffles. */
 typedef struct block_q8_0x4 {
     uint16_t d[4];
     int8_t qs[4 * QK8_0];
@@ -39,8 +42,12 @@ typedef struct block_q8_0x4 {
 /* Byte layout of a tensor's data. */
 enum {
     XLMR_LAYOUT_ROWS = 0,    /* as GGUF stores it: row after row */
-    XLMR_LAYOUT_Q8_0X4 = 1,  /* Q8_0 only, rows % 4 == 0: block_q8_0x4, rows 4g..4g+3 block j at [g * (K / 32) + j] */
+    XLMR_LAYOUT_Q8_0X4 = 1,  /* Q8_0 only, rows % 4 == 0: block_q8_0x4 (R = 2), rows 4g..4g+3 block j at [g * (K / 32) + j] */
+    XLMR_LAYOUT_Q8_0X4_R4 = 2, /* the same with runs of 4 columns (R = 4) */
 };
+
+/* R of a 4-row layout: columns per run of one row in block_q8_0x4.qs */
+static inline int q8_0x4_run(int32_t layout) { return layout == XLMR_LAYOUT_Q8_0X4_R4 ? 4 : 2; }
 
 typedef struct xlmr_config {
     int32_t vocab_size;        /* V, <mask> included (250002 for xlm-roberta-base) */

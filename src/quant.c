@@ -38,49 +38,56 @@ void q8_0_dequantize_row(const block_q8_0 *x, float *y, int64_t k) {
     }
 }
 
-/* Row-major block b of a (rows, K) Q8_0 tensor in the XLMR_LAYOUT_Q8_0X4 layout: its group block and row in it. */
+/* Row-major block b of a (rows, K) Q8_0 tensor in a 4-row layout (XLMR_LAYOUT_Q8_0X4*): its group block and row in it. */
 static inline block_q8_0x4 *q8_0x4_at(void *data, int64_t nb, uint64_t b, int *r) {
     const uint64_t row = b / (uint64_t)nb, j = b % (uint64_t)nb;
     *r = (int)(row % 4);
     return (block_q8_0x4 *)data + (row / 4) * (uint64_t)nb + j;
 }
 
+/* Row r of a 4-row block from / to a row-major block: run p of R columns sits at qs[R (4p + r)] (model.h). R is a
+ * constant in each call, so the copies are R-byte moves. */
+static inline void q8_0x4_scatter(int8_t *qs, const int8_t *row, int r, const int R) {
+    for (int p = 0; p < QK8_0 / R; p++) memcpy(qs + R * (4 * p + r), row + R * p, (size_t)R);
+}
+static inline void q8_0x4_gather(int8_t *row, const int8_t *qs, int r, const int R) {
+    for (int p = 0; p < QK8_0 / R; p++) memcpy(row + R * p, qs + R * (4 * p + r), (size_t)R);
+}
+
 void q8_0_put_blocks(xlmr_tensor *t, uint64_t first, const block_q8_0 *src, size_t n) {
-    if (t->layout != XLMR_LAYOUT_Q8_0X4) {
+    if (t->layout == XLMR_LAYOUT_ROWS) {
         memcpy((block_q8_0 *)t->data + first, src, n * sizeof *src);
         return;
     }
     const int64_t nb = t->ne[0] / QK8_0;
-    for (size_t i = 0; i < n; i++) {
+    const int R = q8_0x4_run(t->layout);
+    for (size_t k = 0; k < n; k++) {
         int r;
-        block_q8_0x4 *g = q8_0x4_at(t->data, nb, first + i, &r);
-        g->d[r] = src[i].d;
-        for (int p = 0; p < QK8_0 / 2; p++) {
-            g->qs[8 * p + 2 * r] = src[i].qs[2 * p];
-            g->qs[8 * p + 2 * r + 1] = src[i].qs[2 * p + 1];
-        }
+        block_q8_0x4 *g = q8_0x4_at(t->data, nb, first + k, &r);
+        g->d[r] = src[k].d;
+        if (R == 4) q8_0x4_scatter(g->qs, src[k].qs, r, 4);
+        else q8_0x4_scatter(g->qs, src[k].qs, r, 2);
     }
 }
 
 void q8_0_get_blocks(const xlmr_tensor *t, uint64_t first, block_q8_0 *dst, size_t n) {
-    if (t->layout != XLMR_LAYOUT_Q8_0X4) {
+    if (t->layout == XLMR_LAYOUT_ROWS) {
         memcpy(dst, (const block_q8_0 *)t->data + first, n * sizeof *dst);
         return;
     }
     const int64_t nb = t->ne[0] / QK8_0;
-    for (size_t i = 0; i < n; i++) {
+    const int R = q8_0x4_run(t->layout);
+    for (size_t k = 0; k < n; k++) {
         int r;
-        const block_q8_0x4 *g = q8_0x4_at(t->data, nb, first + i, &r);
-        dst[i].d = g->d[r];
-        for (int p = 0; p < QK8_0 / 2; p++) {
-            dst[i].qs[2 * p] = g->qs[8 * p + 2 * r];
-            dst[i].qs[2 * p + 1] = g->qs[8 * p + 2 * r + 1];
-        }
+        const block_q8_0x4 *g = q8_0x4_at(t->data, nb, first + k, &r);
+        dst[k].d = g->d[r];
+        if (R == 4) q8_0x4_gather(dst[k].qs, g->qs, r, 4);
+        else q8_0x4_gather(dst[k].qs, g->qs, r, 2);
     }
 }
 
 void q8_0_quantize_into(xlmr_tensor *t, uint64_t first, const float *x, int64_t k) {
-    if (t->layout != XLMR_LAYOUT_Q8_0X4) {
+    if (t->layout == XLMR_LAYOUT_ROWS) {
         q8_0_quantize_row(x, (block_q8_0 *)t->data + first, k);
         return;
     }

@@ -1,6 +1,7 @@
 /* test_kernels_relaxed.c — the u7 (relaxed-SIMD) Q8_0 GEMM: the scalar reference of its arithmetic against a
- * float product (everywhere), and, in builds with -mrelaxed-simd, the relaxed kernels against that reference
- * bit for bit on random shapes with ragged token and row counts. */
+ * float product, the 4-row layout with runs of 4 columns (XLMR_LAYOUT_Q8_0X4_R4) against row-major weights
+ * (everywhere), and, in builds with -mrelaxed-simd, the relaxed kernels against those references bit for bit on
+ * random shapes with ragged token and row counts. */
 #include <stdint.h>
 
 #include "kernels_relaxed.h"
@@ -15,6 +16,50 @@ static float frand(void) {
 }
 
 static void *aligned(size_t n) { return aligned_alloc(16, (n + 15) & ~(size_t)15); }
+
+/* The same weights in XLMR_LAYOUT_Q8_0X4_R4: the blocks round-trip, the R4 scalar reference gives the row-major
+ * u7 reference's outputs (yu7) bit for bit, and so does the relaxed kernel (int16 path: kern_matmul_q8_0_scalar's),
+ * writing only its N columns of rows ldy apart. */
+static void r4_layout(int T, int N, int K, const float *x, const block_q8_0 *w, const float *b, const float *yu7) {
+    const int nb = K / QK8_0, ldy = N + 3;
+    const size_t nblocks = (size_t)N * nb;
+    block_q8_0x4 *w4 = malloc(nblocks * sizeof(block_q8_0));
+    block_q8_0 *back = malloc(nblocks * sizeof *back);
+    float *y = malloc(sizeof(float) * (size_t)T * ldy), *yr = malloc(sizeof(float) * (size_t)T * N);
+    void *m = aligned(kern_qact_bytes(T, K));
+    xlmr_tensor t4 = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_Q8_0X4_R4, {K, N}, w4, nblocks * sizeof(block_q8_0)};
+    q8_0_put_blocks(&t4, 0, w, nblocks);
+    q8_0_get_blocks(&t4, 0, back, nblocks);
+    CHECK(memcmp(back, w, nblocks * sizeof *back) == 0, "R4 layout put/get round trip (N %d K %d)", N, K);
+    /* row r's column i sits at qs[16 (i / 4) + 4 r + i % 4] of its group's block */
+    CHECK(w4[0].qs[4] == w[nb].qs[0] && w4[0].qs[16 + 4 * 3 + 1] == w[3 * nb].qs[5] && w4[0].d[2] == w[2 * nb].d,
+          "R4 layout: columns not in runs of 4 (N %d K %d)", N, K);
+    kern_qact q;
+    kern_qact_init(&q, m, T, K);
+    kern_quantize_act_u7_scalar(x, &q);
+    kern_matmul_q8_0x4r4_u7_scalar(yr, N, &q, w4, b, N);
+    CHECK(memcmp(yr, yu7, sizeof(float) * (size_t)T * N) == 0, "R4 u7 scalar differs from the row-major one (T %d N %d K %d)",
+          T, N, K);
+#if KERN_HAVE_RELAXED
+    for (size_t i = 0; i < (size_t)T * ldy; i++) y[i] = -7.0f;
+    kern_quantize_act_relaxed(x, &q);
+    kern_matmul_q8_0x4r4_relaxed(y, ldy, &q, w4, b, N);
+    if (T < KERN_U7_MIN_T) { /* int16 activations: the 8-bit reference */
+        kern_quantize_act_scalar(x, &q);
+        kern_matmul_q8_0_scalar(yr, N, &q, w, b, N);
+    }
+    int same = 1, outside = 1;
+    for (int t = 0; t < T; t++) {
+        same &= memcmp(y + (size_t)t * ldy, yr + (size_t)t * N, sizeof(float) * (size_t)N) == 0;
+        for (int n = N; n < ldy; n++) outside &= y[(size_t)t * ldy + n] == -7.0f;
+    }
+    CHECK(same, "relaxed R4 GEMM differs from its reference (T %d N %d K %d)", T, N, K);
+    CHECK(outside, "relaxed R4 GEMM wrote outside its columns (T %d N %d K %d)", T, N, K);
+#else
+    (void)y;
+#endif
+    free(w4); free(back); free(y); free(yr); free(m);
+}
 
 static void one_shape(int T, int N, int K) {
     const int nb = K / QK8_0;
@@ -62,6 +107,8 @@ static void one_shape(int T, int N, int K) {
     CHECK(sqrt(e7 / den) < 0.03 && sqrt(e7) <= 4.0 * sqrt(e8),
           "u7 scalar GEMM relative error %g, 8-bit path %g (T %d N %d K %d)", sqrt(e7 / den), sqrt(e8 / den), T, N, K);
 
+    if (N % 4 == 0) r4_layout(T, N, K, x, w, b, y0);
+
 #if KERN_HAVE_RELAXED
     kern_qact q1;
     kern_qact_init(&q1, m1, T, K);
@@ -89,8 +136,11 @@ static void one_shape(int T, int N, int K) {
 }
 
 int main(void) {
+    /* R4 (N % 4 == 0): odd group counts, panels of several groups (K 3072: 4 groups per panel, N 20: 2 panels),
+     * K past the panel table (16416: the scalar fallback), 1–3 tokens (int16 path) */
     static const int shapes[][3] = {{1, 5, 32}, {2, 7, 64}, {3, 9, 96}, {4, 4, 32}, {5, 3, 64}, {8, 16, 256},
-                                    {9, 11, 128}, {13, 33, 768}, {16, 64, 768}, {31, 6, 3072}};
+                                    {9, 11, 128}, {13, 33, 768}, {16, 64, 768}, {31, 6, 3072}, {7, 12, 64},
+                                    {1, 8, 768}, {2, 12, 96}, {3, 4, 32}, {6, 20, 3072}, {17, 36, 768}, {5, 4, 16416}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) one_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
 #if defined(__wasm_relaxed_simd__) /* the build says so (model.runtime.simd in JS; test_api covers the others) */
     CHECK(strcmp(xlmr_build_simd(), "relaxed") == 0, "xlmr_build_simd() = %s in a relaxed build", xlmr_build_simd());

@@ -1,0 +1,24 @@
+/* kernels_simd128.h — SIMD128 helpers shared by the SIMD128 and the relaxed-SIMD kernels. */
+#ifndef XLMR_KERNELS_SIMD128_H
+#define XLMR_KERNELS_SIMD128_H
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+
+#include "model.h"
+
+/* u32 lanes holding an IEEE half (low 16 bits) -> f32x4: the half's exponent+mantissa put where a float's go,
+ * rescaled by 2^112. Exact for finite halves (normal and subnormal); Inf/NaN come out as large finite numbers. */
+static inline v128_t fp16x4_to_f32x4(v128_t h) {
+    v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
+    v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
+    return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+}
+
+/* the 4 row scales of a 4-row block (block_q8_0x4.d), as floats */
+static inline v128_t q8x4_scales(const block_q8_0x4 *g) {
+    return fp16x4_to_f32x4(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(g->d)));
+}
+
+#endif
+#endif
