@@ -45,7 +45,7 @@ EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 .PHONY: all wasm mt relaxed test-wasm-relaxed emcc native test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
-all: check-tools wasm mt emcc
+all: check-tools wasm mt emcc relaxed
 
 # One line per missing tool, not a wall of compiler errors.
 check-tools:
@@ -70,10 +70,10 @@ dist/xlmr-mt.wasm: $(SRC) $(HDR) Makefile
 	@mkdir -p dist
 	$(CLANG) $(WASM_FLAGS) $(MT_FLAGS) $(CSTD) $(WARN) $(WASM_LINK) $(MT_LINK) $(SRC) -o $@ -lm
 
-# Relaxed-SIMD builds: built and tested, not chosen by the package (on this x86 core they are at most ~10% faster
-# end to end and their activations are 7-bit: BENCHMARKS.md); pass one as wasmUrl/wasmModule where the engine has
-# relaxed SIMD (Node 20: only with --experimental-wasm-relaxed-simd). Debian's wasm-opt 108 mangles relaxed-SIMD
-# opcodes, so clang finds a stand-in that keeps the linker output (clang runs "wasm-opt FILE -O3 -o FILE").
+# Relaxed-SIMD builds: run on request, load(…, { simd: 'relaxed' }), where the engine validates relaxed SIMD
+# (Node 20: only with --experimental-wasm-relaxed-simd); not the default: on this x86 core they gain 0–20% end to
+# end and their activations are 7-bit (BENCHMARKS.md). Debian's wasm-opt 108 mangles relaxed-SIMD opcodes, so
+# clang finds a stand-in that keeps the linker output (clang runs "wasm-opt FILE -O3 -o FILE").
 NO_WASM_OPT := build/no-wasm-opt
 RELAXED_CC  := PATH=$(CURDIR)/$(NO_WASM_OPT):$$PATH $(CLANG) -mrelaxed-simd
 $(NO_WASM_OPT)/wasm-opt:
@@ -156,18 +156,18 @@ fuzz: check-tools $(addprefix build/fuzz/,$(FUZZERS))
 	  grep -E 'stat::number_of_executed_units' build/fuzz/$$f.log || true; \
 	done
 
-test-node: wasm mt emcc
+test-node: wasm mt emcc relaxed
 	$(NODE) --test tests/node/
 
 # Real-browser (Debian chromium + npm playwright-core) and edge (npm workerd) tests of web/ and examples/edge/;
 # each skips with a message saying what to install when its browser/runtime is absent.
-test-browser: wasm mt
+test-browser: wasm mt relaxed
 	timeout 600 $(NODE) --test tests/browser/
 
-test-edge: wasm
+test-edge: wasm relaxed
 	timeout 300 $(NODE) --test tests/edge/
 
-test: all test-c test-wasm-c fuzz test-node test-browser test-edge
+test: all test-c test-wasm-c test-wasm-relaxed fuzz test-node test-browser test-edge
 
 bench: wasm mt build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs

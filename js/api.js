@@ -10,7 +10,8 @@ import {
 import { bytesReader } from './sources.js';
 
 const DTYPES = ['q8_0', 'f16', 'f32'];
-const LOAD_OPTIONS = new Set(['onProgress', 'signal', 'worker', 'threads', 'dtype', 'cache', 'wasmModule', 'wasmUrl', 'hubUrl', 'revision']);
+const LOAD_OPTIONS = new Set(['onProgress', 'signal', 'worker', 'threads', 'simd', 'dtype', 'cache', 'wasmModule', 'wasmUrl', 'hubUrl', 'revision']);
+const SIMD_CHOICES = ['simd128', 'relaxed'];
 
 function checkLoadOptions(o) {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('load() options must be an object');
@@ -22,6 +23,7 @@ function checkLoadOptions(o) {
   if (o.signal != null && (typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean')) throw new InvalidArgumentError('signal must be an AbortSignal');
   if (o.worker !== undefined && typeof o.worker !== 'boolean') throw new InvalidArgumentError('worker must be true or false');
   if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new InvalidArgumentError('threads must be a positive integer');
+  if (o.simd !== undefined && !SIMD_CHOICES.includes(o.simd)) throw new InvalidArgumentError(`simd must be one of ${SIMD_CHOICES.join(', ')}, not ${JSON.stringify(o.simd)}`);
   if (o.cache !== undefined && typeof o.cache !== 'boolean' && typeof o.cache !== 'string') throw new InvalidArgumentError('cache must be true, false or a folder/cache name');
   if (o.wasmModule !== undefined && !(o.wasmModule instanceof WebAssembly.Module)) throw new InvalidArgumentError('wasmModule must be a WebAssembly.Module');
   for (const k of ['hubUrl', 'revision']) {
@@ -325,7 +327,7 @@ export function makeLoad(platform, defaults = {}) {
     const loadOptions = {};
     for (const k of ['dtype', 'cache', 'hubUrl', 'revision']) if (o[k] !== undefined) loadOptions[k] = o[k];
     try {
-      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads ?? 1 };
+      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads ?? 1, simd: o.simd ?? 'simd128' };
       await backend.call('init', init);
       let src = source;
       if (useWorker) {

@@ -42,18 +42,31 @@ function folderFileMissing(e, plan, name) {
 
 export class Engine {
   /** @param platform platform-node.js or platform-web.js; wasmModule optional precompiled module */
-  static async create(platform, { wasmModule, wasmUrl, threads = 1 } = {}) {
+  static async create(platform, { wasmModule, wasmUrl, threads = 1, simd = 'simd128' } = {}) {
     // threads > 1 needs shared memory and a Worker for each extra thread; else one thread, silently.
+    // simd 'relaxed' takes the relaxed-SIMD build where the engine validates it; else SIMD128, silently.
     let want = threads > 1 && canShareMemory() && typeof platform.spawnThread === 'function' ? threads : 1;
-    let url = wasmModule ? null : String(wasmUrl ?? platform.defaultWasmUrl(want));
-    let module;
-    try {
-      module = wasmModule ?? (await platform.compileWasm(url));
-    } catch (e) {
-      if (want === 1 || wasmUrl) throw e;
-      want = 1; // no threaded build next to the package: the plain one
-      url = String(platform.defaultWasmUrl(1));
-      module = await platform.compileWasm(url);
+    let url = null, module = wasmModule;
+    if (!module) {
+      // a build missing next to the package (relaxed, threaded): the next one down, the plain build last
+      const tries = [];
+      const add = (n, kind) => {
+        const u = String(platform.defaultWasmUrl(n, kind));
+        if (!tries.some((t) => t.url === u)) tries.push({ n, url: u });
+      };
+      if (wasmUrl) tries.push({ n: want, url: String(wasmUrl) });
+      else { add(want, simd); add(want, 'simd128'); add(1, 'simd128'); }
+      let error;
+      for (const t of tries) {
+        try {
+          module = await platform.compileWasm(t.url);
+          ({ n: want, url } = t);
+          break;
+        } catch (e) {
+          error = e;
+        }
+      }
+      if (!module) throw error;
     }
     if (!isThreaded(module)) want = 1;
     const wasm = await instantiate(module);

@@ -28,6 +28,10 @@ export interface LoadOptions {
    *  with threads - 1 extra workers; where SharedArrayBuffer is absent (pages without COOP/COEP) it falls back
    *  to 1. `model.runtime.threads` tells what runs. */
   threads?: number;
+  /** 'relaxed': the relaxed-SIMD build (dist/xlmr-relaxed.wasm, or -relaxed-mt with threads) where the engine
+   *  validates relaxed SIMD, SIMD128 elsewhere; it computes with 7-bit activations. Default 'simd128'. Ignored
+   *  when wasmModule or wasmUrl says which core to run. `model.runtime.simd` tells what runs. */
+  simd?: 'simd128' | 'relaxed';
   /** Weight type kept in memory when the source holds float safetensors (default 'q8_0'). A GGUF keeps its types.
    *  'q8_0' also computes with 8-bit activations and int16 attention; 'f16' / 'f32' weights compute in float. */
   dtype?: DType;
@@ -128,8 +132,8 @@ export declare class Model {
   readonly loadInfo: Readonly<LoadInfo>;
   readonly mode: 'worker' | 'in-thread';
   /** Which core runs: the build file ('xlmr.wasm', or 'wasmModule' when one was passed), the instruction set its
-   *  kernels were compiled for as the core reports it ('simd128' for the package's builds, 'relaxed' for
-   *  `make relaxed`'s, 'scalar' for one compiled without SIMD), its thread count, and whether it runs in a Worker. */
+   *  kernels were compiled for as the core reports it ('simd128', 'relaxed' for the relaxed-SIMD builds, 'scalar'
+   *  for one compiled without SIMD), its thread count, and whether it runs in a Worker. */
   readonly runtime: Readonly<{ build: string; simd: 'simd128' | 'relaxed' | 'scalar'; threads: number; worker: boolean }>;
   readonly disposed: boolean;
   /** One <mask>: a list of predictions. Several masks: one list per mask, in order. */

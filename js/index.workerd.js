@@ -1,6 +1,6 @@
 // xlmr-wasm for edge runtimes (Cloudflare workerd): no Worker, no compiling wasm from bytes at run time.
 // Pass the module your bundler gives for dist/xlmr.wasm (`import wasmModule from 'xlmr-wasm/xlmr.wasm'`)
-// as { wasmModule }; the model runs in the calling isolate.
+// as { wasmModule } (or dist/xlmr-relaxed.wasm's: workerd has relaxed SIMD); the model runs in the calling isolate.
 import { platform } from './platform-web.js';
 import { makeLoad } from './api.js';
 

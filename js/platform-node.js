@@ -105,8 +105,8 @@ export const platform = {
   },
 
   /** The default build next to this file (dist/ beside js/), compiled once per thread. */
-  defaultWasmUrl(threads = 1) {
-    return new URL(`../dist/${chooseBuild(threads)}`, import.meta.url).href;
+  defaultWasmUrl(threads = 1, simd = 'simd128') {
+    return new URL(`../dist/${chooseBuild(threads, simd)}`, import.meta.url).href;
   },
 
   /** A pool thread of the threaded build: { ready: Promise, terminate() }. */

@@ -124,17 +124,30 @@ export function hasSimd() {
   try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
 
+// The same with the one relaxed-SIMD instruction the relaxed build's kernels use, i16x8.relaxed_dot_i8x16_i7x16_s:
+// engines without relaxed SIMD (Node 20 without --experimental-wasm-relaxed-simd, Safari, Firefox < 120) refuse it.
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 0, 253, 15, 65, 0, 253, 15,
+  253, 146, 2, 11,
+]);
+
+export function hasRelaxedSimd() {
+  try { return WebAssembly.validate(RELAXED_PROBE); } catch { return false; }
+}
+
 /** Shared memory and threads in this context (SharedArrayBuffer exists only on cross-origin isolated pages). */
 export function canShareMemory() {
   if (typeof SharedArrayBuffer !== 'function' || globalThis.crossOriginIsolated === false) return false;
   try { newSharedMemory(); return true; } catch { return false; }
 }
 
-/** The build file name to use on this engine: the threaded build when threads > 1 can run. */
-export function chooseBuild(threads = 1) {
+/** The build file name to use on this engine: the threaded build when threads > 1 can run; the relaxed-SIMD one
+ *  when asked for (simd 'relaxed') and the engine validates relaxed SIMD. */
+export function chooseBuild(threads = 1, simd = 'simd128') {
   if (typeof WebAssembly === 'undefined') throw new UnsupportedError('this platform has no WebAssembly');
   if (!hasSimd()) throw new UnsupportedError('this engine lacks WebAssembly SIMD128, which xlmr-wasm needs (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
-  return threads > 1 ? 'xlmr-mt.wasm' : 'xlmr.wasm';
+  const relaxed = simd === 'relaxed' && hasRelaxedSimd() ? '-relaxed' : '';
+  return `xlmr${relaxed}${threads > 1 ? '-mt' : ''}.wasm`;
 }
 
 /** A pool thread: the same module on the same shared memory, its own stack, running xlmr_thread_main

@@ -32,7 +32,7 @@ export function serve(platform, port) {
   async function run(op, args, id) {
     switch (op) {
       case 'init':
-        engine = await Engine.create(platform, { wasmModule: args.wasmModule, wasmUrl: args.wasmUrl, threads: args.threads });
+        engine = await Engine.create(platform, { wasmModule: args.wasmModule, wasmUrl: args.wasmUrl, threads: args.threads, simd: args.simd });
         return { result: true };
       case 'load': {
         const ac = aborts.get(id);

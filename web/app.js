@@ -3,7 +3,7 @@
 //
 // URL parameters (handy for links and for the browser tests):
 //   ?model=tiny | <hub id> | <URL>   preselect a source and load it at once
-//   &hubUrl=…  &worker=0  &cache=0  &threads=N  &autoload=0
+//   &hubUrl=…  &worker=0  &cache=0  &threads=N  &simd=relaxed  &autoload=0
 
 import { load } from '../js/index.js';
 import { renderFillMask, renderHeatmap, renderSearch, renderInfo } from './render.js';
@@ -188,6 +188,7 @@ async function loadModel() {
   renderInfo($('#model-info'), []);
   const opts = { ...options, signal: ac.signal, onProgress: (ev) => view.update(ev) };
   if (params.get('worker') === '0') opts.worker = false;
+  if (params.get('simd') === 'relaxed') opts.simd = 'relaxed'; // the relaxed-SIMD build where this browser has it
   if (params.get('cache') === '0' || !$('#model-form').elements.cache.checked) opts.cache = false;
   const threads = Number($('#model-form').elements.threads.value) || 1;
   if (threads > 1) opts.threads = threads;

@@ -17,6 +17,7 @@ const OUT_DIR = path.join(ROOT, 'build', 'test-output', 'browser');
 const TINY_GGUF = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
 const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 const HAVE_MT = fs.existsSync(path.join(ROOT, 'dist', 'xlmr-mt.wasm')); // `make mt`: the page offers threads
+const HAVE_RELAXED = fs.existsSync(path.join(ROOT, 'dist', 'xlmr-relaxed.wasm')); // `make relaxed`
 const MAX_FRAME_GAP_MS = 100;
 const TOL = 1e-5; // same wasm build on both sides gives 0; a different SIMD flavour may differ in the last bits
 
@@ -235,6 +236,25 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
       st.diagnostic(`${mode}: screenshots ${[modelShot, fillShot, embedShot].join(', ')}`);
     });
   }
+
+  // ---- &simd=relaxed: load({ simd: 'relaxed' }) picks the relaxed-SIMD build, which Chromium validates ----
+  await t.test('simd: relaxed runs the relaxed-SIMD build', { skip: HAVE_RELAXED ? false : 'dist/xlmr-relaxed.wasm is not built (make relaxed)' }, async (st) => {
+    const { server, url } = await listen(createServer({ isolated: false }));
+    st.after(() => new Promise((r) => server.close(r)));
+    const page = await browser.context.newPage();
+    st.after(() => page.close());
+    await page.goto(`${url}/web/?model=tiny&cache=0&simd=relaxed`);
+    await page.waitForFunction(() => document.body.dataset.state === 'ready' && document.body.dataset.fillRuns, null, { timeout: 60_000 });
+    const env = await page.evaluate(() => ({
+      runtime: xlmrDemo.model.runtime,
+      build: document.querySelector('#model-info dd')?.textContent,
+      fill: xlmrDemo.state.lastFill?.result,
+    }));
+    assert.deepEqual(env.runtime, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', threads: 1, worker: true });
+    assert.match(env.build, /relaxed SIMD/, 'the page names the build');
+    assert.ok(Array.isArray(env.fill) && env.fill.length > 0 && env.fill.every((c) => Number.isFinite(c.score)), 'fill-mask ran on it');
+    st.diagnostic(`relaxed: ${JSON.stringify(env.runtime)}; top candidate ${JSON.stringify(env.fill[0]?.token_str ?? env.fill[0]?.[0]?.token_str)}`);
+  });
 
   // ---- control: the same work in the page's own thread (worker: false) does freeze it, so the meter sees freezes ----
   await t.test('control: in-thread inference blocks painting', async (st) => {

@@ -149,3 +149,48 @@ test('workerd serves /fill-mask and /embed equal to Node, and reports its memory
   t.diagnostic(`workerd process RSS: ${mb(report.processBeforeLoad?.rss)} idle, ${mb(report.processAfterLoad?.rss)} loaded, ${mb(report.processAfterRequests?.rss)} after requests (peak ${mb(report.processAfterRequests?.peak)})`);
   t.diagnostic(`vs Node: ${cases.length} fill-mask inputs, max score diff ${fillDiff}; max embedding diff ${embedDiff}`);
 });
+
+// The relaxed-SIMD build under workerd (its V8 has relaxed SIMD): the example's config with the relaxed core's
+// bytes behind the same module name, written under build/. Compared with Node's SIMD128 answers: 7-bit
+// activations move the numbers a little, not the shape of the answer.
+const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
+test('workerd runs the relaxed-SIMD build (dist/xlmr-relaxed.wasm as the worker\'s core)', { skip: skip || (fs.existsSync(RELAXED) ? false : 'dist/xlmr-relaxed.wasm is not built (make relaxed)'), timeout: 120_000 }, async (t) => {
+  const dir = path.join(ROOT, 'build', 'test-output', 'edge-relaxed');
+  fs.mkdirSync(dir, { recursive: true });
+  const rel = (p) => path.relative(dir, p).split(path.sep).join('/');
+  const config = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/embed "([^"]+)"/g, (m, p) => {
+    const abs = path.resolve(path.dirname(EXAMPLE_CONFIG), p);
+    return `embed "${rel(abs === WASM ? RELAXED : abs)}"`;
+  });
+  assert.ok(config.includes(rel(RELAXED)), 'the config now embeds the relaxed core');
+  const configPath = path.join(dir, 'config.capnp');
+  fs.writeFileSync(configPath, config);
+
+  const { load } = await import('../../js/index.node.js');
+  const ref = await load(MODEL, { worker: false, cache: false });
+  t.after(() => ref.dispose());
+  const wd = await startWorkerd(found.bin, configPath);
+  t.after(() => wd.stop());
+
+  const infoRes = await fetch(`${wd.url}/`);
+  const info = await infoRes.json();
+  assert.equal(infoRes.status, 200, `GET /: ${JSON.stringify(info)}\n${wd.log()}`);
+  assert.equal(info.runtime?.simd, 'relaxed', `the core reports its kernels: ${JSON.stringify(info.runtime)}`);
+
+  let worst = 1;
+  const r = await postJson(`${wd.url}/embed`, { texts: EMBED_TEXTS });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const want = await ref.embed(EMBED_TEXTS);
+  r.body.embeddings.forEach((v, i) => {
+    let dot = 0;
+    for (let h = 0; h < v.length; h++) dot += v[h] * want[i][h]; // both L2-normalized
+    worst = Math.min(worst, dot);
+  });
+  t.diagnostic(`relaxed build under workerd: worst embedding cosine to Node's SIMD128 ${worst.toFixed(5)}`);
+  assert.ok(worst >= 0.995, `embedding cosine ${worst}`);
+  const fill = await postJson(`${wd.url}/fill-mask`, { text: 'Le chat dort sur le <mask>.', topK: 5 });
+  assert.equal(fill.status, 200, JSON.stringify(fill.body));
+  assert.equal(fill.body.result.length, 5);
+  const noMask = await postJson(`${wd.url}/fill-mask`, { text: 'no mask here' });
+  assert.equal(noMask.body.error?.code, 'ERR_NO_MASK');
+});

@@ -11,6 +11,7 @@ async function main(): Promise<void> {
     signal: controller.signal,
     worker: true,
     threads: 1,
+    simd: 'relaxed',
     dtype: 'q8_0',
     cache: '/tmp/xlmr-cache',
     hubUrl: 'https://huggingface.co',
@@ -73,5 +74,7 @@ main();
 
 // @ts-expect-error: option names are fixed
 load('x', { dType: 'q8_0' });
+// @ts-expect-error: simd is 'simd128' or 'relaxed'
+load('x', { simd: 'avx2' });
 // @ts-expect-error: pooling is one of three
 load('x').then((m) => m.embed('x', { pooling: 'max' }));

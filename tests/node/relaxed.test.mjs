@@ -1,0 +1,133 @@
+// load({ simd: 'relaxed' }): the relaxed-SIMD builds (dist/xlmr-relaxed.wasm, -relaxed-mt) where the engine
+// validates relaxed SIMD, SIMD128 where it does not. Node 20 has relaxed SIMD only behind
+// --experimental-wasm-relaxed-simd: this process (no flag) checks the fallback; child processes with the flag run
+// every reference case of model.test.mjs on the relaxed build and the package's own choice of build.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { load } from '../../js/index.node.js';
+import { ROOT, FIXTURES, loadModelCases, maxAbsDiff } from './helpers/common.mjs';
+
+const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
+const RELAXED_MT = path.join(ROOT, 'dist', 'xlmr-relaxed-mt.wasm');
+const skip = !fs.existsSync(RELAXED) || !fs.existsSync(RELAXED_MT) ? 'dist/xlmr-relaxed*.wasm are not built (make relaxed)' : false;
+const FLAG = '--experimental-wasm-relaxed-simd';
+const cases = loadModelCases();
+const en = cases.find((c) => c.name === 'en_mask');
+
+test('simd: an unknown choice is refused before anything loads', async () => {
+  await assert.rejects(load(FIXTURES, { simd: 'avx' }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /simd must be one of simd128, relaxed/.test(e.message));
+  await assert.rejects(load(FIXTURES, { simd: true }), (e) => e.code === 'ERR_INVALID_ARGUMENT');
+});
+
+test("simd: 'relaxed' without relaxed SIMD in the engine runs SIMD128, with the same outputs", { timeout: 120000 }, async () => {
+  const plain = await load(FIXTURES, { cache: false, worker: false });
+  const asked = await load(FIXTURES, { cache: false, simd: 'relaxed' });
+  try {
+    assert.deepEqual(asked.runtime, { build: 'xlmr.wasm', simd: 'simd128', threads: 1, worker: true });
+    const a = await plain.embed(en.texts[0], { pooling: 'none' });
+    const b = await asked.embed(en.texts[0], { pooling: 'none' });
+    assert.equal(maxAbsDiff(a, b), 0);
+  } finally {
+    await plain.dispose();
+    await asked.dispose();
+  }
+});
+
+test("simd: 'relaxed' with a relaxed build missing next to the package: the next build down, threads kept", { timeout: 60000 }, async () => {
+  const { Engine } = await import('../../js/engine.js');
+  const { platform } = await import('../../js/platform-node.js');
+  const asked = [];
+  const fake = {
+    ...platform,
+    // as if the engine validated relaxed SIMD but the package shipped without the relaxed files
+    defaultWasmUrl: (n, kind) => {
+      asked.push(`${n} ${kind}`);
+      return kind === 'relaxed' ? new URL(`../../dist/missing-xlmr-relaxed${n > 1 ? '-mt' : ''}.wasm`, import.meta.url).href : platform.defaultWasmUrl(n, kind);
+    },
+  };
+  for (const [threads, build] of [[1, 'xlmr.wasm'], [2, 'xlmr-mt.wasm']]) {
+    asked.length = 0;
+    const engine = await Engine.create(fake, { simd: 'relaxed', threads });
+    try {
+      assert.deepEqual(engine.runtime(), { build, simd: 'simd128', threads });
+      assert.deepEqual(asked.slice(0, 2), [`${threads} relaxed`, `${threads} simd128`], 'relaxed first, then SIMD128 with the same threads');
+    } finally {
+      engine.dispose(true);
+    }
+  }
+});
+
+function node(args, env = {}) {
+  const childEnv = { ...process.env, ...env };
+  delete childEnv.NODE_TEST_CONTEXT; // a child test run reports as a standalone one (TAP on stdout)
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env: childEnv, timeout: 600000 });
+  return { ...r, out: `${r.stdout}\n${r.stderr}` };
+}
+
+test('the relaxed build passes every reference case of model.test.mjs (Node with relaxed SIMD)', { skip, timeout: 700000 }, () => {
+  const r = node([FLAG, '--test', '--test-reporter=tap', 'tests/node/model.test.mjs'], { XLMR_TEST_BUILDS: 'relaxed=dist/xlmr-relaxed.wasm' });
+  const cos = /\[relaxed\] Q8_0: worst per-token cosine ([0-9.]+)/.exec(r.out);
+  if (cos) console.log(`# relaxed build, Q8_0 fixture: worst per-token cosine to PyTorch ${cos[1]}`);
+  assert.equal(r.status, 0, r.out.slice(-4000));
+  assert.match(r.out, /# fail 0/);
+  assert.ok(+(/# pass (\d+)/.exec(r.out)?.[1] ?? 0) >= 4, 'model.test.mjs ran its 4 tests on the relaxed build');
+});
+
+// Run in a child with the flag: the package picks the relaxed builds itself (Worker, in-thread, 2 threads), says so
+// in model.runtime, and the outputs stay within 7-bit activations' reach of the SIMD128 build's.
+const CHILD = `
+import { load } from './js/index.node.js';
+const texts = ${JSON.stringify(cases.filter((c) => c.batch === 1).map((c) => c.texts[0]).slice(0, 6))};
+const out = {};
+for (const [name, opts] of [['simd128', {}], ['relaxed', { simd: 'relaxed' }], ['relaxedInThread', { simd: 'relaxed', worker: false }], ['relaxedMt', { simd: 'relaxed', threads: 2 }]]) {
+  const m = await load(${JSON.stringify(FIXTURES)}, { cache: false, ...opts });
+  const vecs = [];
+  for (const t of texts) vecs.push(Array.from(await m.embed(t, { pooling: 'none', truncation: true })));
+  out[name] = { runtime: m.runtime, vecs, fill: await m.fillMask(${JSON.stringify(en.texts[0])}) };
+  await m.dispose();
+}
+console.log(JSON.stringify(out));
+`;
+
+test("simd: 'relaxed' where the engine has relaxed SIMD: the relaxed builds, close to SIMD128", { skip, timeout: 300000 }, () => {
+  // a file, not --eval: the model's Worker inherits the process's flags, and --input-type would stop it
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-relaxed-'));
+  const file = path.join(dir, 'child.mjs');
+  fs.writeFileSync(file, CHILD.replace("'./js/index.node.js'", JSON.stringify(pathToFileURL(path.join(ROOT, 'js', 'index.node.js')).href)));
+  let r;
+  try {
+    r = node([FLAG, file]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(r.status, 0, r.out.slice(-4000));
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.deepEqual(out.simd128.runtime, { build: 'xlmr.wasm', simd: 'simd128', threads: 1, worker: true });
+  assert.deepEqual(out.relaxed.runtime, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', threads: 1, worker: true });
+  assert.deepEqual(out.relaxedInThread.runtime, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', threads: 1, worker: false });
+  assert.deepEqual(out.relaxedMt.runtime, { build: 'xlmr-relaxed-mt.wasm', simd: 'relaxed', threads: 2, worker: true });
+  const H = 64;
+  let worst = 1;
+  out.relaxed.vecs.forEach((v, i) => {
+    // threads and Worker change nothing: the relaxed builds agree bit for bit
+    assert.deepEqual(out.relaxedMt.vecs[i], v);
+    assert.deepEqual(out.relaxedInThread.vecs[i], v);
+    const s = out.simd128.vecs[i];
+    assert.equal(v.length, s.length);
+    for (let t = 0; t < v.length / H; t++) {
+      let dot = 0, na = 0, nb = 0;
+      for (let h = 0; h < H; h++) { const a = v[t * H + h], b = s[t * H + h]; dot += a * b; na += a * a; nb += b * b; }
+      worst = Math.min(worst, dot / Math.sqrt(na * nb));
+    }
+    assert.notDeepEqual(v, s, 'the relaxed build computes with 7-bit activations: not the SIMD128 numbers');
+  });
+  console.log(`# relaxed vs SIMD128 build, Q8_0 fixture: worst per-token cosine ${worst.toFixed(5)}`);
+  assert.ok(worst >= 0.995, `relaxed vs SIMD128 worst cosine ${worst}`);
+  assert.deepEqual(out.relaxedMt.fill, out.relaxed.fill);
+  assert.equal(out.relaxed.fill[0].token, out.simd128.fill[0].token);
+});
