@@ -50,53 +50,51 @@ void kern_quantize_act_u7_scalar(const float *x, kern_qact *q) {
     }
 }
 
-void kern_matmul_q8_0_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
+/* acc + one block's share of an output: the u7 arithmetic's float operations in order (kernels_relaxed.h).
+ * qs: the row's 32 weights of the block in column order; u, xd, xm: the token's u7 block, scale and minimum. */
+static inline float u7_block(float acc, const int8_t *qs, uint16_t d, const uint8_t *u, float xd, float xm) {
+    int32_t isum = 0, wsum = 0;
+    for (int i = 0; i < QK8_0; i++) {
+        isum += (int32_t)qs[i] * u[i];
+        wsum += qs[i];
+    }
+    const float dw = xlmr_fp16_to_f32(d);
+    return acc + ((float)isum * (dw * xd) + (dw * (float)wsum) * xm);
+}
+
+/* layout R: 0 row-major (block_q8_0), else the 4-row layout with runs of R columns (block_q8_0x4) */
+static void u7_scalar(float *y, int ldy, const kern_qact *x, const void *w, int R, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK8_0;
     for (int t = 0; t < T; t++) {
         const uint8_t *u = kern_qact_u7_row(x, t);
         const float *xd = x->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
         const float *xm = kern_qact_u7_min(x, t) + t % KERN_QTILE;
         for (int n = 0; n < N; n++) {
-            const block_q8_0 *wr = w + (size_t)n * nb;
             float acc = 0.0f;
             for (int j = 0; j < nb; j++) {
-                int32_t isum = 0, wsum = 0;
-                for (int i = 0; i < QK8_0; i++) {
-                    isum += (int32_t)wr[j].qs[i] * u[j * QK8_0 + i];
-                    wsum += wr[j].qs[i];
+                const float dx = xd[j * KERN_QTILE], mx = xm[j * KERN_QTILE];
+                if (!R) {
+                    const block_q8_0 *blk = (const block_q8_0 *)w + (size_t)n * nb + j;
+                    acc = u7_block(acc, blk->qs, blk->d, u + j * QK8_0, dx, mx);
+                } else {
+                    const block_q8_0x4 *g = (const block_q8_0x4 *)w + (size_t)(n / 4) * nb + j;
+                    int8_t qs[QK8_0];
+                    for (int i = 0; i < QK8_0; i++) qs[i] = g->qs[4 * R * (i / R) + R * (n % 4) + i % R];
+                    acc = u7_block(acc, qs, g->d[n % 4], u + j * QK8_0, dx, mx);
                 }
-                const float dw = xlmr_fp16_to_f32(wr[j].d);
-                acc += (float)isum * (dw * xd[j * KERN_QTILE]) + (dw * (float)wsum) * xm[j * KERN_QTILE];
             }
             y[(size_t)t * ldy + n] = acc + (b ? b[n] : 0.0f);
         }
     }
 }
 
+void kern_matmul_q8_0_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
+    u7_scalar(y, ldy, x, w, 0, b, N);
+}
+
 /* The u7 arithmetic on the XLMR_LAYOUT_Q8_0X4_R4 layout: kern_matmul_q8_0_u7_scalar's operations per output. */
 void kern_matmul_q8_0x4r4_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
-    const int T = x->T, K = x->K, nb = K / QK8_0;
-    for (int t = 0; t < T; t++) {
-        const uint8_t *u = kern_qact_u7_row(x, t);
-        const float *xd = x->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
-        const float *xm = kern_qact_u7_min(x, t) + t % KERN_QTILE;
-        for (int n = 0; n < N; n++) {
-            const block_q8_0x4 *wg = w + (size_t)(n / 4) * nb;
-            const int r = n % 4;
-            float acc = 0.0f;
-            for (int j = 0; j < nb; j++) {
-                int32_t isum = 0, wsum = 0;
-                for (int i = 0; i < QK8_0; i++) {
-                    const int32_t q = wg[j].qs[16 * (i / 4) + 4 * r + i % 4];
-                    isum += q * u[j * QK8_0 + i];
-                    wsum += q;
-                }
-                const float dw = xlmr_fp16_to_f32(wg[j].d[r]);
-                acc += (float)isum * (dw * xd[j * KERN_QTILE]) + (dw * (float)wsum) * xm[j * KERN_QTILE];
-            }
-            y[(size_t)t * ldy + n] = acc + (b ? b[n] : 0.0f);
-        }
-    }
+    u7_scalar(y, ldy, x, w, 4, b, N);
 }
 
 #if defined(__wasm_relaxed_simd__)
@@ -271,8 +269,8 @@ void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block
 /* ---- Q8_0 GEMM on 4-row interleaved weights in runs of 4 columns (XLMR_LAYOUT_Q8_0X4_R4, model.h) ----
  *
  * Per run of 4 columns, one v128.load gives 4 rows × 4 columns, v128.load32_splat a token's 4 u7 bytes, and
- * one relaxed dot accumulates the 4 rows' 4-column sums in 4 lanes: 16 multiply-adds, no widening, no
- * shuffle. A tile of G groups (4G rows) × 4 tokens keeps 4G integer and 4G float accumulators. Each lane does
+ * u7_pair_dot + i32x4.dot_i16x8 against ones add the 4 rows' 4-column sums to 4 lanes: 16 multiply-adds, no
+ * widening of the weights, no shuffle. A tile of G groups (4G rows) × 4 tokens keeps 4G integer and 4G float accumulators. Each lane does
  * the u7 scalar reference's operations in its order. */
 
 #define R4_PANEL 512 /* group-blocks per panel (~68 KiB of weights): their dw and dw·S, 16 KiB of stack */

@@ -10,8 +10,8 @@
  * The u7 bytes live in the kern_qact buffers: row t's K bytes at (uint8_t *)q->qs + 2·t·K (the int16 row's
  * room); scales d in q->d as for int16 activations; the minima m of a tile of 4 tokens, laid out like d
  * ([block][4]), in the second half of the tile's first row (K/2 of its K free bytes). Inputs of fewer than
- * KERN_U7_MIN_T tokens keep the int16 format and the SIMD128 kernel (one fill-mask position, short texts),
- * where the per-row weight sums would cost as much as the product itself.
+ * KERN_U7_MIN_T tokens keep the int16 format and 8-bit arithmetic (one fill-mask position, short texts), where
+ * the per-row weight sums would cost as much as the product itself.
  *
  * The encoder's matrices come in XLMR_LAYOUT_Q8_0X4_R4 (4 rows interleaved in runs of 4 columns, model.h), which
  * kern_matmul_q8_0x4r4_relaxed reads; row-major Q8_0 (a row count not a multiple of 4) has kern_matmul_q8_0_relaxed.

@@ -32,8 +32,8 @@ typedef struct block_q8_0 {
  *   qs[4R·(i / R) + R·r + i % R] = q of row r at column i.
  * R = 2 (SIMD128): one v128.load8x8_s gives 4 rows × 2 columns widened to int16, ready for i32x4.dot_i16x8
  * against a broadcast pair of activations. R = 4 (relaxed SIMD): one v128.load gives 4 rows × 4 columns for
- * i32x4.relaxed_dot_i8x16_i7x16_add against 4 broadcast u7 activations. Either way the 4 rows' partial sums
- * land in 4 lanes with no shuffles. */
+ * relaxed SIMD's int8 × u7 dot product against 4 broadcast activations (kernels_relaxed.c). Either way the 4
+ * rows' partial sums land in 4 lanes with no shuffles. */
 typedef struct block_q8_0x4 {
     uint16_t d[4];
     int8_t qs[4 * QK8_0];
