@@ -88,8 +88,9 @@ dist/xlmr-relaxed-mt.wasm: $(SRC) $(HDR) Makefile $(NO_WASM_OPT)/wasm-opt
 	$(RELAXED_CC) $(WASM_FLAGS) $(MT_FLAGS) $(CSTD) $(WARN) $(WASM_LINK) $(MT_LINK) $(SRC) -o $@ -lm
 # The relaxed kernels against their scalar reference, under Node's optimizing compiler (--no-liftoff) and its
 # baseline compiler alone (--liftoff --no-wasm-tier-up): the kernels use only i16x8.relaxed_dot_i8x16_i7x16_s,
-# which both compute right (Node 20's Liftoff gets the fused i32x4 dot-add wrong). (test_model's Q8_0 bound, worst token cosine >= 0.998, is for the 8-bit
-# activations of the SIMD128 build; with 7-bit activations the tiny fixture gives 0.9978 — see BENCHMARKS.md.)
+# which both compute right (Node 20's Liftoff gets the fused i32x4 dot-add wrong). The whole relaxed build runs the
+# model tests in tests/node/relaxed.test.mjs (test_model's Q8_0 bound, worst token cosine >= 0.998, is for the 8-bit
+# activations of the SIMD128 build; with 7-bit activations the tiny fixture gives 0.9975 — see BENCHMARKS.md).
 RELAXED_TESTS := test_kernels_relaxed
 build/wasm-relaxed-tests/%.wasm: tests/c/%.c $(SRC) $(HDR) $(TEST_HDR) $(NO_WASM_OPT)/wasm-opt
 	@mkdir -p $(@D)
