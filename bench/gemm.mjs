@@ -14,6 +14,15 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.removeAllListeners('warning');
 
+/** A folder whose `wasm-opt` keeps the linker output as it is: Debian's wasm-opt (108) mangles relaxed-SIMD opcodes,
+ *  and clang runs the wasm-opt on PATH. Put it first on PATH for -mrelaxed-simd builds. */
+export function noWasmOptDir() {
+  const bin = path.join(ROOT, 'build', 'bench', 'no-wasm-opt');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(path.join(bin, 'wasm-opt'), '#!/bin/sh\nin="$1"; out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done\n[ -n "$out" ] && [ "$in" != "$out" ] && cp "$in" "$out"\nexit 0\n', { mode: 0o755 });
+  return bin;
+}
+
 export function buildGemmBench({ relaxed = false } = {}) {
   const out = path.join(ROOT, 'build', 'bench', `gemm_bench${relaxed ? '-relaxed' : ''}.wasm`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -23,12 +32,7 @@ export function buildGemmBench({ relaxed = false } = {}) {
     path.join(ROOT, 'bench', 'gemm_bench.c'), ...srcs, '-o', out, '-lm'];
   // Debian's wasm-opt (108) mangles relaxed-SIMD opcodes: give clang a stand-in that keeps the linker output
   const env = { ...process.env };
-  if (relaxed) {
-    const bin = path.join(ROOT, 'build', 'bench', 'no-wasm-opt');
-    fs.mkdirSync(bin, { recursive: true });
-    fs.writeFileSync(path.join(bin, 'wasm-opt'), '#!/bin/sh\nin="$1"; out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done\n[ -n "$out" ] && [ "$in" != "$out" ] && cp "$in" "$out"\nexit 0\n', { mode: 0o755 });
-    env.PATH = `${bin}:${env.PATH}`;
-  }
+  if (relaxed) env.PATH = `${noWasmOptDir()}:${env.PATH}`;
   const p = spawnSync(process.env.CLANG ?? 'clang-19', args, { encoding: 'utf8', env });
   if (p.status !== 0) throw new Error(`building gemm_bench failed:\n${p.stderr}`);
   return out;

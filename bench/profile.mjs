@@ -14,6 +14,7 @@ import inspector from 'node:inspector';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XlmrDriver, POOL, syntheticIds } from './xlmr-driver.mjs';
+import { noWasmOptDir } from './gemm.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -27,14 +28,15 @@ function build() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const srcs = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => f.endsWith('.c')).map((f) => path.join(ROOT, 'src', f));
   const extra = (opt('flags', '') || '').split(' ').filter(Boolean);
-  // clang runs the wasm-opt on PATH with -O3, which drops the name section: put a wrapper adding --debuginfo first.
-  // Debian's wasm-opt (108) cannot read relaxed-SIMD opcodes: for -mrelaxed-simd the wrapper keeps the linker output.
+  // clang runs the wasm-opt on PATH with -O3, which drops the name section: put a wrapper adding --debuginfo first;
+  // for -mrelaxed-simd one that keeps the linker output (Debian's wasm-opt cannot read relaxed-SIMD opcodes).
   const relaxed = extra.includes('-mrelaxed-simd');
-  const bin = path.join(ROOT, 'build', 'bench', relaxed ? 'bin-relaxed' : 'bin');
-  fs.mkdirSync(bin, { recursive: true });
-  fs.writeFileSync(path.join(bin, 'wasm-opt'), relaxed
-    ? '#!/bin/sh\nin="$1"; out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done\n[ -n "$out" ] && [ "$in" != "$out" ] && cp "$in" "$out"\nexit 0\n'
-    : '#!/bin/sh\nexec /usr/bin/wasm-opt --debuginfo "$@"\n', { mode: 0o755 });
+  let bin = path.join(ROOT, 'build', 'bench', 'bin');
+  if (relaxed) bin = noWasmOptDir();
+  else {
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'wasm-opt'), '#!/bin/sh\nexec /usr/bin/wasm-opt --debuginfo "$@"\n', { mode: 0o755 });
+  }
   const a = ['--target=wasm32-wasi', '-O3', '-msimd128', ...extra, '-DNDEBUG', '-std=c11', '-D_POSIX_C_SOURCE=200809L',
     '-mexec-model=reactor', '-Wl,--no-entry', '-Wl,-z,stack-size=1048576', '-Wl,--initial-memory=16777216',
     '-Wl,--max-memory=4294967296', ...(threads > 1 ? ['-matomics', '-mbulk-memory', '-DXLMR_THREADS', '-Wl,--shared-memory',

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { load } from '../../js/index.node.js';
 import {
-  BUILDS, FIXTURES, compileBuild, buildMissing, loadModelCases, loadTokenizerCases, assertClose, assertFillMask,
+  BUILDS, FIXTURES, compileBuild, buildMissing, loadModelCases, loadTokenizerCases, assertClose, assertFillMask, worstTokenCosine,
 } from './helpers/common.mjs';
 
 const cases = loadModelCases();
@@ -123,12 +123,7 @@ for (const build of BUILDS) {
         const trunc = c.truncation_max_length != null;
         const none = await q.embed(c.texts[0], { pooling: 'none', truncation: trunc });
         const H = c.hidden_size;
-        const ref = c.last_hidden_state[0];
-        for (let t = 0; t < none.length / H; t++) {
-          let dot = 0, na = 0, nb = 0;
-          for (let h = 0; h < H; h++) { const a = none[t * H + h], b = ref[t][h]; dot += a * b; na += a * a; nb += b * b; }
-          worstCos = Math.min(worstCos, dot / Math.sqrt(na * nb));
-        }
+        worstCos = Math.min(worstCos, worstTokenCosine(none, c.last_hidden_state[0].slice(0, none.length / H).flat(), H));
         if (c.fill_mask[0]) {
           const fm = await q.fillMask(c.texts[0], { truncation: trunc });
           const lists = Array.isArray(fm[0]) ? fm : [fm];

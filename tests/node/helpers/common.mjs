@@ -54,6 +54,18 @@ export function maxAbsDiff(a, b) {
   return m;
 }
 
+/** The lowest cosine between matching H-wide rows of two flat arrays (one row per token). */
+export function worstTokenCosine(a, b, H) {
+  assert.equal(a.length, b.length, `length ${a.length} != ${b.length}`);
+  let worst = 1;
+  for (let t = 0; t < a.length / H; t++) {
+    let dot = 0, na = 0, nb = 0;
+    for (let h = 0; h < H; h++) { const x = a[t * H + h], y = b[t * H + h]; dot += x * y; na += x * x; nb += y * y; }
+    worst = Math.min(worst, dot / Math.sqrt(na * nb));
+  }
+  return worst;
+}
+
 export function assertClose(actual, expected, tol, what) {
   const d = maxAbsDiff(Array.from(actual), expected.flat(Infinity));
   assert.ok(d <= tol, `${what}: max |diff| ${d.toExponential(3)} > ${tol}`);
