@@ -300,12 +300,19 @@ static inline __attribute__((always_inline)) void r4_tile(float *y, int ldy, con
         for (int t = 0; t < 4; t++) f[g][t] = wasm_f32x4_splat(0.0f);
     for (int j = 0; j < nb; j++) {
         v128_t a[2][4];
-        for (int g = 0; g < G; g++)
-            for (int t = 0; t < 4; t++) a[g][t] = wasm_i32x4_splat(0);
         const int8_t *q0 = w[j].qs, *q1 = G > 1 ? w[(size_t)nb + j].qs : q0;
         const uint8_t *uj = u + (size_t)j * QK8_0;
+        {
+            const v128_t w0 = wasm_v128_load(q0);
+            const v128_t w1 = G > 1 ? wasm_v128_load(q1) : w0;
+            for (int t = 0; t < 4; t++) {
+                const v128_t s = wasm_v128_load32_splat(uj + t * us);
+                a[0][t] = wasm_i32x4_dot_i16x8(u7_pair_dot(w0, s), ones);
+                if (G > 1) a[1][t] = wasm_i32x4_dot_i16x8(u7_pair_dot(w1, s), ones);
+            }
+        }
 #pragma clang loop unroll(disable)
-        for (int q = 0; q < QK8_0 / 4; q++) {
+        for (int q = 1; q < QK8_0 / 4; q++) {
             const v128_t w0 = wasm_v128_load(q0 + 16 * q);
             const v128_t w1 = G > 1 ? wasm_v128_load(q1 + 16 * q) : w0;
             for (int t = 0; t < 4; t++) {

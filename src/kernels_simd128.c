@@ -305,21 +305,31 @@ void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block
  * The k-pair loop must stay a loop: unrolled, LLVM schedules the whole block's loads first and V8 (Node 20's
  * 11.3) spills most of them -- 31 GOP/s instead of 57 (measured with the GEMM microbenchmark, now bench/gemm_bench.c). */
 /* y rows of the tile's nt tokens, columns n .. n + 4G - 1. x: the tile's first token (rows K apart); dx: its
- * scales, dx[j * KERN_QTILE + t] for block j of token t; w: the first group's blocks (groups nb apart). */
+ * scales, dx[j * KERN_QTILE + t] for block j of token t; w, dwf: the first group's blocks and their scales as
+ * floats (groups nb apart). The first k-pair's products start the integer sums (no zeroing and adding: 3% of the
+ * tile's instructions). */
 static inline __attribute__((always_inline)) void q8x4_tile(float *y, int ldy, const int16_t *x, size_t K,
-                                                           const float *dx, const block_q8_0x4 *w, int nb,
-                                                           const float *b, int n, const int G, const int TT, int nt) {
+                                                           const float *dx, const block_q8_0x4 *w, const v128_t *dwf,
+                                                           int nb, const float *b, int n, const int G, const int TT,
+                                                           int nt) {
     v128_t f[2][4];
     for (int g = 0; g < G; g++)
         for (int t = 0; t < TT; t++) f[g][t] = wasm_f32x4_splat(0.0f);
     for (int j = 0; j < nb; j++) {
         v128_t a[2][4];
-        for (int g = 0; g < G; g++)
-            for (int t = 0; t < TT; t++) a[g][t] = wasm_i32x4_splat(0);
         const int8_t *q0 = w[j].qs, *q1 = G > 1 ? w[(size_t)nb + j].qs : q0;
         const int16_t *xj = x + (size_t)j * QK8_0;
+        {
+            const v128_t w0 = wasm_i16x8_load8x8(q0);
+            const v128_t w1 = G > 1 ? wasm_i16x8_load8x8(q1) : w0;
+            for (int t = 0; t < TT; t++) {
+                const v128_t s = wasm_v128_load32_splat(xj + t * K);
+                a[0][t] = wasm_i32x4_dot_i16x8(w0, s);
+                if (G > 1) a[1][t] = wasm_i32x4_dot_i16x8(w1, s);
+            }
+        }
 #pragma clang loop unroll(disable)
-        for (int p = 0; p < QK8_0 / 2; p++) {
+        for (int p = 1; p < QK8_0 / 2; p++) {
             const v128_t w0 = wasm_i16x8_load8x8(q0 + 8 * p);
             const v128_t w1 = G > 1 ? wasm_i16x8_load8x8(q1 + 8 * p) : w0;
             for (int t = 0; t < TT; t++) {
@@ -329,7 +339,7 @@ static inline __attribute__((always_inline)) void q8x4_tile(float *y, int ldy, c
             }
         }
         for (int g = 0; g < G; g++) {
-            const v128_t dw = q8x4_scales(&w[(size_t)g * nb + j]);
+            const v128_t dw = dwf[(size_t)g * nb + j];
             for (int t = 0; t < TT; t++)
                 f[g][t] = q8_accumulate(f[g][t], a[g][t], dw, wasm_v128_load32_splat(dx + (size_t)j * KERN_QTILE + t));
         }
@@ -340,33 +350,44 @@ static inline __attribute__((always_inline)) void q8x4_tile(float *y, int ldy, c
     }
 }
 
-/* Rows of one panel are finished for every token before the next panel: the panel's weights (~64 KiB) stay in
- * L2 while all token tiles pass over them. Out of line and reached through a pointer, as q8_gemm. */
+/* Group-blocks per panel (~68 KiB of weights, kept in L2 while every token tile passes over them) and their
+ * scales converted to float once for all those tiles: 8 KiB of stack. */
+#define Q8X4_PANEL 512
+
+/* Rows of one panel are finished for every token before the next panel. Out of line and reached through a
+ * pointer, as q8_gemm. */
 static void q8x4_gemm(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK8_0;
     const size_t Ks = (size_t)K;
-    int panel = (int)((64 << 10) / ((size_t)nb * sizeof(block_q8_0x4) / 4)) & ~7;
-    if (panel < 8) panel = 8;
-    for (int n0 = 0; n0 < N; n0 += panel) {
-        const int n1 = N - n0 < panel ? N : n0 + panel;
+    if (nb > Q8X4_PANEL) { /* K > 16384: not a shape XLM-R has */
+        kern_matmul_q8_0x4_scalar(y, ldy, x, w, b, N);
+        return;
+    }
+    v128_t dwf[Q8X4_PANEL];
+    int panel = Q8X4_PANEL / nb & ~1; /* groups */
+    if (panel < 1) panel = 1;
+    for (int g0 = 0; g0 < N / 4; g0 += panel) {
+        const int g1 = N / 4 - g0 < panel ? N / 4 : g0 + panel;
+        for (int i = 0; i < (g1 - g0) * nb; i++) dwf[i] = q8x4_scales(&w[(size_t)g0 * nb + i]);
         for (int t0 = 0; t0 < T; t0 += KERN_QTILE) {
             const int nt = T - t0 < KERN_QTILE ? T - t0 : KERN_QTILE;
             const int16_t *xt = x->qs + (size_t)t0 * Ks;
             const float *dx = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE;
             float *yt = y + (size_t)t0 * ldy;
+#define TILE(yy, xx, dd, g, G, TT, nn) \
+    q8x4_tile(yy, ldy, xx, Ks, dd, w + (size_t)(g) * nb, dwf + (size_t)((g) - g0) * nb, nb, b, 4 * (g), G, TT, nn)
             if (nt > 2) { /* a full tile (padding tokens are zeros, computed and not stored) */
-                int n = n0;
-                for (; n + 8 <= n1; n += 8) q8x4_tile(yt, ldy, xt, Ks, dx, w + (size_t)(n / 4) * nb, nb, b, n, 2, 4, nt);
-                if (n < n1) q8x4_tile(yt, ldy, xt, Ks, dx, w + (size_t)(n / 4) * nb, nb, b, n, 1, 4, nt);
+                int g = g0;
+                for (; g + 2 <= g1; g += 2) TILE(yt, xt, dx, g, 2, 4, nt);
+                if (g < g1) TILE(yt, xt, dx, g, 1, 4, nt);
             } else { /* 1 or 2 tokens left (short inputs, the fill-mask head): token by token */
                 for (int i = 0; i < nt; i++) {
-                    int n = n0;
-                    for (; n + 8 <= n1; n += 8)
-                        q8x4_tile(yt + (size_t)i * ldy, ldy, xt + (size_t)i * Ks, Ks, dx + i, w + (size_t)(n / 4) * nb, nb, b, n, 2, 1, 1);
-                    if (n < n1)
-                        q8x4_tile(yt + (size_t)i * ldy, ldy, xt + (size_t)i * Ks, Ks, dx + i, w + (size_t)(n / 4) * nb, nb, b, n, 1, 1, 1);
+                    int g = g0;
+                    for (; g + 2 <= g1; g += 2) TILE(yt + (size_t)i * ldy, xt + (size_t)i * Ks, dx + i, g, 2, 1, 1);
+                    if (g < g1) TILE(yt + (size_t)i * ldy, xt + (size_t)i * Ks, dx + i, g, 1, 1, 1);
                 }
             }
+#undef TILE
         }
     }
 }

@@ -215,6 +215,47 @@ static void test_q8_long_rows(void) {
         }
     }
 }
+
+/* The 4-row layout's GEMM in panels of Q8X4_PANEL group-blocks with their scales converted once per panel: panel
+ * boundaries at every row length the code distinguishes (K 768: 20 groups per panel, 3072: 4, 8224: 1, 16416:
+ * none -- the scalar fallback), full and odd last panels, 4-token tiles and the 1-2 token path across panels.
+ * Bit-identical to the row-major scalar reference, nothing written outside (T, N). */
+static void test_q8x4_panels(void) {
+    static const int shapes[][3] = {{5, 88, 3072}, {1, 88, 3072}, {4, 168, 768}, {9, 44, 768}, {2, 44, 768},
+                                    {6, 12, 8224}, {1, 8, 8224}, {3, 8, 16416}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int T = shapes[s][0], N = shapes[s][1], K = shapes[s][2], nb = K / QK8_0, ldy = N + 3;
+        float *x = malloc((size_t)T * K * sizeof(float)), *w = malloc((size_t)N * K * sizeof(float));
+        float *b = malloc((size_t)N * sizeof(float)), *ya = malloc((size_t)T * ldy * sizeof(float));
+        float *yb = malloc((size_t)(T + 1) * ldy * sizeof(float));
+        block_q8_0 *wq_rows = malloc((size_t)N * nb * sizeof(block_q8_0));
+        block_q8_0x4 *w4 = malloc((size_t)N * nb * sizeof(block_q8_0));
+        void *m0 = malloc(kern_qact_bytes(T, K)), *m1 = malloc(kern_qact_bytes(T, K));
+        fill(x, (size_t)T * K, 1.0f);
+        fill(w, (size_t)N * K, 0.3f);
+        fill(b, (size_t)N, 1.0f);
+        for (int n = 0; n < N; n++) q8_0_quantize_row(w + (size_t)n * K, wq_rows + (size_t)n * nb, K);
+        xlmr_tensor t4 = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_Q8_0X4, {K, N}, w4, 0};
+        q8_0_put_blocks(&t4, 0, wq_rows, (size_t)N * nb);
+        kern_qact q0, q1;
+        kern_qact_init(&q0, m0, T, K);
+        kern_qact_init(&q1, m1, T, K);
+        kern_quantize_act_scalar(x, &q0);
+        kern_quantize_act_simd128(x, &q1);
+        kern_matmul_q8_0_scalar(ya, ldy, &q0, wq_rows, b, N);
+        for (int i = 0; i < (T + 1) * ldy; i++) yb[i] = SENTINEL;
+        kern_matmul_q8_0x4_simd128(yb, ldy, &q1, w4, b, N);
+        int same = 1, outside = 1;
+        for (int t = 0; t < T; t++) {
+            same &= memcmp(ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)N * sizeof(float)) == 0;
+            for (int n = N; n < ldy; n++) outside &= yb[(size_t)t * ldy + n] == SENTINEL;
+        }
+        for (int n = 0; n < ldy; n++) outside &= yb[(size_t)T * ldy + n] == SENTINEL;
+        CHECK(same, "q8_0x4 panels T%d N%d K%d: not bit-identical to the scalar reference", T, N, K);
+        CHECK(outside, "q8_0x4 panels T%d N%d K%d: wrote outside (T, N)", T, N, K);
+        free(x), free(w), free(b), free(ya), free(yb), free(wq_rows), free(w4), free(m0), free(m1);
+    }
+}
 #endif
 
 static void test_float_matmuls(void) {
@@ -479,6 +520,7 @@ int main(void) {
     test_quantize_and_q8_matmul();
 #if KERN_HAVE_SIMD128
     test_q8_long_rows();
+    test_q8x4_panels();
 #endif
     test_float_matmuls();
     test_i16_attention_products();
