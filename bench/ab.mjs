@@ -2,10 +2,10 @@
 // alternated (A B, B A, A B, …) 30 ms apart, so each pair sees nearly the same machine. The host's speed drifts
 // by ±30% from minute to minute (other tenants), so separate processes cannot resolve a few percent; pairs can
 // (A/A pairs here spread ±5–7%: a change under ~3% stays unresolved). Before timing, both builds' outputs are
-// compared: hidden states (enc) or the logits at the mask and one more row (fill) must be bit-identical, unless
+// compared: hidden states (enc), the CLS-pooled vector (cls: embed with pooling cls) or the logits at the mask and one more row (fill) must be bit-identical, unless
 // --allow-diff says the change is meant to alter them.
 //
-//   node --no-concurrent-marking bench/ab.mjs A.wasm B.wasm [--case enc|fill] [--seq 16] [--threads 1]
+//   node --no-concurrent-marking bench/ab.mjs A.wasm B.wasm [--case enc|cls|fill] [--seq 16] [--threads 1]
 //        [--pairs 30] [--peer-dir /work/peer] [--allow-diff]
 //
 // With --threads N > 1 both files must be threaded builds (dist/xlmr-mt.wasm); each driver has its own workers,
@@ -26,12 +26,12 @@ for (let i = 0; i < args.length; i++) {
 }
 const opt = (k, d) => named[k] ?? d;
 if (files.length !== 2 || named.help) {
-  console.error('usage: node --no-concurrent-marking bench/ab.mjs A.wasm B.wasm [--case enc|fill] [--seq 16] [--threads 1] [--pairs 30] [--peer-dir DIR] [--allow-diff]');
+  console.error('usage: node --no-concurrent-marking bench/ab.mjs A.wasm B.wasm [--case enc|cls|fill] [--seq 16] [--threads 1] [--pairs 30] [--peer-dir DIR] [--allow-diff]');
   process.exit(2);
 }
 const kind = opt('case', 'enc'), T = +opt('seq', 16), threads = +opt('threads', 1), pairs = +opt('pairs', 30);
-if (!['enc', 'fill'].includes(kind) || !(T >= 3) || !(threads >= 1) || !(pairs >= 2)) {
-  console.error('bench/ab.mjs: --case enc|fill, --seq >= 3, --threads >= 1, --pairs >= 2');
+if (!['enc', 'cls', 'fill'].includes(kind) || !(T >= 3) || !(threads >= 1) || !(pairs >= 2)) {
+  console.error('bench/ab.mjs: --case enc|cls|fill, --seq >= 3, --threads >= 1, --pairs >= 2');
   process.exit(2);
 }
 const PEER = path.resolve(opt('peer-dir', process.env.PEER_DIR ?? '/work/peer'));
@@ -51,13 +51,14 @@ db.loadFile(gguf);
 const V = da.info.vocabSize;
 const ids = syntheticIds(1, T, V, { mask: kind === 'fill' });
 
-const outputs = (d) => (kind === 'enc' ? d.embed(ids, new Int32Array([T]), 1, T, POOL.none, 0) : d.logits(ids, new Int32Array([T >> 1, 1])));
+const embedOnce = (d) => d.embed(ids, new Int32Array([T]), 1, T, kind === 'cls' ? POOL.cls : POOL.none, 0);
+const outputs = (d) => (kind === 'fill' ? d.logits(ids, new Int32Array([T >> 1, 1])) : embedOnce(d));
 const [oa, ob] = [outputs(da), outputs(db)];
 let differ = 0;
 for (let i = 0; i < oa.length; i++) if (!Object.is(oa[i], ob[i])) differ++;
 console.log(`outputs: ${differ ? `${differ} of ${oa.length} values differ` : `bit-identical (${oa.length} values)`}`);
 if (differ) { // how far apart, row by row (a token's hidden state, or one position's logits)
-  const rows = kind === 'enc' ? T : 2, width = oa.length / rows;
+  const rows = kind === 'enc' ? T : kind === 'cls' ? 1 : 2, width = oa.length / rows;
   let worstCos = 1, maxAbs = 0, top1 = 0;
   for (let r = 0; r < rows; r++) {
     let ab = 0, aa = 0, bb = 0, ia = 0, ib = 0;
@@ -78,7 +79,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const run = async (d) => {
   await sleep(30);
   const t0 = performance.now();
-  if (kind === 'enc') d.embed(ids, new Int32Array([T]), 1, T, POOL.none, 0);
+  if (kind !== 'fill') embedOnce(d);
   else d.fillMask(ids, 5);
   return performance.now() - t0;
 };

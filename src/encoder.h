@@ -34,6 +34,7 @@ struct xlmr_scratch {
     int att_slots;
     void *qmem;             /* kern_qact for (Rp, max(H, F)) */
     int32_t *seq_start;     /* (B + 1) first packed row of each sequence */
+    int32_t *out_start;     /* (B + 1) with output rows: the first of them in each sequence (or after it) */
     float *hin, *hmid;      /* (KERN_QTILE, H) fill-mask head rows (only when a head is asked for) */
     float *logits;          /* (KERN_QTILE, V) */
     float *hidden;          /* result of the last encoder_forward: (rows, H), x or alt */
@@ -45,8 +46,10 @@ void scratch_free(struct xlmr_scratch *s);
 /* Runs the encoder on ids (B, T) row-major, sequence b being ids[b*T .. b*T + lengths[b]). Arguments are
  * checked by the callers below. On success m->scratch->hidden holds the packed (sum lengths, H) final hidden
  * states and m->scratch->seq_start[b] the row of each sequence's first token. want_head reserves the
- * fill-mask head buffers. With out_rows (B = 1, 1 <= n_out <= lengths[0]; repeats allowed) the last layer computes
- * only those rows (bit-identical to the full pass's) and hidden holds them as (n_out, H), row i = out_rows[i]. */
+ * fill-mask head buffers. With out_rows (1 <= n_out <= sum lengths packed row indices, sequence by sequence:
+ * any order and repeats within a sequence, but no row of an earlier sequence after a later one's) the last layer
+ * computes only those rows (bit-identical to the full pass's) and hidden holds them as (n_out, H), row i =
+ * out_rows[i]. */
 xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head,
                             const int32_t *out_rows, int n_out);
 

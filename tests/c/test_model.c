@@ -373,6 +373,36 @@ static void check_output_rows(xlmr_model *m) {
               "fill-mask %d (last layer at the masks only) differs from the full pass", i);
     }
     free(full), free(logits), free(one);
+
+    /* a batch of 3 (lengths 37, 9, 20; the shorter ones are prefixes of ids, padded): output rows sequence by
+     * sequence, repeats and any order within one, a sequence without any; and CLS pooling (the first rows alone)
+     * against the full pass's first rows */
+    enum { B = 3 };
+    int32_t bids[B * T], blen[B] = {T, 9, 20};
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) bids[b * T + t] = t < blen[b] ? ids[t] : 1;
+    const int rows = T + 9 + 20;
+    float *bfull = malloc((size_t)B * T * H * sizeof *bfull), *cls = malloc((size_t)B * H * sizeof *cls);
+    CHECK(model_embed(m, bids, blen, B, T, XLMR_POOL_NONE, 0, bfull) == XLMR_OK, "%s", m->err.msg);
+    static const int32_t brows[] = {3, 0, 3, 36, T + 20 + 5, T + 9 + 19, T + 9};   /* none in sequence 1 */
+    const int nbr = (int)(sizeof brows / sizeof brows[0]);
+    CHECK(encoder_forward(m, bids, blen, B, T, 0, brows, nbr) == XLMR_OK, "%s", m->err.msg);
+    int same = 1;
+    for (int i = 0; i < nbr; i++) {
+        const int b = brows[i] < T ? 0 : brows[i] < T + 9 ? 1 : 2, t = brows[i] - (b == 0 ? 0 : b == 1 ? T : T + 9);
+        same &= memcmp(m->scratch->hidden + (size_t)i * H, bfull + ((size_t)b * T + t) * H, (size_t)H * sizeof *bfull) == 0;
+    }
+    CHECK(same, "batch: the last layer on %d rows differs from the full pass", nbr);
+    static const int32_t unordered[] = {T + 1, 2};
+    CHECK(encoder_forward(m, bids, blen, B, T, 0, unordered, 2) == XLMR_ERR_ARG,
+          "an output row of sequence 0 after one of sequence 1 accepted");
+    static const int32_t past[] = {0, rows};
+    CHECK(encoder_forward(m, bids, blen, B, T, 0, past, 2) == XLMR_ERR_ARG, "an output row past the batch accepted");
+    CHECK(model_embed(m, bids, blen, B, T, XLMR_POOL_CLS, 0, cls) == XLMR_OK, "%s", m->err.msg);
+    same = 1;
+    for (int b = 0; b < B; b++) same &= memcmp(cls + (size_t)b * H, bfull + (size_t)b * T * H, (size_t)H * sizeof *cls) == 0;
+    CHECK(same, "CLS pooling (last layer on the first rows) differs from the full pass's first rows");
+    free(bfull), free(cls);
 }
 
 static void print_figures(const tolerances *tol, const figures *f) {
