@@ -289,7 +289,7 @@ static void r4_panel_scales(const block_q8_0x4 *w, int n, v128_t *dwf, v128_t *d
 
 /* y rows of the tile's nt (<= 4) tokens, columns n .. n + 4G − 1. u: the tile's first token's u7 row (rows us
  * bytes apart); dx, mx: the tile's scales and minima ([block][4]); w, dwf, dws: the first group's (groups nb
- * apart). */
+ * apart). The first run's products start each block's integer sums, as in q8x4_tile. */
 static inline __attribute__((always_inline)) void r4_tile(float *y, int ldy, const uint8_t *u, size_t us,
                                                          const float *dx, const float *mx, const block_q8_0x4 *w,
                                                          const v128_t *dwf, const v128_t *dws, int nb, const float *b,
