@@ -306,8 +306,8 @@ void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block
  * 11.3) spills most of them -- 31 GOP/s instead of 57 (measured with the GEMM microbenchmark, now bench/gemm_bench.c). */
 /* y rows of the tile's nt tokens, columns n .. n + 4G - 1. x: the tile's first token (rows K apart); dx: its
  * scales, dx[j * KERN_QTILE + t] for block j of token t; w, dwf: the first group's blocks and their scales as
- * floats (groups nb apart). The first k-pair's products start the integer sums (no zeroing and adding: 3% of the
- * tile's instructions). */
+ * floats (groups nb apart). The first k-pair's products start the integer sums (no zeroing and adding: +2-3% in
+ * bench/gemm.mjs). */
 static inline __attribute__((always_inline)) void q8x4_tile(float *y, int ldy, const int16_t *x, size_t K,
                                                            const float *dx, const block_q8_0x4 *w, const v128_t *dwf,
                                                            int nb, const float *b, int n, const int G, const int TT,
