@@ -141,7 +141,7 @@ void kern_quantize_act_relaxed(const float *x, kern_qact *q) {
             const v128_t vid = wasm_f32x4_splat(id), vl = wasm_f32x4_splat(l);
             v128_t r[8];
             for (int i = 0; i < 8; i++)
-                r[i] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_f32x4_sub(v[i], vl), vid)));
+                r[i] = simd_round_i32x4(wasm_f32x4_mul(wasm_f32x4_sub(v[i], vl), vid));
             for (int h = 0; h < 2; h++) {
                 const v128_t s0 = wasm_i16x8_narrow_i32x4(r[4 * h], r[4 * h + 1]);
                 const v128_t s1 = wasm_i16x8_narrow_i32x4(r[4 * h + 2], r[4 * h + 3]);

@@ -68,8 +68,8 @@ void kern_quantize_act_simd128(const float *x, kern_qact *q) {
             d[j * KERN_QTILE] = dj;
             const v128_t vid = wasm_f32x4_splat(id);
             for (int i = 0; i < 4; i++) {
-                v128_t a = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(v[2 * i], vid)));
-                v128_t b = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(v[2 * i + 1], vid)));
+                const v128_t a = simd_round_i32x4(wasm_f32x4_mul(v[2 * i], vid));
+                const v128_t b = simd_round_i32x4(wasm_f32x4_mul(v[2 * i + 1], vid));
                 v128_t s = wasm_i16x8_narrow_i32x4(a, b);
                 s = wasm_i16x8_min(wasm_i16x8_max(s, qmin), qmax);
                 wasm_v128_store(qs + j * QK8_0 + 8 * i, s);

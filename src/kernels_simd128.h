@@ -5,6 +5,7 @@
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
+#include "kernels.h"
 #include "model.h"
 
 /* u32 lanes holding an IEEE half (low 16 bits) -> f32x4: the half's exponent+mantissa put where a float's go,
@@ -18,6 +19,15 @@ static inline v128_t fp16x4_to_f32x4(v128_t h) {
 /* the 4 row scales of a 4-row block (block_q8_0x4.d), as floats */
 static inline v128_t q8x4_scales(const block_q8_0x4 *g) {
     return fp16x4_to_f32x4(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(g->d)));
+}
+
+/* nearest-even(v) as int32 lanes, for |v| < 2^22, by the KERN_ROUND_MAGIC addition (f32x4.nearest +
+ * i32x4.trunc_sat_f32x4 are ~9 x64 instructions in V8, this 4); NaN -> 0 as the scalar quantizers; +-inf come
+ * out beyond +-2^22, so they saturate as there. The activation quantizers' rounding. */
+static inline v128_t simd_round_i32x4(v128_t v) {
+    const v128_t r = wasm_i32x4_sub(wasm_f32x4_add(v, wasm_f32x4_splat(KERN_ROUND_MAGIC)),
+                                    wasm_i32x4_splat(KERN_ROUND_MAGIC_BITS));
+    return wasm_v128_and(r, wasm_f32x4_eq(v, v));
 }
 
 #endif

@@ -258,6 +258,48 @@ static void test_q8x4_panels(void) {
 }
 #endif
 
+#if KERN_HAVE_SIMD128
+/* The activation quantizer's rounding (the KERN_ROUND_MAGIC addition in the SIMD128 kernel, nearbyintf in the
+ * scalar one) on the values where they could part: exact halves (ties to even), the +-127 ends, -0, +-inf (an
+ * infinite block's scale is inf, every product 0 * inf or NaN: all 0), a block of zeros, and NaN -> 0. A block
+ * holding a NaN gets a meaningless scale, not the same one in both (kern_quantize_act_simd128): only its NaN's own
+ * output is compared there. */
+static void test_quantize_act_edges(void) {
+    enum { T = 5, K = 64, NAN_AT = 3 * K + 3 };
+    static float x[T * K];
+    for (int i = 0; i < T * K; i++) x[i] = (float)((i * 37) % 255 - 127); /* row 0: integers in [-127, 127] */
+    for (int i = 0; i < K; i++) x[K + i] = ((float)(i % 16) - 7.5f) * (127.0f / 7.5f); /* the ends: -127 .. 127 */
+    for (int i = 0; i < K; i++) x[2 * K + i] = (float)(i - 32) + 0.5f; /* ties: x.5 with scale 1 (127 in each block) */
+    x[2 * K + 31] = 127.0f, x[2 * K + 63] = 127.0f, x[2 * K + 0] = -0.0f;
+    x[NAN_AT] = NAN, x[3 * K + 40] = INFINITY, x[3 * K + 41] = -INFINITY;
+    for (int i = 0; i < QK8_0; i++) x[4 * K + i] = 0.0f;
+    void *m0 = malloc(kern_qact_bytes(T, K)), *m1 = malloc(kern_qact_bytes(T, K));
+    kern_qact q0, q1;
+    kern_qact_init(&q0, m0, T, K);
+    kern_qact_init(&q1, m1, T, K);
+    kern_quantize_act_scalar(x, &q0);
+    kern_quantize_act_simd128(x, &q1);
+    const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE, nb = K / QK8_0;
+    int diff_at = -1;
+    for (int i = 0; i < tp * K && diff_at < 0; i++)
+        if (q0.qs[i] != q1.qs[i] && i / QK8_0 != NAN_AT / QK8_0) diff_at = i;
+    CHECK(diff_at < 0, "quantize_act edges: simd %d != scalar %d at %d", diff_at < 0 ? 0 : q1.qs[diff_at],
+          diff_at < 0 ? 0 : q0.qs[diff_at], diff_at);
+    int scales_same = 1;
+    for (int t = 0; t < tp; t++)
+        for (int j = 0; j < nb; j++) {
+            const size_t at = (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + (size_t)j * KERN_QTILE + t % KERN_QTILE;
+            if (t * K + j * QK8_0 != NAN_AT / QK8_0 * QK8_0) scales_same &= memcmp(&q0.d[at], &q1.d[at], sizeof(float)) == 0;
+        }
+    CHECK(scales_same, "quantize_act edges: scales differ");
+    CHECK(q0.qs[NAN_AT] == 0 && q1.qs[NAN_AT] == 0, "quantize_act: NaN -> 0 (scalar %d, simd %d)", q0.qs[NAN_AT], q1.qs[NAN_AT]);
+    CHECK(q1.qs[3 * K + 40] == 0 && q1.qs[3 * K + 41] == 0, "quantize_act: an infinite block gives 0");
+    CHECK(q1.qs[2 * K + 32] == 0 && q1.qs[2 * K + 33] == 2 && q1.qs[2 * K + 34] == 2 && q1.qs[2 * K + 30] == -2,
+          "quantize_act: ties to even (%d %d %d %d)", q1.qs[2 * K + 32], q1.qs[2 * K + 33], q1.qs[2 * K + 34], q1.qs[2 * K + 30]);
+    free(m0), free(m1);
+}
+#endif
+
 static void test_float_matmuls(void) {
     for (int iter = 0; iter < 60; iter++) {
         const int T = irand(1, MAXT), N = irand(1, MAXN), K = irand(1, MAXK);
@@ -521,6 +563,7 @@ int main(void) {
 #if KERN_HAVE_SIMD128
     test_q8_long_rows();
     test_q8x4_panels();
+    test_quantize_act_edges();
 #endif
     test_float_matmuls();
     test_i16_attention_products();

@@ -135,6 +135,39 @@ static void one_shape(int T, int N, int K) {
     free(x); free(wf); free(b); free(yref); free(y0); free(y1); free(w); free(m0); free(m1);
 }
 
+#if KERN_HAVE_RELAXED
+/* The u7 quantizer's rounding (simd_round_i32x4 against nearbyintf) where they could part: exact halves after
+ * scaling (block minimum 0 and maximum 127: scale 1), the [0, 127] ends, NaN -> 0, and a block with +-inf (scale
+ * inf: every value 0). A NaN's block scale is meaningless and may differ (pmin/pmax): only its own output is compared. */
+static void test_u7_edges(void) {
+    enum { T = KERN_U7_MIN_T, K = 64, NAN_AT = 2 * K + 40 };
+    static float x[T * K];
+    for (int i = 0; i < T * K; i++) x[i] = (float)((i * 53) % 128);
+    for (int i = 0; i < QK8_0; i++) x[K + i] = (float)i + 0.5f;        /* ties x.5 */
+    x[K + 30] = 0.0f, x[K + 31] = 127.0f;
+    x[3 * K + 1] = INFINITY, x[3 * K + 2] = -INFINITY;
+    x[NAN_AT] = NAN;
+    void *m0 = malloc(kern_qact_bytes(T, K)), *m1 = malloc(kern_qact_bytes(T, K));
+    kern_qact q0, q1;
+    kern_qact_init(&q0, m0, T, K);
+    kern_qact_init(&q1, m1, T, K);
+    kern_quantize_act_u7_scalar(x, &q0);
+    kern_quantize_act_relaxed(x, &q1);
+    int diff_at = -1;
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < K && diff_at < 0; k++)
+            if (kern_qact_u7_row(&q0, t)[k] != kern_qact_u7_row(&q1, t)[k] && (t * K + k) / QK8_0 != NAN_AT / QK8_0)
+                diff_at = t * K + k;
+    CHECK(diff_at < 0, "u7 edges: relaxed != scalar at %d", diff_at);
+    const uint8_t *tie = kern_qact_u7_row(&q1, 1), *nan_row = kern_qact_u7_row(&q1, 2), *inf_row = kern_qact_u7_row(&q1, 3);
+    CHECK(tie[0] == 0 && tie[1] == 2 && tie[2] == 2 && tie[3] == 4 && tie[31] == 127, "u7 ties to even: %d %d %d %d %d",
+          tie[0], tie[1], tie[2], tie[3], tie[31]);
+    CHECK(nan_row[NAN_AT - 2 * K] == 0 && kern_qact_u7_row(&q0, 2)[NAN_AT - 2 * K] == 0, "u7: NaN -> 0");
+    CHECK(inf_row[0] == 0 && inf_row[1] == 0 && inf_row[2] == 0, "u7: an infinite block gives 0");
+    free(m0), free(m1);
+}
+#endif
+
 int main(void) {
     /* R4 (N % 4 == 0): odd group counts, panels of several groups (K 3072: 4 groups per panel, N 20: 2 panels),
      * K past the panel table (16416: the scalar fallback), 1–3 tokens (int16 path) */
@@ -142,6 +175,9 @@ int main(void) {
                                     {9, 11, 128}, {13, 33, 768}, {16, 64, 768}, {31, 6, 3072}, {7, 12, 64},
                                     {1, 8, 768}, {2, 12, 96}, {3, 4, 32}, {6, 20, 3072}, {17, 36, 768}, {5, 4, 16416}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) one_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
+#if KERN_HAVE_RELAXED
+    test_u7_edges();
+#endif
 #if defined(__wasm_relaxed_simd__) /* the build says so (model.runtime.simd in JS; test_api covers the others) */
     CHECK(strcmp(xlmr_build_simd(), "relaxed") == 0, "xlmr_build_simd() = %s in a relaxed build", xlmr_build_simd());
 #endif
