@@ -5,8 +5,9 @@
 import { Engine } from './engine.js';
 import {
   InvalidArgumentError, InvalidStateError, InternalError, OutOfMemoryError, UnsupportedError,
-  toXlmrError, errorFromJSON, abortError,
+  toXlmrError, errorFromJSON, abortError, shown,
 } from './errors.js';
+import { autoThreads } from './wasm.js';
 import { bytesReader } from './sources.js';
 
 const DTYPES = ['q8_0', 'f16', 'f32'];
@@ -16,14 +17,14 @@ const SIMD_CHOICES = ['simd128', 'relaxed'];
 function checkLoadOptions(o) {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('load() options must be an object');
   for (const k of Object.keys(o)) {
-    if (!LOAD_OPTIONS.has(k)) throw new InvalidArgumentError(`unknown load() option ${JSON.stringify(k)}; known: ${[...LOAD_OPTIONS].join(', ')}`);
+    if (!LOAD_OPTIONS.has(k)) throw new InvalidArgumentError(`unknown load() option ${shown(k)}; known: ${[...LOAD_OPTIONS].join(', ')}`);
   }
-  if (o.dtype !== undefined && !DTYPES.includes(o.dtype)) throw new InvalidArgumentError(`dtype must be one of ${DTYPES.join(', ')}, not ${JSON.stringify(o.dtype)}`);
+  if (o.dtype !== undefined && !DTYPES.includes(o.dtype)) throw new InvalidArgumentError(`dtype must be one of ${DTYPES.join(', ')}, not ${shown(o.dtype)}`);
   if (o.onProgress !== undefined && o.onProgress !== null && typeof o.onProgress !== 'function') throw new InvalidArgumentError('onProgress must be a function');
   if (o.signal != null && (typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean')) throw new InvalidArgumentError('signal must be an AbortSignal');
   if (o.worker !== undefined && typeof o.worker !== 'boolean') throw new InvalidArgumentError('worker must be true or false');
-  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new InvalidArgumentError('threads must be a positive integer');
-  if (o.simd !== undefined && !SIMD_CHOICES.includes(o.simd)) throw new InvalidArgumentError(`simd must be one of ${SIMD_CHOICES.join(', ')}, not ${JSON.stringify(o.simd)}`);
+  if (o.threads !== undefined && o.threads !== 'auto' && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new InvalidArgumentError(`threads must be a positive integer or 'auto', not ${shown(o.threads)}`);
+  if (o.simd !== undefined && !SIMD_CHOICES.includes(o.simd)) throw new InvalidArgumentError(`simd must be one of ${SIMD_CHOICES.join(', ')}, not ${shown(o.simd)}`);
   if (o.cache !== undefined && typeof o.cache !== 'boolean' && typeof o.cache !== 'string') throw new InvalidArgumentError('cache must be true, false or a folder/cache name');
   if (o.wasmModule !== undefined && !(o.wasmModule instanceof WebAssembly.Module)) throw new InvalidArgumentError('wasmModule must be a WebAssembly.Module');
   for (const k of ['hubUrl', 'revision']) {
@@ -37,7 +38,7 @@ function plainOptions(o, allowed, what) {
   if (typeof o !== 'object') throw new InvalidArgumentError(`${what} options must be an object`);
   const out = {};
   for (const [k, v] of Object.entries(o)) {
-    if (!allowed.includes(k)) throw new InvalidArgumentError(`unknown ${what}() option ${JSON.stringify(k)}; known: ${allowed.join(', ')}`);
+    if (!allowed.includes(k)) throw new InvalidArgumentError(`unknown ${what}() option ${shown(k)}; known: ${allowed.join(', ')}`);
     if (v !== undefined) out[k] = v;
   }
   return out;
@@ -327,7 +328,7 @@ export function makeLoad(platform, defaults = {}) {
     const loadOptions = {};
     for (const k of ['dtype', 'cache', 'hubUrl', 'revision']) if (o[k] !== undefined) loadOptions[k] = o[k];
     try {
-      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads ?? 1, simd: o.simd ?? 'simd128' };
+      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads === 'auto' ? autoThreads(platform.cores?.()) : o.threads ?? 1, simd: o.simd ?? 'simd128' };
       await backend.call('init', init);
       let src = source;
       if (useWorker) {

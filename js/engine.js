@@ -9,7 +9,7 @@
 
 import {
   XlmrError, ModelFormatError, NoMaskError, TooLongError, InvalidArgumentError, InvalidStateError, OutOfMemoryError,
-  FileError, UnsupportedError, errorFromStatus, toXlmrError, abortError,
+  FileError, UnsupportedError, errorFromStatus, toXlmrError, abortError, shown,
 } from './errors.js';
 import { instantiate, isThreaded, canShareMemory } from './wasm.js';
 import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES } from './sources.js';
@@ -204,7 +204,7 @@ export class Engine {
   async load(source, opts = {}) {
     if (this.model) throw new InvalidStateError('this engine already holds a model');
     const { dtype = 'q8_0', cache = true, hubUrl, revision, signal } = opts;
-    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw new InvalidArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not ${JSON.stringify(dtype)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw new InvalidArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not ${shown(dtype)}`);
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : null;
     const p = this.platform;
     // A throwing progress callback must not break the load (it behaves the same across the Worker boundary).
@@ -568,7 +568,7 @@ export class Engine {
   fillMask(text, { topK = 5, truncation = false } = {}) {
     this.#need();
     const cfg = this.config;
-    if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError(`topK must be a positive integer, not ${topK}`);
+    if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError(`topK must be a positive integer, not ${shown(topK)}`);
     const k = Math.min(topK, cfg.vocabSize);
     const ids = this.#ids(text, truncation ? cfg.maxTokens : 0);
     if (ids.length > cfg.maxTokens) throw this.#tooLong(ids.length, 'the text');
@@ -622,8 +622,8 @@ export class Engine {
     const list = single ? [texts] : texts;
     if (!Array.isArray(list)) throw new InvalidArgumentError('embed() takes a string or an array of strings');
     // own keys only: `in` would accept 'toString' & co, and the core would write (B, T, H) into a (B, H) buffer
-    if (typeof pooling !== 'string' || !Object.hasOwn(POOLING, pooling)) throw new InvalidArgumentError(`pooling must be 'mean', 'cls' or 'none', not ${JSON.stringify(pooling)}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, not ${batchSize}`);
+    if (typeof pooling !== 'string' || !Object.hasOwn(POOLING, pooling)) throw new InvalidArgumentError(`pooling must be 'mean', 'cls' or 'none', not ${shown(pooling)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, not ${shown(batchSize)}`);
     const H = cfg.hiddenSize;
     const all = list.map((t, i) => {
       const ids = this.#ids(t, truncation ? cfg.maxTokens : 0);

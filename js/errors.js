@@ -92,6 +92,17 @@ const BY_STATUS = [
   InvalidStateError, // XLMR_ERR_STATE
 ];
 
+/** A caller's value as an InvalidArgumentError message shows it: JSON where that works, else its String
+ *  (BigInt as 1n, Symbol, functions) -- never throwing while the error is being built. */
+export function shown(v) {
+  if (typeof v === 'bigint') return `${v}n`;
+  try {
+    const j = JSON.stringify(v);
+    if (j !== undefined) return j;
+  } catch { /* cycles and the like */ }
+  try { return String(v); } catch { return Object.prototype.toString.call(v); }
+}
+
 export function errorFromStatus(status, message) {
   const Cls = BY_STATUS[status] ?? InternalError;
   return new Cls(message || `xlmr call failed with status ${status}`);

@@ -26,8 +26,9 @@ export interface LoadOptions {
   worker?: boolean;
   /** Threads for one forward pass (default 1). > 1 uses the threaded build (dist/xlmr-mt.wasm) on shared memory
    *  with threads - 1 extra workers; where SharedArrayBuffer is absent (pages without COOP/COEP) it falls back
-   *  to 1. `model.runtime.threads` tells what runs. */
-  threads?: number;
+   *  to 1. 'auto': one per core the platform reports (navigator.hardwareConcurrency, os.availableParallelism()),
+   *  at most 4. `model.runtime.threads` tells what runs. */
+  threads?: number | 'auto';
   /** 'relaxed': the relaxed-SIMD build (dist/xlmr-relaxed.wasm, or -relaxed-mt with threads) where the engine
    *  validates relaxed SIMD, SIMD128 elsewhere; it computes with 7-bit activations. Default 'simd128'. Ignored
    *  when wasmModule or wasmUrl says which core to run. `model.runtime.simd` tells what runs. */

@@ -110,6 +110,11 @@ export const platform = {
   },
 
   /** A pool thread of the threaded build: { ready: Promise, terminate() }. */
+  /** Logical cores this process may use (os.availableParallelism, Node 18.14+). */
+  cores() {
+    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  },
+
   spawnThread(data) {
     const w = new Worker(new URL('./thread.node.js', import.meta.url), { workerData: data });
     w.unref();

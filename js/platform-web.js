@@ -22,6 +22,11 @@ export const platform = {
     return new URL(`../dist/${chooseBuild(threads, simd)}`, import.meta.url).href;
   },
 
+  /** Logical cores the browser reports (navigator.hardwareConcurrency; 1 where it is absent). */
+  cores() {
+    return globalThis.navigator?.hardwareConcurrency || 1;
+  },
+
   /** A pool thread of the threaded build: { ready: Promise, terminate() }. */
   spawnThread(data) {
     if (typeof Worker !== 'function') throw new UnsupportedError('no Worker here for threads');

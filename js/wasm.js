@@ -141,6 +141,17 @@ export function canShareMemory() {
   try { newSharedMemory(); return true; } catch { return false; }
 }
 
+/** Most threads `threads: 'auto'` asks for: the GEMMs split by output columns, measured up to 3 threads here
+ *  (BENCHMARKS.md); more mostly adds pool workers for small gains. */
+export const AUTO_THREADS_MAX = 4;
+
+/** `threads: 'auto'`: one thread per core the platform reports, at most AUTO_THREADS_MAX (the engine still falls
+ *  back to 1 where memory cannot be shared). */
+export function autoThreads(cores) {
+  const n = Number.isFinite(cores) ? Math.floor(cores) : 1;
+  return Math.max(1, Math.min(AUTO_THREADS_MAX, n));
+}
+
 /** The build file name to use on this engine: the threaded build when threads > 1 can run; the relaxed-SIMD one
  *  when asked for (simd 'relaxed') and the engine validates relaxed SIMD. */
 export function chooseBuild(threads = 1, simd = 'simd128') {

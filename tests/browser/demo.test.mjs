@@ -134,6 +134,20 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
       if (isolated && HAVE_MT && env.cores > 1) assert.ok(env.runtime.threads > 1, `an isolated page runs the threaded build (runtime ${JSON.stringify(env.runtime)})`);
       assert.match(env.build, env.runtime.simd === 'relaxed' ? /relaxed SIMD/ : /SIMD128/, 'the page names the build');
       st.diagnostic(`${mode}: ${env.progress}; wasm build: ${env.build}`);
+      // the package itself, threads: 'auto': navigator.hardwareConcurrency threads (at most 4) where memory can be
+      // shared, else 1
+      const auto = await page.evaluate(async () => {
+        const { load } = await import('../js/index.js');
+        const m = await load(new URL('../models/tiny/xlmr-tiny-random.q8_0.gguf', location.href).href, { threads: 'auto', cache: false });
+        try {
+          return { runtime: m.runtime, top: (await m.fillMask('a <mask> b', { topK: 1 }))[0].token };
+        } finally {
+          await m.dispose();
+        }
+      });
+      const autoWant = isolated && HAVE_MT ? Math.max(1, Math.min(4, env.cores)) : 1;
+      assert.equal(auto.runtime.threads, autoWant, `threads 'auto' on a ${mode} page with ${env.cores} cores: ${JSON.stringify(auto.runtime)}`);
+      assert.ok(Number.isInteger(auto.top), 'and it runs');
       await waitIdle(page, 'embedRuns');
       await waitIdle(page, 'fillRuns');
 

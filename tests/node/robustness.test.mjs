@@ -89,6 +89,8 @@ for (const worker of [false, true]) {
       ['topK NaN', () => m.fillMask(MASKED, { topK: NaN }), 'ERR_INVALID_ARGUMENT', /topK/],
       ['topK 2.5', () => m.fillMask(MASKED, { topK: 2.5 }), 'ERR_INVALID_ARGUMENT', /topK/],
       ["topK '3'", () => m.fillMask(MASKED, { topK: '3' }), 'ERR_INVALID_ARGUMENT', /topK/],
+      // values JSON cannot print: the message must still be built (a BigInt once raised a bare TypeError)
+      ['topK 3n', () => m.fillMask(MASKED, { topK: 3n }), 'ERR_INVALID_ARGUMENT', /topK must be a positive integer, not 3n/],
       ['no mask', () => m.fillMask('Hello world'), 'ERR_NO_MASK', /<mask>/],
       ['too long', () => m.fillMask('word '.repeat(600) + '<mask>'), 'ERR_TOO_LONG', /512.*truncation/],
       ['embed(123)', () => m.embed(123), 'ERR_INVALID_ARGUMENT', /string/],
@@ -101,6 +103,7 @@ for (const worker of [false, true]) {
       ["pooling '__proto__'", () => m.embed('a', { pooling: '__proto__' }), 'ERR_INVALID_ARGUMENT', /pooling/],
       ['batchSize 0', () => m.embed(['a'], { batchSize: 0 }), 'ERR_INVALID_ARGUMENT', /batchSize/],
       ['batchSize NaN', () => m.embed(['a'], { batchSize: NaN }), 'ERR_INVALID_ARGUMENT', /batchSize/],
+      ['pooling 1n', () => m.embed('a', { pooling: 1n }), 'ERR_INVALID_ARGUMENT', /pooling .*not 1n/],
       ['embed too long', () => m.embed(['ok', 'word '.repeat(600)]), 'ERR_TOO_LONG', /text 1 .*truncation/],
       ['tokenize(undefined)', () => m.tokenize(undefined), 'ERR_INVALID_ARGUMENT', /string/],
     ];

@@ -5,7 +5,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { load } from '../../js/index.node.js';
+import { autoThreads, AUTO_THREADS_MAX } from '../../js/wasm.js';
 import { ROOT, FIXTURES, loadModelCases, assertFillMask, assertClose, maxAbsDiff } from './helpers/common.mjs';
 
 const MT = path.join(ROOT, 'dist', 'xlmr-mt.wasm');
@@ -73,4 +75,29 @@ test('threads: a failed load stops its pool; threads: 1 on the threaded build wo
   assert.equal(m.runtime.threads, 1);
   assert.equal((await m.fillMask('a <mask>')).length, 5);
   await m.dispose();
+});
+
+test("threads: 'auto' takes one thread per core, at most AUTO_THREADS_MAX; bad values are typed errors", { skip, timeout: 60000 }, async () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 64, NaN, undefined, 2.7].map(autoThreads), [1, 1, 2, 3, 4, 4, 4, 1, 1, 2]);
+  assert.equal(AUTO_THREADS_MAX, 4);
+  const want = autoThreads(os.availableParallelism());
+  const tiny = path.join(ROOT, 'models', 'tiny');
+  const one = await load(tiny, { threads: 1, worker: false });
+  const expected = await one.fillMask('Paris is the <mask> of France.');
+  await one.dispose();
+  for (const worker of [false, true]) {
+    // the package's own choice of build (no wasmUrl): the threaded one when 'auto' gives more than one thread
+    const m = await load(tiny, { threads: 'auto', worker });
+    try {
+      assert.deepEqual(m.runtime, { build: want > 1 ? 'xlmr-mt.wasm' : 'xlmr.wasm', simd: 'simd128', threads: want, worker });
+      assertFillMask(await m.fillMask('Paris is the <mask> of France.'), expected, 1e-6, "threads 'auto'");
+    } finally {
+      await m.dispose();
+    }
+  }
+  for (const threads of [0, -1, 2.5, 'many', 'AUTO', '2', true, null, 2n]) {
+    await assert.rejects(load(tiny, { threads, worker: false }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /threads must be a positive integer or 'auto'/.test(e.message),
+      `threads ${typeof threads === 'bigint' ? `${threads}n` : JSON.stringify(threads)}`);
+  }
+  await assert.rejects(load(tiny, { dtype: 8n }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /dtype must be one of .*not 8n/.test(e.message));
 });

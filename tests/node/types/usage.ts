@@ -76,5 +76,8 @@ main();
 load('x', { dType: 'q8_0' });
 // @ts-expect-error: simd is 'simd128' or 'relaxed'
 load('x', { simd: 'avx2' });
+load('x', { threads: 'auto' });
+// @ts-expect-error: threads is a number or 'auto'
+load('x', { threads: 'max' });
 // @ts-expect-error: pooling is one of three
 load('x').then((m) => m.embed('x', { pooling: 'max' }));
