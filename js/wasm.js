@@ -141,8 +141,9 @@ export function canShareMemory() {
   try { newSharedMemory(); return true; } catch { return false; }
 }
 
-/** Most threads `threads: 'auto'` asks for: the GEMMs split by output columns, measured up to 3 threads here
- *  (BENCHMARKS.md); more mostly adds pool workers for small gains. */
+/** Most threads `threads: 'auto'` asks for. The split (GEMM output columns, attention heads, rows) is tested for
+ *  equal outputs up to 3 threads and timed at 2 (BENCHMARKS.md: a 2-core machine); past 4, small batches give each
+ *  thread little work while every thread is another worker with its own stack. */
 export const AUTO_THREADS_MAX = 4;
 
 /** `threads: 'auto'`: one thread per core the platform reports, at most AUTO_THREADS_MAX (the engine still falls
