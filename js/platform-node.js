@@ -109,12 +109,12 @@ export const platform = {
     return new URL(`../dist/${chooseBuild(threads, simd)}`, import.meta.url).href;
   },
 
-  /** A pool thread of the threaded build: { ready: Promise, terminate() }. */
   /** Logical cores this process may use (os.availableParallelism, Node 18.14+). */
   cores() {
     return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   },
 
+  /** A pool thread of the threaded build: { ready: Promise, terminate() }. */
   spawnThread(data) {
     const w = new Worker(new URL('./thread.node.js', import.meta.url), { workerData: data });
     w.unref();

@@ -6,6 +6,7 @@
 //   &hubUrl=…  &worker=0  &cache=0  &threads=N  &simd=relaxed  &autoload=0
 
 import { load } from '../js/index.js';
+import { autoThreads } from '../js/wasm.js';
 import { renderFillMask, renderHeatmap, renderSearch, renderInfo } from './render.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -354,7 +355,7 @@ async function setupThreads() {
   sel.disabled = !!why;
   label.title = why || 'worker threads sharing one wasm memory';
   const wanted = Number(params.get('threads'));
-  sel.value = String(why ? 1 : Math.min(max, wanted >= 1 ? wanted : Math.min(4, max)));
+  sel.value = String(why ? 1 : Math.min(max, wanted >= 1 ? wanted : autoThreads(engine.cores))); /* as threads: 'auto' */
 }
 
 // ---------- wiring ----------
