@@ -103,6 +103,94 @@ int model_slot_find(const xlmr_config *c, const char *name, size_t len) {
     return -1;
 }
 
+/* ---- the model's shapes, checked before any computation (a loader bug or a hostile file must give an
+ * error, not an out-of-bounds read) ---- */
+
+enum { KIND_VECTOR, KIND_MATRIX, KIND_TABLE };
+
+static xlmr_status check_tensor(xlmr_error *err, const xlmr_tensor *t, const char *name, int layer, int64_t cols,
+                                int64_t rows, int kind) {
+    char full[48];
+    if (layer >= 0) snprintf(full, sizeof full, "blk.%d.%s", layer, name);
+    else snprintf(full, sizeof full, "%s", name);
+    const int is_float = t->type == XLMR_TYPE_F32;
+    const int is_any = is_float || t->type == XLMR_TYPE_F16 || t->type == XLMR_TYPE_BF16 || t->type == XLMR_TYPE_Q8_0;
+    if (!t->data) return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is missing from the model", full);
+    if (kind == KIND_VECTOR ? !is_float : !is_any)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s has type %s (%d); expected %s", full,
+                         quant_type_name(t->type), (int)t->type, kind == KIND_VECTOR ? "F32" : "F32, F16, BF16 or Q8_0");
+    const int rows_ok = kind == KIND_TABLE ? t->ne[1] >= rows : t->ne[1] == rows;
+    if (t->ne[0] != cols || !rows_ok)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s has shape [%lld, %lld]; expected [%lld, %s%lld] from the config",
+                         full, (long long)t->ne[1], (long long)t->ne[0], (long long)rows,
+                         kind == KIND_TABLE ? ">= " : "", (long long)cols);
+    if (t->type == XLMR_TYPE_Q8_0 && cols % QK8_0 != 0)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is Q8_0 with rows of %lld, not a multiple of %d", full,
+                         (long long)cols, QK8_0);
+    if (t->nbytes < quant_type_size(t->type, t->ne[0] * t->ne[1]))
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s holds %zu bytes; its shape needs %zu", full, t->nbytes,
+                         quant_type_size(t->type, t->ne[0] * t->ne[1]));
+    return XLMR_OK;
+}
+
+xlmr_status model_check(xlmr_model *m, int want_head) {
+    const xlmr_config *c = &m->config;
+    const xlmr_weights *w = &m->w;
+    xlmr_error *err = &m->err;
+    const int64_t H = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    if (H < 1 || c->num_heads < 1 || H % c->num_heads != 0 || F < 1 || V < 2 || c->num_layers < 0 ||
+        c->max_tokens < 1 || c->pad_id < 0 || c->pad_id >= V || c->type_vocab_size < 1 ||
+        !(c->layer_norm_eps >= 0.0f) || H > (1 << 20) || F > (1 << 22) || V > (1 << 26))
+        return xlmr_fail(err, XLMR_ERR_FORMAT,
+                         "model config is inconsistent: hidden %lld, heads %d, intermediate %lld, vocab %lld, layers %d, "
+                         "max_tokens %d, pad_id %d, type_vocab %d, layer_norm_eps %g",
+                         (long long)H, c->num_heads, (long long)F, (long long)V, c->num_layers, c->max_tokens, c->pad_id,
+                         c->type_vocab_size, (double)c->layer_norm_eps);
+    if (H / c->num_heads > ATT_MAX_DH)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "model config has attention heads of %lld values; at most %d are supported",
+                         (long long)(H / c->num_heads), ATT_MAX_DH);
+    if (c->num_layers > 0 && !w->layers) return xlmr_fail(err, XLMR_ERR_FORMAT, "model has no layer tensors");
+    xlmr_status st;
+#define CHECK_T(t, name, layer, cols, rows, kind) \
+    if ((st = check_tensor(err, &(t), name, layer, cols, rows, kind)) != XLMR_OK) return st
+    CHECK_T(w->tok_embd, "token_embd.weight", -1, H, V, KIND_MATRIX);
+    CHECK_T(w->pos_embd, "position_embd.weight", -1, H, c->max_tokens, KIND_TABLE);
+    CHECK_T(w->type_embd, "token_types.weight", -1, H, 1, KIND_TABLE);
+    CHECK_T(w->embd_norm, "token_embd_norm.weight", -1, H, 1, KIND_VECTOR);
+    CHECK_T(w->embd_norm_b, "token_embd_norm.bias", -1, H, 1, KIND_VECTOR);
+    for (int l = 0; l < c->num_layers; l++) {
+        const xlmr_layer *L = &w->layers[l];
+        CHECK_T(L->q, "attn_q.weight", l, H, H, KIND_MATRIX);
+        CHECK_T(L->q_b, "attn_q.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->k, "attn_k.weight", l, H, H, KIND_MATRIX);
+        CHECK_T(L->k_b, "attn_k.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->v, "attn_v.weight", l, H, H, KIND_MATRIX);
+        CHECK_T(L->v_b, "attn_v.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->attn_out, "attn_output.weight", l, H, H, KIND_MATRIX);
+        CHECK_T(L->attn_out_b, "attn_output.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->attn_norm, "attn_output_norm.weight", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->attn_norm_b, "attn_output_norm.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->ffn_up, "ffn_up.weight", l, H, F, KIND_MATRIX);
+        CHECK_T(L->ffn_up_b, "ffn_up.bias", l, F, 1, KIND_VECTOR);
+        CHECK_T(L->ffn_down, "ffn_down.weight", l, F, H, KIND_MATRIX);
+        CHECK_T(L->ffn_down_b, "ffn_down.bias", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->out_norm, "layer_output_norm.weight", l, H, 1, KIND_VECTOR);
+        CHECK_T(L->out_norm_b, "layer_output_norm.bias", l, H, 1, KIND_VECTOR);
+    }
+    if (want_head) {
+        if (!c->has_mlm_head)
+            return xlmr_fail(err, XLMR_ERR_ARG,
+                             "this model has no fill-mask head (embedding-only weights): use embed instead");
+        CHECK_T(w->mlm_dense, "mlm.dense.weight", -1, H, H, KIND_MATRIX);
+        CHECK_T(w->mlm_dense_b, "mlm.dense.bias", -1, H, 1, KIND_VECTOR);
+        CHECK_T(w->mlm_norm, "mlm.norm.weight", -1, H, 1, KIND_VECTOR);
+        CHECK_T(w->mlm_norm_b, "mlm.norm.bias", -1, H, 1, KIND_VECTOR);
+        CHECK_T(w->mlm_bias, "mlm.output.bias", -1, V, 1, KIND_VECTOR);
+    }
+#undef CHECK_T
+    return XLMR_OK;
+}
+
 xlmr_model *model_new(void) { return XLMR_CALLOC(1, sizeof(xlmr_model)); }
 
 xlmr_status model_alloc_layers(xlmr_model *m, xlmr_error *err) {

@@ -109,6 +109,9 @@ typedef struct xlmr_model {
     xlmr_error err;               /* last error of a call on this model */
 } xlmr_model;
 
+/* The config and every tensor the computation reads (the fill-mask head's with want_head), checked before any
+ * computation: a loader bug or a hostile file gives an error in m->err, never an out-of-bounds read. */
+xlmr_status model_check(xlmr_model *m, int want_head);
 void model_free(xlmr_model *m);
 void api_state_free(struct xlmr_api_state *api); /* api.c */
 
