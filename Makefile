@@ -1,8 +1,14 @@
 # xlmr-wasm — one C core, built several ways.
 #
-#   make            dist/xlmr.wasm (clang-19 + wasi-libc, SIMD128) and dist/xlmr-emcc.wasm (Emscripten)
-#   make test       every test: C unit tests native (ASan+UBSan) and in wasm (SIMD128, under Node's WASI),
-#                   the fuzzers for FUZZ_SECONDS each, then node --test against both wasm builds
+#   make            what ships: dist/xlmr.wasm (clang-19 + wasi-libc, SIMD128), dist/xlmr-mt.wasm (threads on
+#                   shared memory), dist/xlmr-relaxed.wasm and dist/xlmr-relaxed-mt.wasm (relaxed SIMD, each
+#                   checked by wasm-validate after linking)
+#   make check      the quick loop (under 3 minutes on 2 cores): the C unit tests native (ASan+UBSan), then
+#                   node --test on dist/xlmr.wasm alone (the threaded and relaxed suites are left to make test)
+#   make emcc       dist/xlmr-emcc.wasm: the same core through Emscripten, a second compiler's view (tests, CI)
+#   make test       every test (CI): C unit tests native and in wasm (SIMD128 and relaxed, under Node's WASI),
+#                   the fuzzers for FUZZ_SECONDS each, node --test against the clang and Emscripten builds, then
+#                   the Chromium and workerd tests
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (60 in CI)
 #   make bench      benchmarks (bench/)
 #
@@ -13,6 +19,7 @@
 CLANG     ?= clang-19
 EMCC      ?= emcc
 NODE      ?= node
+WASM_VALIDATE ?= wasm-validate
 CI        ?=
 FUZZ_SECONDS ?= $(if $(CI),60,10)
 
@@ -22,7 +29,9 @@ TESTS     := $(patsubst tests/c/%.c,%,$(wildcard tests/c/test_*.c))
 FUZZERS   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 TEST_HDR  := $(wildcard tests/c/*.h)
 
-# Exports come from one place: the XLMR_API(name) markers in src/xlmr.h.
+# What the core exports is marked once, by XLMR_API(name) in src/xlmr.h and src/threads.h: clang builds take
+# the marks themselves (export_name attributes). Emscripten needs the names spelled out, so EXPORTS reads them from
+# src/xlmr.h (threads.h's exist only in the threaded builds, which Emscripten does not make).
 comma     := ,
 EXPORTS   := $(shell sed -n 's/^XLMR_API(\([a-z_0-9]*\)).*/\1/p' src/xlmr.h)
 
@@ -40,12 +49,14 @@ EMCC_FLAGS := -O3 -msimd128 -DNDEBUG --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMO
 EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 
 .SECONDARY:
+# A recipe that fails (a relaxed build wasm-validate refuses) leaves no target behind for the next make to trust.
+.DELETE_ON_ERROR:
 
 .PHONY: demo
-.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
+.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
-all: check-tools wasm mt emcc relaxed
+all: check-tools wasm mt relaxed
 
 # One line per missing tool, not a wall of compiler errors.
 check-tools:
@@ -73,19 +84,25 @@ dist/xlmr-mt.wasm: $(SRC) $(HDR) Makefile
 # Relaxed-SIMD builds: run on request, load(…, { simd: 'relaxed' }), where the engine validates relaxed SIMD
 # (Node 20: only with --experimental-wasm-relaxed-simd); not the default: on this x86 core they gain 0–20% end to
 # end and their activations are 7-bit (BENCHMARKS.md). Debian's wasm-opt 108 mangles relaxed-SIMD opcodes, so
-# clang finds a stand-in that keeps the linker output (clang runs "wasm-opt FILE -O3 -o FILE").
+# clang finds a stand-in that keeps the linker output (clang runs "wasm-opt FILE -O3 -o FILE"); and each build is
+# validated after linking, so that a wasm-opt that still slips in fails the build rather than a user's load.
 NO_WASM_OPT := build/no-wasm-opt
 RELAXED_CC  := PATH=$(CURDIR)/$(NO_WASM_OPT):$$PATH $(CLANG) -mrelaxed-simd
+NEED_WASM_VALIDATE := @command -v $(WASM_VALIDATE) >/dev/null || { echo "missing wasm-validate: apt-get install -y wabt"; exit 1; }
 $(NO_WASM_OPT)/wasm-opt:
 	@mkdir -p $(@D)
 	@printf '#!/bin/sh\nexit 0\n' > $@ && chmod +x $@
 relaxed: dist/xlmr-relaxed.wasm dist/xlmr-relaxed-mt.wasm
 dist/xlmr-relaxed.wasm: $(SRC) $(HDR) Makefile $(NO_WASM_OPT)/wasm-opt
+	$(NEED_WASM_VALIDATE)
 	@mkdir -p dist
 	$(RELAXED_CC) $(WASM_FLAGS) $(CSTD) $(WARN) $(WASM_LINK) $(SRC) -o $@ -lm
+	$(WASM_VALIDATE) --enable-relaxed-simd $@
 dist/xlmr-relaxed-mt.wasm: $(SRC) $(HDR) Makefile $(NO_WASM_OPT)/wasm-opt
+	$(NEED_WASM_VALIDATE)
 	@mkdir -p dist
 	$(RELAXED_CC) $(WASM_FLAGS) $(MT_FLAGS) $(CSTD) $(WARN) $(WASM_LINK) $(MT_LINK) $(SRC) -o $@ -lm
+	$(WASM_VALIDATE) --enable-relaxed-simd --enable-threads $@
 # The relaxed kernels against their scalar reference, under Node's optimizing compiler (--no-liftoff) and its
 # baseline compiler alone (--liftoff --no-wasm-tier-up): the kernels use only i16x8.relaxed_dot_i8x16_i7x16_s,
 # which both compute right (Node 20's Liftoff gets the fused i32x4 dot-add wrong). The whole relaxed build runs the
@@ -157,8 +174,16 @@ fuzz: check-tools $(addprefix build/fuzz/,$(FUZZERS))
 	  grep -E 'stat::number_of_executed_units' build/fuzz/$$f.log || true; \
 	done
 
+# The model suites run against every build named in XLMR_TEST_BUILDS (tests/node/helpers/common.mjs; the clang
+# build alone when it is unset).
+ALL_TEST_BUILDS := clang=dist/xlmr.wasm,emcc=dist/xlmr-emcc.wasm
 test-node: wasm mt emcc relaxed
-	$(NODE) --test tests/node/
+	XLMR_TEST_BUILDS=$(ALL_TEST_BUILDS) $(NODE) --test tests/node/
+
+# The quick loop: what an edit of src/ or js/ most often breaks, on the one build most users run.
+CHECK_SUITES := $(filter-out tests/node/threads.test.mjs tests/node/relaxed.test.mjs,$(wildcard tests/node/*.test.mjs))
+check: test-c wasm
+	XLMR_TEST_BUILDS=clang=dist/xlmr.wasm $(NODE) --test $(CHECK_SUITES)
 
 # Real-browser (Debian chromium + npm playwright-core) and edge (npm workerd) tests of web/ and examples/edge/;
 # each skips with a message saying what to install when its browser/runtime is absent.
@@ -168,7 +193,7 @@ test-browser: wasm mt relaxed
 test-edge: wasm relaxed
 	timeout 300 $(NODE) --test tests/edge/
 
-test: all test-c test-wasm-c test-wasm-relaxed fuzz test-node test-browser test-edge
+test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-browser test-edge
 
 bench: wasm mt build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs

@@ -1,6 +1,6 @@
 /* test.h — a tiny test harness shared by the C unit tests (native and wasm builds).
  * Each test program runs its checks and ends with the line "<name>: N passed, N failed";
- * the exit status is non-zero if any check failed. Fixtures are read relative to the
+ * the exit status is non-zero if any check failed or if none ran. Fixtures are read relative to the
  * repository root (make runs tests from there; the wasm runner preopens it). */
 #ifndef XLMR_TEST_H
 #define XLMR_TEST_H
@@ -27,9 +27,11 @@ static int test_passed, test_failed;
 /* |a - b| <= tol, NaN fails */
 #define CHECK_NEAR(a, b, tol, ...) CHECK(fabs((double)(a) - (double)(b)) <= (tol), __VA_ARGS__)
 
+/* A program that ran no check fails too: a test whose checks were all skipped or compiled out proves nothing. */
 static inline int test_report(const char *name) {
     printf("%s: %d passed, %d failed\n", name, test_passed, test_failed);
-    return test_failed ? 1 : 0;
+    if (test_passed + test_failed == 0) fprintf(stderr, "FAIL %s: no check ran\n", name);
+    return test_failed || test_passed == 0 ? 1 : 0;
 }
 
 /* Reads a whole file (tests only; the library itself never touches files). */
