@@ -2,7 +2,7 @@
 // the Model object. A Model talks to a backend: the Worker proxy (worker: true) or an Engine in this
 // thread (worker: false). Both queue calls and answer them in order; an error fails only its own call.
 
-import { Engine } from './engine.js';
+import { runOp } from './ops.js';
 import {
   InvalidArgumentError, InvalidStateError, InternalError, OutOfMemoryError, UnsupportedError,
   toXlmrError, errorFromJSON, abortError, shown,
@@ -49,36 +49,20 @@ function plainOptions(o, allowed, what) {
 class InThreadBackend {
   constructor(platform) {
     this.platform = platform;
-    this.engine = null;
+    this.session = { engine: null };
     this.chain = Promise.resolve();
     this.closed = false;
   }
 
   call(op, args, { onProgress, signal } = {}) {
-    const run = async () => {
-      switch (op) {
-        case 'init':
-          this.engine = await Engine.create(this.platform, args);
-          return true;
-        case 'load': {
-          const config = await this.engine.load(args.source, { ...args.options, onProgress, signal });
-          return { config, info: this.engine.lastLoad, runtime: this.engine.runtime() };
-        }
-        case 'fillMask': return this.engine.fillMask(args.text, args.options);
-        case 'tokenize': return this.engine.tokenize(args.text, args.options);
-        case 'embed': return this.engine.embed(args.texts, args.options);
-        case 'stats': return this.engine.stats();
-        case 'dispose': this.engine?.dispose(true); this.engine = null; return true;
-        default: throw new Error(`unknown op ${op}`);
-      }
-    };
+    const run = () => runOp(this.session, op, args, { platform: this.platform, onProgress, signal });
     const p = this.chain.then(run).catch((e) => { throw toXlmrError(e); });
     this.chain = p.catch(() => {});
     return p;
   }
 
   async *exportGguf() {
-    const engine = this.engine;
+    const { engine } = this.session;
     let release;
     const turn = this.chain;
     this.chain = new Promise((r) => { release = r; });
@@ -92,8 +76,8 @@ class InThreadBackend {
 
   terminate() {
     this.closed = true;
-    try { this.engine?.dispose(true); } catch { /* ignore */ }
-    this.engine = null;
+    try { this.session.engine?.dispose(true); } catch { /* ignore */ }
+    this.session.engine = null;
   }
 }
 

@@ -48,25 +48,8 @@ export class Engine {
     let want = threads > 1 && canShareMemory() && typeof platform.spawnThread === 'function' ? threads : 1;
     let url = null, module = wasmModule;
     if (!module) {
-      // a build missing next to the package (relaxed, threaded): the next one down, the plain build last
-      const tries = [];
-      const add = (n, kind) => {
-        const u = String(platform.defaultWasmUrl(n, kind));
-        if (!tries.some((t) => t.url === u)) tries.push({ n, url: u });
-      };
-      if (wasmUrl) tries.push({ n: want, url: String(wasmUrl) });
-      else { add(want, simd); add(want, 'simd128'); add(1, 'simd128'); }
-      let error;
-      for (const t of tries) {
-        try {
-          module = await platform.compileWasm(t.url);
-          ({ n: want, url } = t);
-          break;
-        } catch (e) {
-          error = e;
-        }
-      }
-      if (!module) throw error;
+      url = String(wasmUrl ?? platform.defaultWasmUrl(want, simd)); // every build ships in dist/
+      module = await platform.compileWasm(url);
     }
     if (!isThreaded(module)) want = 1;
     const wasm = await instantiate(module);
@@ -105,11 +88,9 @@ export class Engine {
     // The stacks stay allocated: a stopping thread may still be on its stack; the instance goes away soon.
   }
 
-  /** Which core runs: { build, simd, threads }; simd as the core reports it (a core without xlmr_build_simd, built
-   *  before it existed, is taken for SIMD128). */
+  /** Which core runs: { build, simd, threads }; simd as the core reports it. */
   runtime() {
-    const simd = typeof this.x.xlmr_build_simd === 'function' ? this.#cstr(this.x.xlmr_build_simd()) : 'simd128';
-    return { build: this.build ?? 'custom', simd, threads: this.nThreads ?? 1 };
+    return { build: this.build ?? 'custom', simd: this.#cstr(this.x.xlmr_build_simd()), threads: this.nThreads ?? 1 };
   }
 
   constructor(platform, wasm) {
@@ -127,8 +108,7 @@ export class Engine {
   get u8() { return new Uint8Array(this.wasm.memory.buffer); }
 
   #call(name, ...args) {
-    const fn = this.x[name];
-    if (typeof fn !== 'function') throw new InvalidStateError(`the wasm module has no ${name} (rebuild with make)`);
+    const fn = this.x[name]; // instantiate() checked that the module exports every name called here
     // After a trap the instance's heap may be half-updated: refuse to compute on it rather than return garbage.
     // Freeing is still attempted (dispose), everything else says what to do.
     if (this.trapped && !/_free$/.test(name)) {
@@ -476,9 +456,6 @@ export class Engine {
   /** The loaded model as GGUF, chunk by chunk (views into wasm memory, valid until the next chunk). */
   async *ggufChunks() {
     this.#need();
-    if (typeof this.x.xlmr_writer_new !== 'function') {
-      throw new InvalidStateError('this build of the core cannot write GGUF (no xlmr_writer_* exports)');
-    }
     const w = this.#call('xlmr_writer_new', this.model);
     if (!w) throw this.#modelError(-2);
     try {
@@ -502,7 +479,6 @@ export class Engine {
   }
 
   async #saveToCache(store, key, meta, report, signal) {
-    if (typeof this.x.xlmr_writer_new !== 'function') return null;
     const total = this.ggufSize();
     report({ phase: 'save', file: `${key}.gguf`, loaded: 0, total });
     let written = 0;

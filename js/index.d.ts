@@ -155,6 +155,13 @@ export declare function load(source: ModelSource, options?: LoadOptions): Promis
 
 export declare const DEFAULT_HUB_URL: string;
 
+/** Whether this engine validates WebAssembly SIMD128, which every build of the core needs. */
+export declare function hasSimd(): boolean;
+/** Whether this engine validates the relaxed-SIMD instruction the relaxed builds use (what `simd: 'relaxed'` needs). */
+export declare function hasRelaxedSimd(): boolean;
+/** The thread count `threads: 'auto'` gives for this many cores (1 to 4). */
+export declare function autoThreads(cores?: number): number;
+
 export type ErrorCode =
   | 'ERR_MODEL_FORMAT' | 'ERR_NO_MASK' | 'ERR_TOO_LONG' | 'ERR_ABORTED' | 'ERR_NETWORK' | 'ERR_FILE'
   | 'ERR_OUT_OF_MEMORY' | 'ERR_INVALID_ARGUMENT' | 'ERR_INVALID_STATE' | 'ERR_UNSUPPORTED' | 'ERR_INTERNAL';

@@ -12,3 +12,4 @@ export {
   OutOfMemoryError, InvalidArgumentError, InvalidStateError, UnsupportedError, InternalError,
 } from './errors.js';
 export { DEFAULT_HUB_URL } from './sources.js';
+export { hasSimd, hasRelaxedSimd, autoThreads } from './wasm.js';

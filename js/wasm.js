@@ -11,7 +11,8 @@ export const REQUIRED_EXPORTS = [
   'xlmr_loader_new', 'xlmr_loader_set_config', 'xlmr_loader_set_tokenizer', 'xlmr_loader_dest', 'xlmr_loader_room',
   'xlmr_loader_commit', 'xlmr_loader_total', 'xlmr_loader_received', 'xlmr_loader_status', 'xlmr_loader_error',
   'xlmr_loader_finish', 'xlmr_loader_free',
-  'xlmr_model_free', 'xlmr_model_error', 'xlmr_model_info_json',
+  'xlmr_writer_new', 'xlmr_writer_chunk', 'xlmr_writer_chunk_len', 'xlmr_writer_total', 'xlmr_writer_free',
+  'xlmr_model_free', 'xlmr_model_error', 'xlmr_model_info_json', 'xlmr_build_simd',
   'xlmr_tokenize', 'xlmr_result_ids', 'xlmr_token_piece', 'xlmr_decode', 'xlmr_result_text',
   'xlmr_embed', 'xlmr_fill_mask',
 ];

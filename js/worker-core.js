@@ -4,11 +4,11 @@
 // Messages out: {type:'result', id, ok, result|error} | {type:'progress', id, ev} | {type:'pull', sid}
 //               | {type:'cancel', sid} | {type:'data', id, chunk|done}
 
-import { Engine } from './engine.js';
+import { runOp } from './ops.js';
 import { toXlmrError, errorFromJSON } from './errors.js';
 
 export function serve(platform, port) {
-  let engine = null;
+  const session = { engine: null };
   let chain = Promise.resolve();
   const aborts = new Map(); // call id -> AbortController
   const streams = new Map(); // sid -> controller waiting for a chunk
@@ -29,34 +29,24 @@ export function serve(platform, port) {
     }, { highWaterMark: 0 });
   }
 
+  /** One call: the shared op table (ops.js), with what crossing the thread boundary adds. */
   async function run(op, args, id) {
     switch (op) {
-      case 'init':
-        engine = await Engine.create(platform, { wasmModule: args.wasmModule, wasmUrl: args.wasmUrl, threads: args.threads, simd: args.simd });
-        return { result: true };
       case 'load': {
-        const ac = aborts.get(id);
         let source = args.source;
         if (source && typeof source === 'object' && source.__xlmrStream !== undefined) source = remoteStream(source.__xlmrStream);
-        const config = await engine.load(source, {
-          ...args.options,
-          signal: ac.signal,
-          onProgress: args.progress ? (ev) => port.post({ type: 'progress', id, ev }) : null,
-        });
-        return { result: { config, info: engine.lastLoad, runtime: engine.runtime() } };
+        const onProgress = args.progress ? (ev) => port.post({ type: 'progress', id, ev }) : null;
+        return { result: await runOp(session, op, { ...args, source }, { platform, onProgress, signal: aborts.get(id).signal }) };
       }
-      case 'fillMask':
-        return { result: engine.fillMask(args.text, args.options) };
-      case 'tokenize':
-        return { result: engine.tokenize(args.text, args.options) };
       case 'embed': {
-        const r = engine.embed(args.texts, args.options);
-        const list = Array.isArray(r) ? r : [r];
-        return { result: r, transfer: list.map((a) => a.buffer) };
+        const result = await runOp(session, op, args, { platform });
+        return { result, transfer: (Array.isArray(result) ? result : [result]).map((a) => a.buffer) };
       }
+      case 'stats':
+        return { result: { ...await runOp(session, op, args, { platform }), heap: heapStats() } };
       case 'exportGguf': {
         // Pull-driven so the receiving side bounds what is in flight to one chunk.
-        for await (const chunk of engine.ggufChunks()) {
+        for await (const chunk of session.engine.ggufChunks()) {
           await new Promise((resolve) => exports.set(id, resolve));
           const copy = chunk.slice();
           port.post({ type: 'data', id, chunk: copy }, [copy.buffer]);
@@ -65,13 +55,8 @@ export function serve(platform, port) {
         exports.delete(id);
         return { result: true };
       }
-      case 'stats':
-        return { result: { ...engine.stats(), heap: heapStats() } };
-      case 'dispose':
-        engine?.dispose(true);
-        return { result: true };
       default:
-        throw new Error(`unknown op ${op}`);
+        return { result: await runOp(session, op, args, { platform }) };
     }
   }
 

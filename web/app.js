@@ -5,8 +5,7 @@
 //   ?model=tiny | <hub id> | <URL>   preselect a source and load it at once
 //   &hubUrl=…  &worker=0  &cache=0  &threads=N  &simd=relaxed  &autoload=0
 
-import { load } from '../js/index.js';
-import { autoThreads } from '../js/wasm.js';
+import { load, hasSimd, hasRelaxedSimd, autoThreads } from '../js/index.js';
 import { renderFillMask, renderHeatmap, renderSearch, renderInfo } from './render.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -27,15 +26,10 @@ const state = {
 
 // ---------- what this browser can do ----------
 
-// Tiny modules with one SIMD128 / one relaxed-SIMD instruction: WebAssembly.validate tells support.
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
-const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 25, 1, 23, 0,
-  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 129, 2, 11]);
-const validates = (bytes) => { try { return WebAssembly.validate(bytes); } catch { return false; } };
-
+// The package's own probes: the answers load() acts on.
 const engine = {
-  simd128: typeof WebAssembly === 'object' && validates(SIMD_PROBE),
-  relaxedSimd: typeof WebAssembly === 'object' && validates(RELAXED_PROBE),
+  simd128: hasSimd(),
+  relaxedSimd: hasRelaxedSimd(),
   isolated: globalThis.crossOriginIsolated === true,
   sharedMemory: typeof SharedArrayBuffer === 'function',
   cores: navigator.hardwareConcurrency || 1,

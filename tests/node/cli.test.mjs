@@ -6,12 +6,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, FIXTURES, BUILDS, buildMissing, hasWriter, loadModelCases, assertFillMask, assertClose } from './helpers/common.mjs';
+import { ROOT, FIXTURES, BUILDS, requireBuild, loadModelCases, assertFillMask, assertClose } from './helpers/common.mjs';
 import { startServer } from './helpers/server.mjs';
 import { parseArgs, progressPrinter } from '../../js/cli.js';
 
 const BIN = path.join(ROOT, 'bin', 'xlmr.js');
-const skip = buildMissing(BUILDS[0]);
+requireBuild(BUILDS[0]);
 const cases = loadModelCases();
 const en = cases.find((c) => c.name === 'en_mask');
 const el = cases.find((c) => c.name === 'el_two_masks');
@@ -68,7 +68,7 @@ test('progress printer: a redrawn bar on a terminal, plain lines otherwise', () 
   assert.equal(c.out.join(''), 'reading config.json 640 B\n', 'a small file is one line');
 });
 
-test('fill-mask, embed, tokenize, info on the fixture model equal the references', { skip, timeout: 120000 }, async () => {
+test('fill-mask, embed, tokenize, info on the fixture model equal the references', { timeout: 120000 }, async () => {
   const common = ['--model', FIXTURES, '--dtype', 'f32', '--no-cache'];
   const fm = await run(['fill-mask', ...common, '--json', en.texts[0]]);
   assert.equal(fm.code, 0, fm.stderr);
@@ -103,7 +103,7 @@ test('fill-mask, embed, tokenize, info on the fixture model equal the references
   assert.equal(cfg.vocabSize, 8002);
 });
 
-test('errors: exit 1, the code on stderr, {error} with --json', { skip, timeout: 60000 }, async (t) => {
+test('errors: exit 1, the code on stderr, {error} with --json', { timeout: 60000 }, async (t) => {
   const srv = await startServer();
   t.after(() => srv.close());
   const r = await run(['fill-mask', '--model', 'nobody/nothing', '--hub-url', srv.url, '--json', 'a <mask>']);
@@ -118,7 +118,7 @@ test('errors: exit 1, the code on stderr, {error} with --json', { skip, timeout:
   assert.match(dl.stderr, /downloading model\.safetensors/, 'hub URL from $XLMR_HUB_URL');
 });
 
-test('convert: GGUF in q8_0 / f16 / f32 that loads back with the same outputs', { skip: skip || (!hasWriter(BUILDS[0]) && 'no xlmr_writer_* yet'), timeout: 120000 }, async (t) => {
+test('convert: GGUF in q8_0 / f16 / f32 that loads back with the same outputs', { timeout: 120000 }, async (t) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-cli-'));
   t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const sizes = {};

@@ -11,7 +11,7 @@ import { load } from '../../js/index.node.js';
 import { Engine } from '../../js/engine.js';
 import { platform } from '../../js/platform-node.js';
 import { startServer } from './helpers/server.mjs';
-import { BUILDS, FIXTURES, compileBuild, buildMissing, hasWriter, loadModelCases, assertFillMask, openHandles } from './helpers/common.mjs';
+import { BUILDS, FIXTURES, compileBuild, requireBuild, loadModelCases, assertFillMask, openHandles } from './helpers/common.mjs';
 
 const cases = loadModelCases();
 const en = cases.find((c) => c.name === 'en_mask');
@@ -32,37 +32,34 @@ async function outputs(model) {
 }
 
 for (const build of BUILDS) {
-  const skip = buildMissing(build);
-  const writer = !skip && hasWriter(build);
+  requireBuild(build);
   const tag = `[${build.name}]`;
   let srv;
   let tmp;
   let wasmModule;
   let ggufPath;
 
-  test(`${tag} setup`, { skip }, async () => {
+  test(`${tag} setup`, async () => {
     wasmModule = await compileBuild(build);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), `xlmr-load-${build.name}-`));
-    const files = {};
-    if (writer) {
-      // A GGUF of the fixture model in F32, written by the core's writer.
-      const m = await load(FIXTURES, { wasmModule, dtype: 'f32', cache: false, worker: false });
-      ggufPath = path.join(tmp, 'tiny.f32.gguf');
-      const fh = fs.openSync(ggufPath, 'w');
-      for await (const c of m.exportGguf()) fs.writeSync(fh, c);
-      fs.closeSync(fh);
-      await m.dispose();
-      files['tiny.f32.gguf'] = ggufPath;
-    }
-    srv = await startServer({ files });
+    // A GGUF of the fixture model in F32, written by the core's writer.
+    const m = await load(FIXTURES, { wasmModule, dtype: 'f32', cache: false, worker: false });
+    ggufPath = path.join(tmp, 'tiny.f32.gguf');
+    const fh = fs.openSync(ggufPath, 'w');
+    for await (const c of m.exportGguf()) fs.writeSync(fh, c);
+    fs.closeSync(fh);
+    await m.dispose();
+    srv = await startServer({ files: { 'tiny.f32.gguf': ggufPath } });
   });
 
-  test(`${tag} hub id, folder URL, .gguf URL, path, bytes: identical outputs; worker = in-thread`, { skip, timeout: 300000 }, async () => {
+  test(`${tag} hub id, folder URL, .gguf URL, path, bytes: identical outputs; worker = in-thread`, { timeout: 300000 }, async () => {
     const base = { wasmModule, dtype: 'f32', cache: false };
     const ref = await load(FIXTURES, { ...base, worker: false });
     const expected = await outputs(ref);
     assertFillMask(expected.fill1, en.fill_mask[0], 1e-5, 'reference vs fixture');
     await ref.dispose();
+    const bytes = fs.readFileSync(ggufPath);
+    let keep;
     const sources = [
       ['hub id (worker)', 'test/tiny', { hubUrl: srv.url }],
       ['hub id (in-thread)', 'test/tiny', { hubUrl: srv.url, worker: false }],
@@ -72,25 +69,19 @@ for (const build of BUILDS) {
       ['weights URL', `${srv.url}/test/tiny/resolve/main/model.safetensors`, {}],
       ['folder path (worker)', FIXTURES, {}],
       ['weights path', path.join(FIXTURES, 'model.safetensors'), {}],
+      ['.gguf URL', `${srv.url}/files/tiny.f32.gguf`, {}],
+      ['.gguf URL, chunked', `${srv.url}/_chunked/files/tiny.f32.gguf`, { worker: false }],
+      ['.gguf path', ggufPath, {}],
+      ['ArrayBuffer (worker)', bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), {}],
+      ['ArrayBuffer (in-thread)', new Uint8Array(bytes).buffer, { worker: false }],
+      ['Uint8Array', new Uint8Array(bytes), {}],
+      ['Blob', new Blob([bytes]), {}],
+      // Responses and streams are made when their turn comes (a body left unread for seconds is cut by
+      // the server's keep-alive timer); the Response is kept referenced, as undici cancels collected ones.
+      ['Response', () => fetch(`${srv.url}/files/tiny.f32.gguf`), {}],
+      ['ReadableStream (in-thread)', async () => (keep = await fetch(`${srv.url}/_chunked/files/tiny.f32.gguf`)).body, { worker: false }],
+      ['ReadableStream (worker)', () => Readable.toWeb(fs.createReadStream(ggufPath)), {}],
     ];
-    let keep;
-    if (writer) {
-      const bytes = fs.readFileSync(ggufPath);
-      sources.push(
-        ['.gguf URL', `${srv.url}/files/tiny.f32.gguf`, {}],
-        ['.gguf URL, chunked', `${srv.url}/_chunked/files/tiny.f32.gguf`, { worker: false }],
-        ['.gguf path', ggufPath, {}],
-        ['ArrayBuffer (worker)', bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), {}],
-        ['ArrayBuffer (in-thread)', new Uint8Array(bytes).buffer, { worker: false }],
-        ['Uint8Array', new Uint8Array(bytes), {}],
-        ['Blob', new Blob([bytes]), {}],
-        // Responses and streams are made when their turn comes (a body left unread for seconds is cut by
-        // the server's keep-alive timer); the Response is kept referenced, as undici cancels collected ones.
-        ['Response', () => fetch(`${srv.url}/files/tiny.f32.gguf`), {}],
-        ['ReadableStream (in-thread)', async () => (keep = await fetch(`${srv.url}/_chunked/files/tiny.f32.gguf`)).body, { worker: false }],
-        ['ReadableStream (worker)', () => Readable.toWeb(fs.createReadStream(ggufPath)), {}],
-      );
-    }
     for (const [what, source, opts] of sources) {
       const m = await load(typeof source === 'function' ? await source() : source, { ...base, ...opts });
       try {
@@ -101,11 +92,11 @@ for (const build of BUILDS) {
         await m.dispose();
       }
     }
-    assert.ok(keep || !writer);
-    console.log(`# ${tag} ${sources.length} sources gave identical outputs${writer ? '' : ' (GGUF sources skipped: no writer in this build)'}`);
+    assert.ok(keep);
+    console.log(`# ${tag} ${sources.length} sources gave identical outputs`);
   });
 
-  test(`${tag} 20 concurrent calls resolve in order; a failed call does not poison the next`, { skip, timeout: 120000 }, async () => {
+  test(`${tag} 20 concurrent calls resolve in order; a failed call does not poison the next`, { timeout: 120000 }, async () => {
     for (const worker of [true, false]) {
       const m = await load(FIXTURES, { wasmModule, dtype: 'f32', cache: false, worker });
       try {
@@ -137,7 +128,7 @@ for (const build of BUILDS) {
   });
 
   for (const pct of [10, 50, 99]) {
-    test(`${tag} abort at ${pct}% of a download: ERR_ABORTED, nothing left open, next load works`, { skip, timeout: 60000 }, async () => {
+    test(`${tag} abort at ${pct}% of a download: ERR_ABORTED, nothing left open, next load works`, { timeout: 60000 }, async () => {
       const before = openHandles();
       const ac = new AbortController();
       let seen = 0;
@@ -164,7 +155,7 @@ for (const build of BUILDS) {
     return refCache;
   }
 
-  test(`${tag} 404, truncated body, server dying mid-stream, short file: codes and messages`, { skip, timeout: 60000 }, async () => {
+  test(`${tag} 404, truncated body, server dying mid-stream, short file: codes and messages`, { timeout: 60000 }, async () => {
     const tries = [
       ['missing repo', 'nobody/nothing', srv.url, 'ERR_NETWORK', /nobody\/nothing\/resolve\/main\/config\.json.*HTTP 404/],
       ['truncated', 'test/tiny', `${srv.url}/_only=model.safetensors/_truncate=50%`, 'ERR_NETWORK', /model\.safetensors (broke|ended) after \d+ of 2638760 bytes/],
@@ -187,7 +178,7 @@ for (const build of BUILDS) {
     await m.dispose();
   });
 
-  test(`${tag} one engine: failed loads free their loader and memory; the next load works`, { skip, timeout: 60000 }, async () => {
+  test(`${tag} one engine: failed loads free their loader and memory; the next load works`, { timeout: 60000 }, async () => {
     const engine = await Engine.create(platform, { wasmModule });
     const sizes = [];
     for (let i = 0; i < 4; i++) {
@@ -209,7 +200,7 @@ for (const build of BUILDS) {
     engine.dispose();
   });
 
-  test(`${tag} cache: converted model stored as GGUF, reused, corrupted entry dropped and refetched`, { skip: skip || (!writer && 'no xlmr_writer_* in this build yet'), timeout: 120000 }, async () => {
+  test(`${tag} cache: converted model stored as GGUF, reused, corrupted entry dropped and refetched`, { timeout: 120000 }, async () => {
     const dir = path.join(tmp, 'cache');
     const opts = { wasmModule, hubUrl: srv.url, cache: dir };
     const first = await load('test/tiny', opts);
@@ -254,7 +245,7 @@ for (const build of BUILDS) {
     await off.dispose();
   });
 
-  test(`${tag} teardown`, { skip }, async () => {
+  test(`${tag} teardown`, async () => {
     await srv?.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });

@@ -4,15 +4,15 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { load } from '../../js/index.node.js';
 import {
-  BUILDS, FIXTURES, compileBuild, buildMissing, loadModelCases, loadTokenizerCases, assertClose, assertFillMask, worstTokenCosine,
+  BUILDS, FIXTURES, compileBuild, requireBuild, loadModelCases, loadTokenizerCases, assertClose, assertFillMask, worstTokenCosine,
 } from './helpers/common.mjs';
 
 const cases = loadModelCases();
 
 for (const build of BUILDS) {
-  const skip = buildMissing(build);
+  requireBuild(build);
 
-  test(`[${build.name}] F32 model: every reference case (fill-mask, hidden states, pooling)`, { skip, timeout: 300000 }, async () => {
+  test(`[${build.name}] F32 model: every reference case (fill-mask, hidden states, pooling)`, { timeout: 300000 }, async () => {
     const model = await load(FIXTURES, { wasmModule: await compileBuild(build), worker: false, dtype: 'f32', cache: false });
     try {
       const cfg = model.config;
@@ -61,7 +61,7 @@ for (const build of BUILDS) {
     }
   });
 
-  test(`[${build.name}] errors: too long, no mask, bad arguments — and the model stays usable`, { skip, timeout: 120000 }, async () => {
+  test(`[${build.name}] errors: too long, no mask, bad arguments — and the model stays usable`, { timeout: 120000 }, async () => {
     const model = await load(FIXTURES, { wasmModule: await compileBuild(build), dtype: 'f32', cache: false });
     try {
       const long = cases.find((c) => c.name === 'long_truncated_512');
@@ -86,7 +86,7 @@ for (const build of BUILDS) {
     await assert.rejects(model.fillMask('a <mask>'), (e) => e.code === 'ERR_INVALID_STATE');
   });
 
-  test(`[${build.name}] tokenizer: all ${loadTokenizerCases().length} golden cases through wasm`, { skip, timeout: 120000 }, async () => {
+  test(`[${build.name}] tokenizer: all ${loadTokenizerCases().length} golden cases through wasm`, { timeout: 120000 }, async () => {
     const model = await load(FIXTURES, { wasmModule: await compileBuild(build), worker: false, cache: false });
     try {
       let n = 0;
@@ -102,7 +102,7 @@ for (const build of BUILDS) {
     }
   });
 
-  test(`[${build.name}] F16 and BF16 safetensors and the default Q8_0`, { skip, timeout: 120000 }, async () => {
+  test(`[${build.name}] F16 and BF16 safetensors and the default Q8_0`, { timeout: 120000 }, async () => {
     const wasmModule = await compileBuild(build);
     const en = cases.find((c) => c.name === 'en_mask');
     for (const [file, tol] of [['model.fp16.safetensors', 2e-2], ['model.bf16.safetensors', 1e-1]]) {

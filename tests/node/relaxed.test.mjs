@@ -10,11 +10,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { load } from '../../js/index.node.js';
-import { ROOT, FIXTURES, loadModelCases, maxAbsDiff, worstTokenCosine } from './helpers/common.mjs';
+import { ROOT, FIXTURES, requireBuild, loadModelCases, maxAbsDiff, worstTokenCosine } from './helpers/common.mjs';
 
 const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
 const RELAXED_MT = path.join(ROOT, 'dist', 'xlmr-relaxed-mt.wasm');
-const skip = !fs.existsSync(RELAXED) || !fs.existsSync(RELAXED_MT) ? 'dist/xlmr-relaxed*.wasm are not built (make relaxed)' : false;
+for (const file of [RELAXED, RELAXED_MT]) requireBuild({ file });
 const FLAG = '--experimental-wasm-relaxed-simd';
 const cases = loadModelCases();
 const en = cases.find((c) => c.name === 'en_mask');
@@ -69,7 +69,7 @@ function node(args, env = {}) {
   return { ...r, out: `${r.stdout}\n${r.stderr}` };
 }
 
-test('the relaxed build passes every reference case of model.test.mjs (Node with relaxed SIMD)', { skip, timeout: 700000 }, () => {
+test('the relaxed build passes every reference case of model.test.mjs (Node with relaxed SIMD)', { timeout: 700000 }, () => {
   const r = node([FLAG, '--test', '--test-reporter=tap', 'tests/node/model.test.mjs'], { XLMR_TEST_BUILDS: 'relaxed=dist/xlmr-relaxed.wasm' });
   const cos = /\[relaxed\] Q8_0: worst per-token cosine ([0-9.]+)/.exec(r.out);
   if (cos) console.log(`# relaxed build, Q8_0 fixture: worst per-token cosine to PyTorch ${cos[1]}`);
@@ -94,7 +94,7 @@ for (const [name, opts] of [['simd128', {}], ['relaxed', { simd: 'relaxed' }], [
 console.log(JSON.stringify(out));
 `;
 
-test("simd: 'relaxed' where the engine has relaxed SIMD: the relaxed builds, close to SIMD128", { skip, timeout: 300000 }, () => {
+test("simd: 'relaxed' where the engine has relaxed SIMD: the relaxed builds, close to SIMD128", { timeout: 300000 }, () => {
   // a file, not --eval: the model's Worker inherits the process's flags, and --input-type would stop it
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-relaxed-'));
   const file = path.join(dir, 'child.mjs');

@@ -10,10 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { load } from '../../js/index.node.js';
 import { startServer, defaultRepos } from './helpers/server.mjs';
-import { BUILDS, FIXTURES, compileBuild, buildMissing } from './helpers/common.mjs';
+import { BUILDS, FIXTURES, compileBuild, requireBuild } from './helpers/common.mjs';
 
-const build = BUILDS[0];
-const skip = buildMissing(build);
+const build = requireBuild(BUILDS[0]);
 const MASKED = "Hello I'm a <mask> model.";
 
 /** Rejects with `code` and a message matching `re`. */
@@ -39,7 +38,7 @@ let wasmModule;
 let srv;
 let tmp;
 
-test('setup', { skip }, async () => {
+test('setup', async () => {
   wasmModule = await compileBuild(build);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-robust-'));
   const write = (name, data) => { const f = path.join(tmp, name); fs.writeFileSync(f, data); return f; };
@@ -74,7 +73,7 @@ for (const worker of [false, true]) {
   const tag = `[${worker ? 'worker' : 'in-thread'}]`;
   const opts = () => ({ wasmModule, cache: false, worker });
 
-  test(`${tag} model calls with wrong arguments: typed errors, the model unchanged`, { skip, timeout: 120000 }, async () => {
+  test(`${tag} model calls with wrong arguments: typed errors, the model unchanged`, { timeout: 120000 }, async () => {
     const m = await load(FIXTURES, opts());
     const before = await answers(m);
     const V = m.config.vocabSize;
@@ -126,7 +125,7 @@ for (const worker of [false, true]) {
     await m.dispose();
   });
 
-  test(`${tag} lone surrogates, 1 MB texts, and a <mask> cut off by truncation`, { skip, timeout: 120000 }, async () => {
+  test(`${tag} lone surrogates, 1 MB texts, and a <mask> cut off by truncation`, { timeout: 120000 }, async () => {
     const m = await load(FIXTURES, opts());
     const before = await answers(m);
     const t = await m.tokenize('a\uD800b\uDFFF c <mask>');
@@ -149,7 +148,7 @@ for (const worker of [false, true]) {
     await m.dispose();
   });
 
-  test(`${tag} dispose: pending calls finish, later calls reject, twice is fine`, { skip, timeout: 60000 }, async () => {
+  test(`${tag} dispose: pending calls finish, later calls reject, twice is fine`, { timeout: 60000 }, async () => {
     const m = await load(FIXTURES, opts());
     const before = await answers(m);
     const p1 = m.fillMask(MASKED, { topK: 3 });
@@ -171,7 +170,7 @@ for (const worker of [false, true]) {
     await m2.dispose();
   });
 
-  test(`${tag} load() of things that are not models: the error names the file and what it looks like`, { skip, timeout: 120000 }, async () => {
+  test(`${tag} load() of things that are not models: the error names the file and what it looks like`, { timeout: 120000 }, async () => {
     const hub = (id) => load(id, { ...opts(), hubUrl: srv.url });
     const u = (id, f) => `${srv.url}/${id}/resolve/main/${f}`;
     const cases = [
@@ -210,7 +209,7 @@ for (const worker of [false, true]) {
     await m.dispose();
   });
 
-  test(`${tag} abort before load, abort after load`, { skip, timeout: 60000 }, async () => {
+  test(`${tag} abort before load, abort after load`, { timeout: 60000 }, async () => {
     const ac = new AbortController();
     ac.abort();
     await rejects(load(FIXTURES, { ...opts(), signal: ac.signal }), 'ERR_ABORTED', null, 'a signal aborted before load()');
@@ -224,7 +223,7 @@ for (const worker of [false, true]) {
   });
 }
 
-test('teardown', { skip }, async () => {
+test('teardown', async () => {
   await srv?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });

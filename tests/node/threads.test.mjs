@@ -3,19 +3,18 @@
 // in-thread; aborts and dispose leave no thread behind.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { load } from '../../js/index.node.js';
 import { autoThreads, AUTO_THREADS_MAX } from '../../js/wasm.js';
-import { ROOT, FIXTURES, loadModelCases, assertFillMask, assertClose, maxAbsDiff } from './helpers/common.mjs';
+import { ROOT, FIXTURES, requireBuild, loadModelCases, assertFillMask, assertClose, maxAbsDiff } from './helpers/common.mjs';
 
 const MT = path.join(ROOT, 'dist', 'xlmr-mt.wasm');
 const ST = path.join(ROOT, 'dist', 'xlmr.wasm');
-const skip = !fs.existsSync(MT) ? 'dist/xlmr-mt.wasm is not built (make mt)' : !fs.existsSync(ST) ? 'dist/xlmr.wasm is not built' : false;
+for (const file of [MT, ST]) requireBuild({ file });
 const cases = loadModelCases();
 
-test('threads: 1, 2 and 3 threads give the same outputs as the single-threaded build', { skip, timeout: 180000 }, async () => {
+test('threads: 1, 2 and 3 threads give the same outputs as the single-threaded build', { timeout: 180000 }, async () => {
   const single = await load(FIXTURES, { wasmUrl: ST, dtype: 'f32', cache: false, worker: false });
   const outs = async (m) => {
     const r = [];
@@ -49,7 +48,7 @@ test('threads: 1, 2 and 3 threads give the same outputs as the single-threaded b
   }
 });
 
-test('threads: a Q8_0 model on a long batch (GEMM columns, attention heads, quantization, LayerNorm and GELU rows all split) equals the single-threaded build bit for bit', { skip, timeout: 180000 }, async () => {
+test('threads: a Q8_0 model on a long batch (GEMM columns, attention heads, quantization, LayerNorm and GELU rows all split) equals the single-threaded build bit for bit', { timeout: 180000 }, async () => {
   const gguf = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
   // ~500 tokens each: 4 x 500 rows x 64 hidden is past the 32768-float threshold of every row-split kernel
   const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches'.split(' ');
@@ -69,7 +68,7 @@ test('threads: a Q8_0 model on a long batch (GEMM columns, attention heads, quan
   }
 });
 
-test('threads: a failed load stops its pool; threads: 1 on the threaded build works', { skip, timeout: 60000 }, async () => {
+test('threads: a failed load stops its pool; threads: 1 on the threaded build works', { timeout: 60000 }, async () => {
   await assert.rejects(load(new Uint8Array(100), { wasmUrl: MT, threads: 2, cache: false, worker: false }), (e) => e.code === 'ERR_MODEL_FORMAT');
   const m = await load(path.join(ROOT, 'models', 'tiny'), { wasmUrl: MT, threads: 1, worker: false });
   assert.equal(m.runtime.threads, 1);
@@ -77,7 +76,7 @@ test('threads: a failed load stops its pool; threads: 1 on the threaded build wo
   await m.dispose();
 });
 
-test("threads: 'auto' takes one thread per core, at most AUTO_THREADS_MAX; bad values are typed errors", { skip, timeout: 60000 }, async () => {
+test("threads: 'auto' takes one thread per core, at most AUTO_THREADS_MAX; bad values are typed errors", { timeout: 60000 }, async () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5, 64, NaN, undefined, 2.7].map(autoThreads), [1, 1, 2, 3, 4, 4, 4, 1, 1, 2]);
   assert.equal(AUTO_THREADS_MAX, 4);
   const want = autoThreads(os.availableParallelism());

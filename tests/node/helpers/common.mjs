@@ -3,18 +3,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { REQUIRED_EXPORTS } from '../../../js/wasm.js';
+import { REQUIRED_EXPORTS, isThreaded } from '../../../js/wasm.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 
-/** Every model test runs against both builds of the core ($XLMR_TEST_BUILDS="name=file,…" overrides). */
+/** The builds the model suites run against: $XLMR_TEST_BUILDS="name=file,…" (make test names the clang and
+ *  Emscripten builds), else the clang build alone. */
 export const BUILDS = process.env.XLMR_TEST_BUILDS
   ? process.env.XLMR_TEST_BUILDS.split(',').map((s) => { const [name, file] = s.split('='); return { name, file: path.resolve(ROOT, file) }; })
-  : [
-    { name: 'clang', file: path.join(ROOT, 'dist', 'xlmr.wasm') },
-    { name: 'emcc', file: path.join(ROOT, 'dist', 'xlmr-emcc.wasm') },
-  ];
+  : [{ name: 'clang', file: path.join(ROOT, 'dist', 'xlmr.wasm') }];
 
 const modules = new Map();
 export async function compileBuild(build) {
@@ -22,19 +20,19 @@ export async function compileBuild(build) {
   return modules.get(build.file);
 }
 
-/** Why a build cannot run model tests yet (missing file or exports), or false when it can. */
-export function buildMissing(build) {
-  if (!fs.existsSync(build.file)) return `${path.relative(ROOT, build.file)} is not built (run make)`;
-  const mod = new WebAssembly.Module(fs.readFileSync(build.file));
+/** A suite needs its build: a missing or incomplete one fails the suite, saying what to run (make test builds
+ *  every build before its tests). A build this Node cannot compile (relaxed SIMD without its flag) is only
+ *  required to exist. */
+export function requireBuild(build) {
+  const rel = path.relative(ROOT, build.file);
+  if (!fs.existsSync(build.file)) throw new Error(`${rel} is not built: run make (make test and make check build it first)`);
+  const bytes = fs.readFileSync(build.file);
+  if (!WebAssembly.validate(bytes)) return build;
+  const mod = new WebAssembly.Module(bytes);
   const names = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
-  const missing = REQUIRED_EXPORTS.filter((n) => !names.has(n));
-  return missing.length ? `${path.basename(build.file)} lacks ${missing.join(', ')} (core not complete yet)` : false;
-}
-
-export function hasWriter(build) {
-  if (!fs.existsSync(build.file)) return false;
-  const mod = new WebAssembly.Module(fs.readFileSync(build.file));
-  return WebAssembly.Module.exports(mod).some((e) => e.name === 'xlmr_writer_new');
+  const missing = REQUIRED_EXPORTS.filter((n) => !names.has(n) && !(n === 'memory' && isThreaded(mod)));
+  if (missing.length) throw new Error(`${rel} lacks ${missing.join(', ')}: rebuild it with make`);
+  return build;
 }
 
 let modelCases = null;

@@ -1,17 +1,19 @@
 // Type-checked against js/index.d.ts by types.test.mjs (tsc --noEmit): the README's usage, typed.
 import {
-  load, Model, XlmrError, NoMaskError, TooLongError, AbortError, NetworkError,
+  load, Model, XlmrError, NoMaskError, TooLongError, AbortError, NetworkError, hasSimd, hasRelaxedSimd, autoThreads,
   type LoadProgress, type FillMaskPrediction, type ModelConfig, type ErrorCode,
 } from 'xlmr-wasm';
 
 async function main(): Promise<void> {
+  const wanted: 'relaxed' | 'simd128' = hasSimd() && hasRelaxedSimd() ? 'relaxed' : 'simd128';
+  const threads: number = autoThreads(8);
   const controller = new AbortController();
   const model: Model = await load('FacebookAI/xlm-roberta-base', {
     onProgress: ({ phase, loaded, total }: LoadProgress) => console.log(phase, loaded, total),
     signal: controller.signal,
     worker: true,
-    threads: 1,
-    simd: 'relaxed',
+    threads,
+    simd: wanted,
     dtype: 'q8_0',
     cache: '/tmp/xlmr-cache',
     hubUrl: 'https://huggingface.co',
