@@ -90,6 +90,7 @@ const BY_STATUS = [
   NoMaskError, // XLMR_ERR_NO_MASK
   InvalidArgumentError, // XLMR_ERR_ARG
   InvalidStateError, // XLMR_ERR_STATE
+  UnsupportedError, // XLMR_ERR_UNSUPPORTED
 ];
 
 /** A caller's value as an InvalidArgumentError message shows it: JSON where that works, else its String

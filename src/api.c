@@ -60,7 +60,7 @@ const char *xlmr_model_info_json(xlmr_model *m) {
              "\"weightType\":\"%s\",\"weightsBytes\":%zu,\"padTokenId\":%d,\"bosTokenId\":%d,\"eosTokenId\":%d,"
              "\"unkTokenId\":%d,\"maskTokenId\":%d}",
              c->hidden_size, c->num_layers, c->num_heads, c->intermediate_size, c->vocab_size, c->max_positions,
-             c->max_tokens, c->type_vocab_size, (double)c->layer_norm_eps, c->has_mlm_head ? "true" : "false",
+             c->max_tokens, c->type_vocab_size, (double)c->layer_norm_eps, c->head == XLMR_HEAD_MLM ? "true" : "false",
              weight_type_name(m->w.layers ? m->w.layers[0].q.type : m->w.tok_embd.type), m->weights_size,
              tok_pad_id(m->tok), tok_bos_id(m->tok), tok_eos_id(m->tok), tok_unk_id(m->tok), tok_mask_id(m->tok));
     return st->info;

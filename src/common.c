@@ -30,6 +30,7 @@ const char *xlmr_status_name(xlmr_status code) {
     case XLMR_ERR_NO_MASK: return "ERR_NO_MASK";
     case XLMR_ERR_ARG: return "ERR_INVALID_ARGUMENT";
     case XLMR_ERR_STATE: return "ERR_INVALID_STATE";
+    case XLMR_ERR_UNSUPPORTED: return "ERR_UNSUPPORTED";
     }
     return "ERR_UNKNOWN";
 }

@@ -20,6 +20,7 @@ typedef enum xlmr_status {
     XLMR_ERR_NO_MASK = 4,   /* fill-mask on a text without <mask>          -> ERR_NO_MASK */
     XLMR_ERR_ARG = 5,       /* invalid argument from the caller            -> ERR_INVALID_ARGUMENT */
     XLMR_ERR_STATE = 6,     /* call out of order (e.g. weights before config) -> ERR_INVALID_STATE */
+    XLMR_ERR_UNSUPPORTED = 7, /* the model lacks what the call needs (another task head) -> ERR_UNSUPPORTED */
 } xlmr_status;
 
 #define XLMR_ERROR_MSG_MAX 320

@@ -14,7 +14,7 @@
 #define CONFIG_MAX_POSITIONS (1 << 20)
 #define CONFIG_MAX_TYPES 1024
 
-/* Fills c from config.json text (XLMRobertaConfig fields). has_mlm_head is left 0: the tensors decide.
+/* Fills c from config.json text (XLMRobertaConfig fields). head is left XLMR_HEAD_NONE: the tensors decide.
  * Missing optional fields take the transformers defaults (type_vocab_size 2, pad_token_id 1,
  * layer_norm_eps 1e-12). The result is validated. */
 xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr_error *err);

@@ -10,6 +10,7 @@
 #define XLMR_MODEL_H
 
 #include "common.h"
+#include "tensor_table.h"
 
 /* ggml type ids (the numbers GGUF stores). */
 enum {
@@ -49,6 +50,11 @@ enum {
 /* R of a 4-row layout: columns per run of one row in block_q8_0x4.qs */
 static inline int q8_0x4_run(int32_t layout) { return layout == XLMR_LAYOUT_Q8_0X4_R4 ? 4 : 2; }
 
+/* The task head a model carries: at most one (tensor_table.h lists each head's tensors). */
+#define XLMR_HEAD_ENUM(ID, name, task) XLMR_HEAD_##ID,
+enum { XLMR_HEAD_NONE = 0, XLMR_HEADS(XLMR_HEAD_ENUM) XLMR_HEAD_COUNT };
+#undef XLMR_HEAD_ENUM
+
 typedef struct xlmr_config {
     int32_t vocab_size;        /* V, <mask> included (250002 for xlm-roberta-base) */
     int32_t hidden_size;       /* H */
@@ -60,39 +66,33 @@ typedef struct xlmr_config {
     int32_t pad_id;            /* padding_idx (1); position ids start at pad_id + 1 */
     int32_t max_tokens;        /* longest input, specials included: P - pad_id - 1 (512) */
     float layer_norm_eps;
-    int32_t has_mlm_head; /* 0 for embedding-only files (e.g. llama.cpp's XLM-R conversions) */
+    int32_t head; /* XLMR_HEAD_*: NONE for embedding-only files (e.g. llama.cpp's XLM-R conversions) */
 } xlmr_config;
 
 typedef struct xlmr_tensor {
     int32_t type;   /* XLMR_TYPE_*; vectors (biases, norms) are always F32 */
     int32_t layout; /* XLMR_LAYOUT_*: how the bytes of data are ordered (the type's size either way) */
     int64_t ne[2]; /* ne[0] columns, ne[1] rows (1 for a vector) */
-    void *data;    /* inside the weights block */
+    void *data;    /* inside the weights block; NULL for a tensor the model does not hold */
     size_t nbytes;
 } xlmr_tensor;
 
+/* The tensors, one field each, from tensor_table.h (names, shapes and meaning are there). pos_embd holds
+ * (P - pad_id - 1, H): row r is position id r + pad_id + 1; position id pad_id (a <pad> token) is the zero
+ * vector. The fill-mask decoder's weight is tok_embd (tied). */
+#define XLMR_TENSOR_FIELD(field, gguf, hf, cols, rows, kind, flags) xlmr_tensor field;
 typedef struct xlmr_layer {
-    xlmr_tensor q, q_b, k, k_b, v, v_b; /* (H, H), (H) */
-    xlmr_tensor attn_out, attn_out_b;   /* (H, H), (H) */
-    xlmr_tensor attn_norm, attn_norm_b; /* (H): LayerNorm(x + attention) */
-    xlmr_tensor ffn_up, ffn_up_b;       /* (F, H), (F) */
-    xlmr_tensor ffn_down, ffn_down_b;   /* (H, F), (H) */
-    xlmr_tensor out_norm, out_norm_b;   /* (H): LayerNorm(x + ffn) */
+    XLMR_TENSORS_LAYER(XLMR_TENSOR_FIELD)
 } xlmr_layer;
 
+#define XLMR_HEAD_FIELDS(ID, name, task) XLMR_TENSORS_HEAD_##ID(XLMR_TENSOR_FIELD)
 typedef struct xlmr_weights {
-    xlmr_tensor tok_embd;  /* (V, H) */
-    xlmr_tensor pos_embd;  /* (P - pad_id - 1, H): row r holds position id r + pad_id + 1.
-                              llama.cpp stores it without the first pad_id + 1 rows; we do too.
-                              Position id pad_id (a <pad> token) is the zero vector. */
-    xlmr_tensor type_embd; /* (type_vocab, H) */
-    xlmr_tensor embd_norm, embd_norm_b; /* (H) */
-    xlmr_layer *layers;                 /* [L] */
-    /* fill-mask head; decoder weight is tok_embd (tied) */
-    xlmr_tensor mlm_dense, mlm_dense_b; /* (H, H), (H) */
-    xlmr_tensor mlm_norm, mlm_norm_b;   /* (H) */
-    xlmr_tensor mlm_bias;               /* (V) */
+    XLMR_TENSORS_EMBEDDINGS(XLMR_TENSOR_FIELD)
+    xlmr_layer *layers; /* [L] */
+    XLMR_HEADS(XLMR_HEAD_FIELDS)
 } xlmr_weights;
+#undef XLMR_HEAD_FIELDS
+#undef XLMR_TENSOR_FIELD
 
 struct tok_tokenizer;
 struct xlmr_scratch;

@@ -46,7 +46,7 @@ static xlmr_model *synthetic(const xlmr_config *cfg, int32_t matrix_type, float 
     model_slot s;
     for (int i = 0; i < n; i++) {
         model_slot_get(m, i, &s);
-        types[i] = s.kind == SLOT_MATRIX ? matrix_type : XLMR_TYPE_F32;
+        types[i] = s.kind == TENSOR_MATRIX ? matrix_type : XLMR_TYPE_F32;
     }
     xlmr_status st = model_alloc_block(m, types, &err);
     free(types);
@@ -55,7 +55,7 @@ static xlmr_model *synthetic(const xlmr_config *cfg, int32_t matrix_type, float 
     size_t cap = 0;
     for (int i = 0; i < n; i++) {
         model_slot_get(m, i, &s);
-        if (s.mlm && !cfg->has_mlm_head) continue;
+        if (!model_slot_held(cfg, &s)) continue;
         const size_t ne = (size_t)(s.ne[0] * s.ne[1]);
         if (ne > cap) {
             free(buf);
@@ -97,7 +97,7 @@ static void odd_heads(void) {
         xlmr_config cfg = {0};
         cfg.vocab_size = 300, cfg.hidden_size = 96, cfg.num_layers = 2, cfg.num_heads = heads[h];
         cfg.intermediate_size = 128, cfg.max_positions = 40, cfg.type_vocab_size = 1, cfg.pad_id = 1;
-        cfg.max_tokens = 38, cfg.layer_norm_eps = 1e-5f, cfg.has_mlm_head = 0;
+        cfg.max_tokens = 38, cfg.layer_norm_eps = 1e-5f, cfg.head = XLMR_HEAD_NONE;
         xlmr_model *mf = synthetic(&cfg, XLMR_TYPE_F32, 0.2f), *mq = synthetic(&cfg, XLMR_TYPE_Q8_0, 0.2f);
         CHECK(mf && mq, "synthetic models, %d heads", heads[h]);
         enum { B = 3, T = 13, H = 96 };
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
     xlmr_config cfg = {0};
     cfg.vocab_size = 8192, cfg.hidden_size = 768, cfg.num_layers = slow ? 12 : 2, cfg.num_heads = 12;
     cfg.intermediate_size = 3072, cfg.max_positions = 514, cfg.type_vocab_size = 1, cfg.pad_id = 1;
-    cfg.max_tokens = 512, cfg.layer_norm_eps = 1e-5f, cfg.has_mlm_head = 1;
+    cfg.max_tokens = 512, cfg.layer_norm_eps = 1e-5f, cfg.head = XLMR_HEAD_MLM;
     double t0 = now_s();
     xlmr_model *mf = synthetic(&cfg, XLMR_TYPE_F32, 0.02f), *mq = synthetic(&cfg, XLMR_TYPE_Q8_0, 0.02f);
     CHECK(mf && mq, "synthetic models");

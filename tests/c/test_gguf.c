@@ -57,7 +57,7 @@ static int same_config(const xlmr_config *a, const xlmr_config *b) {
     return a->vocab_size == b->vocab_size && a->hidden_size == b->hidden_size && a->num_layers == b->num_layers &&
            a->num_heads == b->num_heads && a->intermediate_size == b->intermediate_size &&
            a->max_positions == b->max_positions && a->type_vocab_size == b->type_vocab_size && a->pad_id == b->pad_id &&
-           a->max_tokens == b->max_tokens && a->layer_norm_eps == b->layer_norm_eps && a->has_mlm_head == b->has_mlm_head;
+           a->max_tokens == b->max_tokens && a->layer_norm_eps == b->layer_norm_eps && a->head == b->head;
 }
 
 /* Parses a header by growing the buffer `step` bytes at a time (resumable parsing). */
@@ -343,7 +343,7 @@ int main(void) {
         rb = rebuild(g1, g1n, 32, 0, "mlm.", &rn);
         r = load(rb, rn, 4096, 0, 0, msg);
         size_t head_at = (size_t)((uint8_t *)m->w.mlm_dense.data - (uint8_t *)m->weights_block);
-        CHECK(r && r->config.has_mlm_head == 0 && r->weights_size == head_at &&
+        CHECK(r && r->config.head == XLMR_HEAD_NONE && r->weights_size == head_at &&
                   memcmp(r->weights_block, m->weights_block, head_at) == 0,
               "GGUF without mlm.* (dtype %d): %s", dt, msg);
         model_free(r);

@@ -144,7 +144,7 @@ int main(void) {
     const xlmr_config *c = &m->config;
     CHECK(c->vocab_size == 8002 && c->hidden_size == 64 && c->num_layers == 2 && c->num_heads == 4 &&
               c->intermediate_size == 256 && c->max_positions == 514 && c->max_tokens == 512 && c->pad_id == 1 &&
-              c->type_vocab_size == 1 && c->has_mlm_head == 1 && fabsf(c->layer_norm_eps - 1e-5f) < 1e-12f,
+              c->type_vocab_size == 1 && c->head == XLMR_HEAD_MLM && fabsf(c->layer_norm_eps - 1e-5f) < 1e-12f,
           "config");
     size_t nb;
     const unsigned char *p = st_find(f32, "roberta.embeddings.word_embeddings.weight", &nb);
@@ -246,7 +246,7 @@ int main(void) {
         }
     var = st_write(v, nv, &nvar);
     mv = load(var, nvar, 4096, XLMR_DTYPE_F32, 1, 1, msg);
-    CHECK(mv && mv->config.has_mlm_head == 0 && mv->w.mlm_dense.data == NULL, "no MLM head: %s", msg);
+    CHECK(mv && mv->config.head == XLMR_HEAD_NONE && mv->w.mlm_dense.data == NULL, "no MLM head: %s", msg);
     CHECK(mv && mv->weights_size < m->weights_size, "smaller block without the head");
     model_free(mv);
     free(var);

@@ -279,10 +279,10 @@ static void check_errors(xlmr_model *m, const golden *g) {
     CHECK(model_embed(m, ids, &len, 1, 10, 7, 1, out) == XLMR_ERR_ARG, "%s", m->err.msg);
     /* the model is still usable after errors, and the head can be absent */
     CHECK(model_fill_mask(m, ids, 10, 5, oid, osc, &n) == XLMR_OK && n == 1, "%s", m->err.msg);
-    m->config.has_mlm_head = 0;
+    m->config.head = XLMR_HEAD_NONE;
     CHECK(model_fill_mask(m, ids, 10, 5, oid, osc, &n) == XLMR_ERR_ARG && strstr(m->err.msg, "head"), "%s", m->err.msg);
     CHECK(model_embed(m, ids, &len, 1, 10, XLMR_POOL_MEAN, 1, out) == XLMR_OK, "%s", m->err.msg);
-    m->config.has_mlm_head = 1;
+    m->config.head = XLMR_HEAD_MLM;
     /* a broken tensor is an error, not a crash */
     xlmr_tensor save = m->w.layers[1].ffn_up;
     m->w.layers[1].ffn_up.ne[1] = 255;

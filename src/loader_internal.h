@@ -1,0 +1,83 @@
+/* loader_internal.h — the loader's state, shared by its three parts: the byte protocol and data phase
+ * (loader.c), the GGUF header (loader_gguf.c) and the safetensors header (loader_safetensors.c). Each header
+ * reader turns the file's tables into the model's slots and a list of segments: the data section in file order,
+ * each run of bytes either a tensor we keep or bytes we skip. */
+#ifndef XLMR_LOADER_INTERNAL_H
+#define XLMR_LOADER_INTERNAL_H
+
+#include "config.h"
+#include "gguf.h"
+#include "loader.h"
+#include "model_slots.h"
+#include "tokenizer.h"
+
+enum { LD_DETECT, LD_HEAD_GGUF, LD_HEAD_ST, LD_DATA, LD_DONE, LD_FAILED };
+
+#define LD_HEAD_MIN_CAP 4096
+#define LD_SINK_BYTES 4096
+
+/* A run of the data section, in file order: a tensor we keep (slot >= 0), or bytes we skip. */
+typedef struct ld_seg {
+    uint64_t len;
+    int slot;      /* model slot, -1: skipped */
+    int src;       /* safetensors: st_dtype of the source; GGUF: -1 (bytes land as they are) */
+    uint64_t skip; /* safetensors: source elements dropped at the start (position rows 0 .. pad_id) */
+    int optional;  /* GGUF: the padding after the last tensor, which some writers leave out */
+} ld_seg;
+
+struct xlmr_loader {
+    int dtype;
+    int phase;
+    int format;
+    xlmr_status status;
+    xlmr_error err;
+    uint64_t received, total;
+
+    /* header bytes, both formats: hlen filled of hcap; parsing resumes once hlen reaches hneed (what the
+     * parser needs at least); the host is offered room up to hwant >= hneed (a few round trips) */
+    uint8_t *hbuf;
+    size_t hcap, hlen, hneed, hwant;
+    gguf_reader gr;
+
+    /* from the host */
+    int have_config;
+    xlmr_config hf;
+    tok_tokenizer *tok; /* from xlmr_loader_set_tokenizer (sentencepiece model) */
+
+    /* the model being filled */
+    xlmr_model *m;
+    int32_t *types; /* XLMR_TYPE_* per slot */
+
+    /* data phase */
+    ld_seg *segs;
+    size_t n_segs, seg_i;
+    uint64_t seg_pos;
+    uint64_t data_start; /* file offset of the data section */
+
+    /* safetensors conversion */
+    uint8_t *stage;
+    size_t stage_len;
+    float *fbuf;
+    uint64_t seg_elems; /* source elements of the current segment consumed (GGUF interleaved tensors: blocks) */
+
+    uint8_t sink[LD_SINK_BYTES];
+};
+
+/* Marks the loader failed with the error in ld->err; returns the status. */
+int ld_fail(xlmr_loader *ld);
+/* A new segment at the end of ld->segs (cap: its capacity, grown here); NULL when out of memory. */
+ld_seg *ld_seg_push(xlmr_loader *ld, size_t *cap);
+/* ld->m and ld->types for config c; 0 with ld->err set on failure. */
+int ld_begin_model(xlmr_loader *ld, const xlmr_config *c);
+/* "[a, b]" of a shape, for messages. */
+const char *ld_shape_str(char *buf, size_t n, int n_dims, const int64_t *ne);
+/* Records that the file holds a tensor of head (XLMR_HEAD_*) in *head; 0 with ld->err set when it already
+ * holds another head's (a model carries one). */
+int ld_note_head(xlmr_loader *ld, int *head, int slot_head, const char *format);
+
+/* The header is complete in ld->hbuf: the model, its weights block and the segments are set up (1), or ld->err
+ * says why not (0). */
+int ld_gguf_ready(xlmr_loader *ld);
+int ld_st_ready(xlmr_loader *ld);
+
+#endif
