@@ -6,19 +6,14 @@
 #ifndef XLMR_ENCODER_H
 #define XLMR_ENCODER_H
 
+#include "attention.h" /* ATT_QBLOCK, ATT_MAX_DH */
 #include "kernels.h"
 #include "model.h"
 #include "xlmr.h" /* XLMR_POOL_* */
 
-/* Queries whose attention scores are computed together. */
-#define ATT_QBLOCK 64
-/* The largest head size (hidden / heads; XLM-R: 64) a model may have: the int16 attention keeps a head's row on the
- * stack. Larger is refused as a format error. */
-#define ATT_MAX_DH 256
-
 /* model_embed runs a batch in groups of whole sequences of at most this many tokens (a longer sequence alone), so
  * the activation scratch stays bounded (~13 MB at base size) whatever the batch; each group reads the weights once
- * more, ~1% of a 512-row pass. */
+ * more, a small share of a 512-row pass (BENCHMARKS.md, "Kernel design notes"). */
 #define ENC_GROUP_ROWS 512
 
 /* Activations of one call, in one block that grows to the largest (rows, T, B) seen and is then reused;
@@ -30,7 +25,7 @@ struct xlmr_scratch {
     float *q, *k, *v, *ctx; /* (Rp, H) */
     float *ffn;             /* (Rp, F), in the room of q, k, v, ctx (dead by the time it is written) */
     float *att;             /* att_slots blocks of att_slot_floats, one per thread computing attention heads: */
-    size_t att_slot_floats; /*   one head's int16 operands and a block's scores (encoder.c, att_bufs) */
+    size_t att_slot_floats; /*   one head's operands and a block's scores (attention.c) */
     int att_slots;
     void *qmem;             /* kern_qact for (Rp, max(H, F)) */
     int32_t *seq_start;     /* (B + 1) first packed row of each sequence */

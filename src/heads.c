@@ -32,20 +32,13 @@ void head_mlm_logits(xlmr_model *m, const float *rows, int M, float *out, int ld
     const xlmr_weights *w = &m->w;
     struct xlmr_scratch *s = m->scratch;
     const int H = c->hidden_size;
-    kern_qact qa;
-    if (w->mlm_dense.type == XLMR_TYPE_Q8_0) {
-        kern_qact_init(&qa, s->qmem, M, H);
-        kern_quantize_act(rows, &qa);
-    }
-    kern_linear(s->hmid, H, rows, &qa, &w->mlm_dense, (const float *)w->mlm_dense_b.data, M);
+    kern_input in = kern_input_of(rows, M, H, s->qmem);
+    kern_linear(s->hmid, H, &in, &w->mlm_dense, (const float *)w->mlm_dense_b.data);
     kern_gelu(s->hmid, (size_t)M * H);
     kern_layer_norm(s->hmid, M, H, (const float *)w->mlm_norm.data, (const float *)w->mlm_norm_b.data,
                     c->layer_norm_eps);
-    if (w->tok_embd.type == XLMR_TYPE_Q8_0) { /* the decoder is tied to the word embeddings */
-        kern_qact_init(&qa, s->qmem, M, H);
-        kern_quantize_act(s->hmid, &qa);
-    }
-    kern_linear(out, ldo, s->hmid, &qa, &w->tok_embd, (const float *)w->mlm_bias.data, M);
+    in = kern_input_of(s->hmid, M, H, s->qmem); /* the decoder is tied to the word embeddings */
+    kern_linear(out, ldo, &in, &w->tok_embd, (const float *)w->mlm_bias.data);
 }
 
 /* a ranks below b: smaller value, or the same value at a higher index */

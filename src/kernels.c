@@ -14,7 +14,7 @@
 #endif
 
 /* Threaded build: elementwise and row-wise kernels split their rows over the pool when there are at least
- * this many floats (~10 µs of work, what waking the pool costs). */
+ * this many floats: about the work that waking the pool costs (BENCHMARKS.md, "Kernel design notes"). */
 #define PAR_MIN_FLOATS 32768.0
 
 /* Chunks of `align`-multiple rows, two per thread (a slowed thread evens out); 1 when not worth it. */
@@ -57,7 +57,7 @@ void kern_quantize_act(const float *x, kern_qact *q) {
 #endif
 
 /* Threaded build: a float matmul's output columns in chunks (attention scores and context, F32 weights), when
- * it is big enough to pay for waking the pool (~10 µs). Each output is computed exactly as without threads. */
+ * it is big enough to pay for waking the pool. Each output is computed exactly as without threads. */
 typedef struct f32_cols {
     float *y;
     const float *x, *w, *b;
@@ -213,27 +213,30 @@ static void linear_q8_0(float *y, int ldy, const kern_qact *xq, const xlmr_tenso
     else par_run((N + chunk - 1) / chunk, q8_cols_task, &j);
 }
 
-static void linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T,
-                   int gelu) {
-    const int K = (int)w->ne[0], N = (int)w->ne[1];
+static void linear(float *y, int ldy, kern_input *in, const xlmr_tensor *w, const float *b, int gelu) {
+    const int K = (int)w->ne[0], N = (int)w->ne[1], T = in->T;
     switch (w->type) {
-    case XLMR_TYPE_F32: kern_matmul_f32(y, ldy, x, (const float *)w->data, b, T, N, K); break;
-    case XLMR_TYPE_F16: kern_matmul_f16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
-    case XLMR_TYPE_BF16: kern_matmul_bf16(y, ldy, x, (const uint16_t *)w->data, b, T, N, K); break;
-    case XLMR_TYPE_Q8_0: linear_q8_0(y, ldy, xq, w, b, N, K, gelu); return;
+    case XLMR_TYPE_F32: kern_matmul_f32(y, ldy, in->x, (const float *)w->data, b, T, N, K); break;
+    case XLMR_TYPE_F16: kern_matmul_f16(y, ldy, in->x, (const uint16_t *)w->data, b, T, N, K); break;
+    case XLMR_TYPE_BF16: kern_matmul_bf16(y, ldy, in->x, (const uint16_t *)w->data, b, T, N, K); break;
+    case XLMR_TYPE_Q8_0:
+        if (!in->quantized) {
+            kern_qact_init(&in->q, in->qmem, T, K);
+            kern_quantize_act(in->x, &in->q);
+            in->quantized = 1;
+        }
+        linear_q8_0(y, ldy, &in->q, w, b, N, K, gelu);
+        return;
     }
     if (gelu && ldy == N) kern_gelu(y, (size_t)T * N); /* one span: split over threads when long */
     else if (gelu)
         for (int t = 0; t < T; t++) kern_gelu(y + (size_t)t * ldy, (size_t)N);
 }
 
-void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T) {
-    linear(y, ldy, x, xq, w, b, T, 0);
-}
+void kern_linear(float *y, int ldy, kern_input *in, const xlmr_tensor *w, const float *b) { linear(y, ldy, in, w, b, 0); }
 
-void kern_linear_gelu(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b,
-                      int T) {
-    linear(y, ldy, x, xq, w, b, T, 1);
+void kern_linear_gelu(float *y, int ldy, kern_input *in, const xlmr_tensor *w, const float *b) {
+    linear(y, ldy, in, w, b, 1);
 }
 
 void kern_get_row(float *out, const xlmr_tensor *table, int64_t r) {

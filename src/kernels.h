@@ -18,7 +18,7 @@
 /* Tokens computed together by the Q8_0 micro-kernel; quantized activations are padded to a multiple. */
 #define KERN_QTILE 4
 
-/* Activations quantized for Q8_0 weights, once per layer input and reused by every matmul reading it.
+/* Activations quantized for Q8_0 weights, once per layer input and reused by every matmul reading it (kern_input).
  * Each block of 32 values gets d = amax / 127 (float, not rounded to fp16) and q = nearest-even(x / d),
  * as ggml's Q8_0 rule; q is stored widened to int16 so the inner loop only widens the weights.
  *   qs: (Tp, K) int16, Tp = T rounded up to KERN_QTILE, rows >= T zero
@@ -53,12 +53,29 @@ void kern_matmul_q8_0x4(float *y, int ldy, const kern_qact *x, const block_q8_0x
  * table): XLMR_LAYOUT_Q8_0X4 where this build's GEMM reads it faster, else XLMR_LAYOUT_ROWS. */
 int kern_q8_0_layout(int64_t rows);
 
-/* y = x Wᵀ + b with W of any type: x is used for float weights, xq (already quantized from x) for Q8_0.
- * W->ne[0] = K, W->ne[1] = N; the caller has checked the shapes and that K % 32 == 0 for Q8_0. Either layout. */
-void kern_linear(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b, int T);
+/* The input of kern_linear: x (T, K) floats and the room for its quantization. kern_linear quantizes x into q the
+ * first time Q8_0 weights read it (quantized then becomes 1), and every later kern_linear on the same kern_input
+ * reuses that one quantization (q, k and v share one of the layer's input). A new x needs a new kern_input. */
+typedef struct kern_input {
+    const float *x;
+    int T, K;
+    void *qmem; /* kern_qact_bytes(T, K) bytes, 16-byte aligned: q's room (unused for float weights) */
+    kern_qact q;
+    int quantized;
+} kern_input;
+
+/* x (T, K) not quantized yet. */
+static inline kern_input kern_input_of(const float *x, int T, int K, void *qmem) {
+    kern_input in = {x, T, K, qmem, {0, 0, 0, 0}, 0};
+    return in;
+}
+
+/* y (T, N) = x Wᵀ + b with W of any type, x = in->x (T = in->T rows): float weights read x, Q8_0 weights its
+ * quantization (made here if in does not hold it yet). W->ne[0] = K = in->K, W->ne[1] = N; the caller has checked the
+ * shapes and that K % 32 == 0 for Q8_0. Either Q8_0 layout. */
+void kern_linear(float *y, int ldy, kern_input *in, const xlmr_tensor *w, const float *b);
 /* kern_linear followed by GELU on y (T, N), fused for Q8_0 (each column chunk while it is in cache). */
-void kern_linear_gelu(float *y, int ldy, const float *x, const kern_qact *xq, const xlmr_tensor *w, const float *b,
-                      int T);
+void kern_linear_gelu(float *y, int ldy, kern_input *in, const xlmr_tensor *w, const float *b);
 /* Row r of a (rows, ne[0]) table of any type, as floats. */
 void kern_get_row(float *out, const xlmr_tensor *table, int64_t r);
 
@@ -70,12 +87,12 @@ void kern_add_layer_norm(float *y, const float *x, int T, int n, const float *g,
 void kern_gelu(float *x, size_t n);
 /* x (n) in place: exp(x - max) / sum. */
 void kern_softmax(float *x, int n);
-/* Attention's two products (q kᵀ and p v, encoder.c) in int16, through i32x4.dot_i16x8 (no widening: the operands
+/* Attention's two products (q kᵀ and p v, attention.c) in int16, through i32x4.dot_i16x8 (no widening: the operands
  * are int16 already). x (T, K): int16 rows K apart, K even, row t scaled by dx[t]; w: N rows in groups of 4
  * interleaved by column pairs -- group g starts at w + 4 g K, and row 4g + r, columns 2p and 2p + 1 are at
  * [8p + 2r] and [8p + 2r + 1] -- row n scaled by dw[n] (dw and the rows padded to a multiple of 4).
  *   y[t ldy + n] = (float)(sum_k x[t][k] w[n][k]) * (dw[n] * dx[t]),   n < N.
- * The caller bounds the operands so that no int32 sum overflows (encoder.c). */
+ * The caller bounds the operands so that no int32 sum overflows (attention.c). */
 void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw, int T,
                        int N, int K);
 /* Probabilities p (n) in [0, 1] -> q (np >= n) int16 with scale 1 / KERN_PROB_ONE: nearest-even(p * KERN_PROB_ONE),

@@ -61,100 +61,87 @@ static double abs_dot(const float *x, const float *w, int K) {
     return s;
 }
 
-static void test_quantize_and_q8_matmul(void) {
-    double worst_rel_bound = 0, sum_sq_err = 0, sum_sq_ref = 0;
-    for (int iter = 0; iter < 60; iter++) {
-        const int T = irand(1, MAXT), N = irand(1, MAXN), K = QK8_0 * irand(1, MAXK / QK8_0);
-        fill(xs, (size_t)T * K, 2.0f);
-        fill(ws, (size_t)N * K, 0.5f);
-        fill(bs, N, 1.0f);
-        if (iter % 5 == 0) memset(xs, 0, QK8_0 * sizeof(float)); /* an all-zero block: d = 0 */
-        if (iter % 7 == 0) xs[3] = 1000.0f;                      /* an outlier dominating its block */
-        for (int n = 0; n < N; n++) q8_0_quantize_row(ws + (size_t)n * K, wq + (size_t)n * (K / QK8_0), K);
-        for (int n = 0; n < N; n++) q8_0_dequantize_row(wq + (size_t)n * (K / QK8_0), wdq + (size_t)n * K, K);
-        const float *bias = iter % 3 == 0 ? NULL : bs;
-
-        CHECK(kern_qact_bytes(T, K) <= sizeof qmem0, "qact size");
-        kern_qact q0, q1;
-        kern_qact_init(&q0, qmem0, T, K);
-        kern_qact_init(&q1, qmem1, T, K);
-        kern_quantize_act_scalar(xs, &q0);
-        reset_y(y0);
-        kern_matmul_q8_0_scalar(y0, LDY, &q0, wq, bias, N);
-
-        /* Q8_0 vs float with the same (dequantized) weights: the only error is the activation rounding,
-         * |x - d q| <= d / 2 per element, so |y_q - y_f| <= sum_blocks d_b / 2 * sum_{k in b} |w_k| (+ float
-         * rounding, 1e-5 relative to sum |x w|). */
-        reset_y(yf);
-        kern_matmul_f32_scalar(yf, LDY, xs, wdq, bias, T, N, K);
-        for (int t = 0; t < T; t++) {
-            for (int n = 0; n < N; n++) {
-                double bound = 0;
-                for (int j = 0; j < K / QK8_0; j++) {
-                    float dx = q0.d[((t / KERN_QTILE) * (K / QK8_0) + j) * KERN_QTILE + t % KERN_QTILE];
-                    double sw = 0;
-                    for (int i = 0; i < QK8_0; i++) sw += fabs(wdq[(size_t)n * K + j * QK8_0 + i]);
-                    bound += dx / 2.0 * sw;
-                }
-                double err = fabs((double)y0[t * LDY + n] - yf[t * LDY + n]);
-                double slack = 1e-5 * abs_dot(xs + (size_t)t * K, wdq + (size_t)n * K, K) + 1e-6;
-                CHECK(err <= bound + slack, "q8 vs f32 T%d N%d K%d [%d][%d]: %g > bound %g", T, N, K, t, n, err, bound);
-                if (bound > 0 && err / bound > worst_rel_bound) worst_rel_bound = err / bound;
-                sum_sq_err += err * err;
-                sum_sq_ref += (double)yf[t * LDY + n] * yf[t * LDY + n];
+/* Q8_0 vs float with the same (dequantized) weights: the only error is the activation rounding, |x - d q| <= d / 2
+ * per element, so |y_q - y_f| <= sum_blocks d_b / 2 * sum_{k in b} |w_k| (+ float rounding, 1e-5 relative to
+ * sum |x w|). y0 holds the Q8_0 reference's output of q0; stats: worst err / bound, sum err², sum ref². */
+static void check_q8_error_bound(int T, int N, int K, const kern_qact *q0, const float *bias, double stats[3]) {
+    reset_y(yf);
+    kern_matmul_f32_scalar(yf, LDY, xs, wdq, bias, T, N, K);
+    for (int t = 0; t < T; t++) {
+        for (int n = 0; n < N; n++) {
+            double bound = 0;
+            for (int j = 0; j < K / QK8_0; j++) {
+                float dx = q0->d[((t / KERN_QTILE) * (K / QK8_0) + j) * KERN_QTILE + t % KERN_QTILE];
+                double sw = 0;
+                for (int i = 0; i < QK8_0; i++) sw += fabs(wdq[(size_t)n * K + j * QK8_0 + i]);
+                bound += dx / 2.0 * sw;
             }
+            double err = fabs((double)y0[t * LDY + n] - yf[t * LDY + n]);
+            double slack = 1e-5 * abs_dot(xs + (size_t)t * K, wdq + (size_t)n * K, K) + 1e-6;
+            CHECK(err <= bound + slack, "q8 vs f32 T%d N%d K%d [%d][%d]: %g > bound %g", T, N, K, t, n, err, bound);
+            if (bound > 0 && err / bound > stats[0]) stats[0] = err / bound;
+            stats[1] += err * err;
+            stats[2] += (double)yf[t * LDY + n] * yf[t * LDY + n];
         }
-        /* the 4-row interleaved layout (first N4 rows): bit-identical to the row-major reference */
-        const int N4 = N & ~3;
-        if (N4 > 0) {
-            xlmr_tensor t4 = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_Q8_0X4, {K, N4}, wq4, 0};
-            q8_0_put_blocks(&t4, 0, wq, (size_t)N4 * (K / QK8_0));
-            block_q8_0 back[MAXK / QK8_0];
-            q8_0_get_blocks(&t4, (size_t)(N4 - 1) * (K / QK8_0), back, (size_t)(K / QK8_0));
-            CHECK(memcmp(back, wq + (size_t)(N4 - 1) * (K / QK8_0), sizeof(block_q8_0) * (K / QK8_0)) == 0,
-                  "q8_0x4 put/get round trip K%d", K);
-            reset_y(y1);
-            kern_matmul_q8_0x4_scalar(y1, LDY, &q0, wq4, bias, N4);
-            int same = 1;
-            for (int t = 0; t < T; t++) same &= memcmp(y1 + t * LDY, y0 + t * LDY, (size_t)N4 * sizeof(float)) == 0;
-            CHECK(same, "q8_0x4 scalar vs q8_0 scalar T%d N%d K%d: not bit-identical", T, N4, K);
-#if KERN_HAVE_SIMD128
-            kern_quantize_act_simd128(xs, &q1);
-            reset_y(y1);
-            kern_matmul_q8_0x4_simd128(y1, LDY, &q1, wq4, bias, N4);
-            same = 1;
-            for (int t = 0; t < T; t++) same &= memcmp(y1 + t * LDY, y0 + t * LDY, (size_t)N4 * sizeof(float)) == 0;
-            CHECK(same, "q8_0x4 simd vs q8_0 scalar T%d N%d K%d: not bit-identical", T, N4, K);
-            for (int t = 0; t < T; t++)
-                for (int n = N4; n < LDY; n++) same &= y1[t * LDY + n] == SENTINEL;
-            for (int t = T; t < MAXT; t++) same &= y1[t * LDY] == SENTINEL;
-            CHECK(same, "q8_0x4 simd wrote outside (T, N) T%d N%d", T, N4);
-#endif
-        }
-#if KERN_HAVE_SIMD128
-        kern_quantize_act_simd128(xs, &q1);
-        const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
-        CHECK(memcmp(q0.qs, q1.qs, (size_t)tp * K * sizeof(int16_t)) == 0, "quantized values T%d K%d", T, K);
-        CHECK(memcmp(q0.d, q1.d, (size_t)tp * (K / QK8_0) * sizeof(float)) == 0, "quantized scales T%d K%d", T, K);
-        reset_y(y1);
-        kern_matmul_q8_0_simd128(y1, LDY, &q1, wq, bias, N);
-        int pad_ok;
-        double d = max_diff(y0, y1, T, N, &pad_ok);
-        CHECK(d == 0.0, "q8_0 simd vs scalar T%d N%d K%d: %g (expected bit-identical)", T, N, K, d);
-        CHECK(pad_ok, "q8_0 simd wrote outside (T, N) T%d N%d", T, N);
-        /* the last row alone gives the same bits as inside the batch */
-        kern_qact q2;
-        kern_qact_init(&q2, qmem1, 1, K);
-        kern_quantize_act_simd128(xs + (size_t)(T - 1) * K, &q2);
-        float solo[MAXN];
-        kern_matmul_q8_0_simd128(solo, MAXN, &q2, wq, bias, N);
-        CHECK(memcmp(solo, y1 + (size_t)(T - 1) * LDY, (size_t)N * sizeof(float)) == 0, "q8_0 row alone != in batch");
-#endif
     }
-    printf("q8_0 matmul vs f32 (same dequantized weights): relative RMS error %.3g, worst error / bound %.3f\n",
-           sqrt(sum_sq_err / sum_sq_ref), worst_rel_bound);
+}
 
-    /* against the original float weights, the figure a user sees */
+/* The 4-row interleaved layout (the first N & ~3 rows): bit-identical to the row-major reference in y0. */
+static void check_q8x4_layout(int T, int N, int K, const kern_qact *q0, kern_qact *q1, const float *bias) {
+    const int N4 = N & ~3;
+    if (N4 == 0) return;
+    xlmr_tensor t4 = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_Q8_0X4, {K, N4}, wq4, 0};
+    q8_0_put_blocks(&t4, 0, wq, (size_t)N4 * (K / QK8_0));
+    block_q8_0 back[MAXK / QK8_0];
+    q8_0_get_blocks(&t4, (size_t)(N4 - 1) * (K / QK8_0), back, (size_t)(K / QK8_0));
+    CHECK(memcmp(back, wq + (size_t)(N4 - 1) * (K / QK8_0), sizeof(block_q8_0) * (K / QK8_0)) == 0,
+          "q8_0x4 put/get round trip K%d", K);
+    reset_y(y1);
+    kern_matmul_q8_0x4_scalar(y1, LDY, q0, wq4, bias, N4);
+    int same = 1;
+    for (int t = 0; t < T; t++) same &= memcmp(y1 + t * LDY, y0 + t * LDY, (size_t)N4 * sizeof(float)) == 0;
+    CHECK(same, "q8_0x4 scalar vs q8_0 scalar T%d N%d K%d: not bit-identical", T, N4, K);
+#if KERN_HAVE_SIMD128
+    kern_quantize_act_simd128(xs, q1);
+    reset_y(y1);
+    kern_matmul_q8_0x4_simd128(y1, LDY, q1, wq4, bias, N4);
+    same = 1;
+    for (int t = 0; t < T; t++) same &= memcmp(y1 + t * LDY, y0 + t * LDY, (size_t)N4 * sizeof(float)) == 0;
+    CHECK(same, "q8_0x4 simd vs q8_0 scalar T%d N%d K%d: not bit-identical", T, N4, K);
+    for (int t = 0; t < T; t++)
+        for (int n = N4; n < LDY; n++) same &= y1[t * LDY + n] == SENTINEL;
+    for (int t = T; t < MAXT; t++) same &= y1[t * LDY] == SENTINEL;
+    CHECK(same, "q8_0x4 simd wrote outside (T, N) T%d N%d", T, N4);
+#else
+    (void)q1;
+#endif
+}
+
+#if KERN_HAVE_SIMD128
+/* The SIMD128 quantizer and row-major GEMM: bit-identical to the scalar ones (q0, y0), and a row alone gives the
+ * same bits as inside the batch. */
+static void check_q8_simd(int T, int N, int K, const kern_qact *q0, kern_qact *q1, const float *bias) {
+    kern_quantize_act_simd128(xs, q1);
+    const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
+    CHECK(memcmp(q0->qs, q1->qs, (size_t)tp * K * sizeof(int16_t)) == 0, "quantized values T%d K%d", T, K);
+    CHECK(memcmp(q0->d, q1->d, (size_t)tp * (K / QK8_0) * sizeof(float)) == 0, "quantized scales T%d K%d", T, K);
+    reset_y(y1);
+    kern_matmul_q8_0_simd128(y1, LDY, q1, wq, bias, N);
+    int pad_ok;
+    double d = max_diff(y0, y1, T, N, &pad_ok);
+    CHECK(d == 0.0, "q8_0 simd vs scalar T%d N%d K%d: %g (expected bit-identical)", T, N, K, d);
+    CHECK(pad_ok, "q8_0 simd wrote outside (T, N) T%d N%d", T, N);
+    kern_qact q2;
+    kern_qact_init(&q2, qmem1, 1, K);
+    kern_quantize_act_simd128(xs + (size_t)(T - 1) * K, &q2);
+    float solo[MAXN];
+    kern_matmul_q8_0_simd128(solo, MAXN, &q2, wq, bias, N);
+    CHECK(memcmp(solo, y1 + (size_t)(T - 1) * LDY, (size_t)N * sizeof(float)) == 0, "q8_0 row alone != in batch");
+}
+#endif
+
+/* Against the original float weights, the figure a user sees. */
+static void check_q8_vs_original_weights(void) {
     const int T = 8, N = 32, K = 320;
     fill(xs, (size_t)T * K, 1.0f);
     fill(ws, (size_t)N * K, 0.2f);
@@ -178,6 +165,66 @@ static void test_quantize_and_q8_matmul(void) {
     printf("q8_0 matmul vs f32 original weights (T%d N%d K%d): relative RMS %.3g, cosine %.6f\n", T, N, K,
            sqrt(e2 / r2), cosv);
     CHECK(sqrt(e2 / r2) < 0.02 && cosv > 0.9995, "q8_0 vs f32: rel rms %g cos %g", sqrt(e2 / r2), cosv);
+}
+
+/* kern_linear on a kern_input: Q8_0 weights quantize the input once (the second layer reading it reuses that
+ * quantization) and give kern_matmul_q8_0's bits on kern_quantize_act's; float weights read the floats. */
+static void check_linear_input(void) {
+    const int T = 5, N = 12, K = 64;
+    fill(xs, (size_t)T * K, 1.0f);
+    fill(ws, (size_t)N * K, 0.5f);
+    for (int n = 0; n < N; n++) q8_0_quantize_row(ws + (size_t)n * K, wq + (size_t)n * (K / QK8_0), K);
+    xlmr_tensor wt = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_ROWS, {K, N}, wq, 0}, wf = {XLMR_TYPE_F32, XLMR_LAYOUT_ROWS, {K, N}, ws, 0};
+    kern_qact q;
+    kern_qact_init(&q, qmem1, T, K);
+    kern_quantize_act(xs, &q);
+    reset_y(yf);
+    kern_matmul_q8_0(yf, LDY, &q, wq, NULL, N);
+    kern_input in = kern_input_of(xs, T, K, qmem0);
+    reset_y(y0);
+    kern_linear(y0, LDY, &in, &wf, NULL);
+    CHECK(!in.quantized, "kern_linear on float weights quantized its input");
+    reset_y(y0);
+    kern_linear(y0, LDY, &in, &wt, NULL);
+    CHECK(in.quantized, "kern_linear on Q8_0 weights did not quantize its input");
+    int pad_ok;
+    CHECK(max_diff(yf, y0, T, N, &pad_ok) == 0.0 && pad_ok, "kern_linear Q8_0 != quantize + kern_matmul_q8_0");
+    in.q.qs[0] ^= 1; /* a second layer on the same input must read this quantization, not make a new one */
+    reset_y(y1);
+    kern_linear(y1, LDY, &in, &wt, NULL);
+    CHECK(max_diff(y0, y1, T, N, &pad_ok) != 0.0, "kern_linear quantized an input it already held");
+}
+
+static void test_quantize_and_q8_matmul(void) {
+    double stats[3] = {0, 0, 0}; /* worst error / bound, sum err², sum ref² */
+    for (int iter = 0; iter < 60; iter++) {
+        const int T = irand(1, MAXT), N = irand(1, MAXN), K = QK8_0 * irand(1, MAXK / QK8_0);
+        fill(xs, (size_t)T * K, 2.0f);
+        fill(ws, (size_t)N * K, 0.5f);
+        fill(bs, N, 1.0f);
+        if (iter % 5 == 0) memset(xs, 0, QK8_0 * sizeof(float)); /* an all-zero block: d = 0 */
+        if (iter % 7 == 0) xs[3] = 1000.0f;                      /* an outlier dominating its block */
+        for (int n = 0; n < N; n++) q8_0_quantize_row(ws + (size_t)n * K, wq + (size_t)n * (K / QK8_0), K);
+        for (int n = 0; n < N; n++) q8_0_dequantize_row(wq + (size_t)n * (K / QK8_0), wdq + (size_t)n * K, K);
+        const float *bias = iter % 3 == 0 ? NULL : bs;
+
+        CHECK(kern_qact_bytes(T, K) <= sizeof qmem0, "qact size");
+        kern_qact q0, q1;
+        kern_qact_init(&q0, qmem0, T, K);
+        kern_qact_init(&q1, qmem1, T, K);
+        kern_quantize_act_scalar(xs, &q0);
+        reset_y(y0);
+        kern_matmul_q8_0_scalar(y0, LDY, &q0, wq, bias, N);
+        check_q8_error_bound(T, N, K, &q0, bias, stats);
+        check_q8x4_layout(T, N, K, &q0, &q1, bias);
+#if KERN_HAVE_SIMD128
+        check_q8_simd(T, N, K, &q0, &q1, bias);
+#endif
+    }
+    printf("q8_0 matmul vs f32 (same dequantized weights): relative RMS error %.3g, worst error / bound %.3f\n",
+           sqrt(stats[1] / stats[2]), stats[0]);
+    check_q8_vs_original_weights();
+    check_linear_input();
 }
 
 #if KERN_HAVE_SIMD128
