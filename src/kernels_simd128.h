@@ -1,4 +1,4 @@
-/* kernels_simd128.h — SIMD128 helpers shared by the SIMD128 and the relaxed-SIMD kernels. */
+/* kernels_simd128.h — SIMD128 helpers shared by the SIMD128 kernels (kernels_simd128_*.c) and the relaxed-SIMD ones. */
 #ifndef XLMR_KERNELS_SIMD128_H
 #define XLMR_KERNELS_SIMD128_H
 
@@ -7,6 +7,42 @@
 
 #include "kernels.h"
 #include "model.h"
+
+/* the sum of the 4 lanes */
+static inline float hsum_f32x4(v128_t a) {
+    v128_t s = wasm_f32x4_add(a, wasm_i32x4_shuffle(a, a, 2, 3, 0, 1));
+    s = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(s, 0); /* (a0 + a2) + (a1 + a3) */
+}
+
+/* IEEE half -> float for finite values (normal and subnormal, exact): the half's exponent+mantissa put
+ * where a float's go, rescaled by 2^112. Inf/NaN halves come out as large finite numbers. */
+static inline float fp16_fast(uint16_t h) {
+    uint32_t u = (uint32_t)(h & 0x7fff) << 13;
+    float f;
+    memcpy(&f, &u, 4);
+    f *= 0x1p112f;
+    memcpy(&u, &f, 4);
+    u |= (uint32_t)(h & 0x8000) << 16;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* acc + isum * (dw * dx): the scalar reference's operations, lane by lane */
+static inline v128_t q8_accumulate(v128_t acc, v128_t isum, v128_t dw, v128_t dx) {
+    return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_mul(dw, dx)));
+}
+
+/* x · w over K floats for one token: the exact operation sequence of each lane of f32_tile
+ * (kernels_simd128_float.c), so one token and a tile of 4 give the same sums. */
+static inline float dot_f32_1(const float *x, const float *w, int K) {
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int k = 0;
+    for (; k + 4 <= K; k += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(x + k), wasm_v128_load(w + k)));
+    float s = hsum_f32x4(acc);
+    for (; k < K; k++) s += x[k] * w[k];
+    return s;
+}
 
 /* u32 lanes holding an IEEE half (low 16 bits) -> f32x4: the half's exponent+mantissa put where a float's go,
  * rescaled by 2^112. Exact for finite halves (normal and subnormal); Inf/NaN come out as large finite numbers. */
