@@ -1,3 +1,4 @@
+/* gguf.c — the GGUF header reader: a resumable parse over a growing buffer (see gguf.h). */
 #include "gguf.h"
 
 #include <stdlib.h>
@@ -290,320 +291,156 @@ more:
     return cur_more(c, "tensor info", err) == CUR_ERR ? (err ? err->code : XLMR_ERR_FORMAT) : XLMR_OK;
 }
 
-xlmr_status gguf_reader_advance(gguf_reader *r, const uint8_t *buf, uint64_t len, uint64_t *need, xlmr_error *err) {
-    gguf_cur c = {buf, len, r->pos, 0};
-    *need = 0;
-    if (r->stage == 0) {
-        if (!cur_has(&c, 24)) goto more;
-        if (memcmp(buf, "GGUF", 4) != 0) return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: bad magic (expected 'GGUF')");
-        r->version = xlmr_rd_u32(buf + 4);
-        if (r->version != 2 && r->version != 3)
-            return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: version %u is not supported (2 or 3)", r->version);
-        r->n_tensors = xlmr_rd_u64(buf + 8);
-        r->n_kv = xlmr_rd_u64(buf + 16);
-        if (r->n_tensors > GGUF_MAX_TENSORS)
-            return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: %llu tensors (at most %d)", (unsigned long long)r->n_tensors,
-                             GGUF_MAX_TENSORS);
-        if (r->n_kv > GGUF_MAX_KVS)
-            return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: %llu metadata keys (at most %d)", (unsigned long long)r->n_kv,
-                             GGUF_MAX_KVS);
-        r->pos = c.p = 24;
-        r->stage = 1;
+/* A read ran past the buffer: the file length to wait for, or an error past the header limit. */
+static xlmr_status more_bytes(const gguf_cur *c, uint64_t len, uint64_t *need, xlmr_error *err) {
+    if (c->need == UINT64_MAX || c->need > GGUF_MAX_HEADER)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: metadata at byte %llu runs past the %llu-byte limit", (unsigned long long)c->p,
+                         (unsigned long long)GGUF_MAX_HEADER);
+    *need = c->need > len ? c->need : len + 1;
+    return XLMR_OK;
+}
+
+/* A cursor result as a status: CUR_MORE sets *more (the caller waits for bytes), CUR_ERR is the error the
+   cursor reported. */
+static xlmr_status cur_status(int k, int *more, const xlmr_error *err) {
+    *more = k == CUR_MORE;
+    return k == CUR_ERR ? (err ? err->code : XLMR_ERR_FORMAT) : XLMR_OK;
+}
+
+/* Stage 0: magic, version, the two counts (24 bytes). */
+static xlmr_status read_fixed_header(gguf_reader *r, gguf_cur *c, int *more, xlmr_error *err) {
+    const uint8_t *buf = c->buf;
+    if ((*more = !cur_has(c, 24))) return XLMR_OK;
+    if (memcmp(buf, "GGUF", 4) != 0) return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: bad magic (expected 'GGUF')");
+    r->version = xlmr_rd_u32(buf + 4);
+    if (r->version != 2 && r->version != 3) return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: version %u is not supported (2 or 3)", r->version);
+    r->n_tensors = xlmr_rd_u64(buf + 8);
+    r->n_kv = xlmr_rd_u64(buf + 16);
+    if (r->n_tensors > GGUF_MAX_TENSORS)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: %llu tensors (at most %d)", (unsigned long long)r->n_tensors, GGUF_MAX_TENSORS);
+    if (r->n_kv > GGUF_MAX_KVS)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: %llu metadata keys (at most %d)", (unsigned long long)r->n_kv, GGUF_MAX_KVS);
+    r->pos = c->p = 24;
+    r->stage = 1;
+    return XLMR_OK;
+}
+
+#define KEY_SHOWN(kv) (int)((kv).key_len > 200 ? 200 : (kv).key_len), (const char *)c->buf + (kv).key_off
+
+/* The rest of an array of strings or arrays, one element at a time (it may span many calls). */
+static xlmr_status resume_array(gguf_reader *r, gguf_cur *c, int *more, xlmr_error *err) {
+    gguf_kv *kv = &r->kvs[r->kv_done];
+    while (r->arr_i < kv->arr_n) {
+        int k = cur_value(c, kv->arr_type, 1, err);
+        if (k != CUR_OK) return cur_status(k, more, err);
+        r->arr_i++;
+        r->pos = c->p;
     }
-    while (r->stage == 1 && r->kv_done < r->n_kv) {
-        if (r->in_array) { /* resume a string/array array per element */
-            gguf_kv *kv = &r->kvs[r->kv_done];
-            while (r->arr_i < kv->arr_n) {
-                int k = cur_value(&c, kv->arr_type, 1, err);
-                if (k == CUR_ERR) return err ? err->code : XLMR_ERR_FORMAT;
-                if (k == CUR_MORE) goto more;
-                r->arr_i++;
-                r->pos = c.p;
-            }
-            r->in_array = 0;
-            r->kv_done++;
-            continue;
-        }
-        uint64_t at = c.p;
-        int k = cur_string(&c, GGUF_MAX_KEY, "key", err);
-        if (k == CUR_ERR) return err ? err->code : XLMR_ERR_FORMAT;
-        if (k == CUR_MORE) goto more;
-        gguf_kv kv = {at + 8, c.p - at - 8, 0, 0, 0, 0};
-        if (!cur_u32(&c, &kv.type)) goto more;
-        if (kv.type >= GGUF_TYPE_COUNT)
-            return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: key '%.*s' has unknown type %u", (int)(kv.key_len > 200 ? 200 : kv.key_len),
-                             (const char *)buf + kv.key_off, kv.type);
-        if (kv.type == GGUF_ARRAY) {
-            if (!cur_u32(&c, &kv.arr_type) || !cur_u64(&c, &kv.arr_n)) goto more;
-            kv.val_off = c.p;
-            if (kv.arr_type >= GGUF_TYPE_COUNT)
-                return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: key '%.*s' is an array of unknown type %u",
-                                 (int)(kv.key_len > 200 ? 200 : kv.key_len), (const char *)buf + kv.key_off, kv.arr_type);
-            uint64_t sz = gguf_scalar_size(kv.arr_type), min = sz ? sz : (kv.arr_type == GGUF_STRING ? 8 : 12);
-            if (kv.arr_n > GGUF_MAX_HEADER / min || !cur_has(&c, kv.arr_n * min)) {
-                if (kv.arr_n > GGUF_MAX_HEADER / min || c.need == UINT64_MAX)
-                    return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: array '%.*s' of %llu elements is larger than the metadata limit",
-                                     (int)(kv.key_len > 200 ? 200 : kv.key_len), (const char *)buf + kv.key_off,
-                                     (unsigned long long)kv.arr_n);
-                goto more;
-            }
-            if (!grow((void **)&r->kvs, &r->kv_cap, r->kv_done + 1, sizeof(gguf_kv)))
-                return xlmr_fail(err, XLMR_ERR_NOMEM, "GGUF: out of memory");
-            if (sz) {
-                c.p += kv.arr_n * sz;
-                r->kvs[r->kv_done++] = kv;
-                r->pos = c.p;
-            } else {
-                r->kvs[r->kv_done] = kv;
-                r->in_array = 1;
-                r->arr_i = 0;
-                r->pos = c.p;
-            }
-            continue;
-        }
-        kv.val_off = c.p;
-        k = cur_value(&c, kv.type, 0, err);
-        if (k == CUR_ERR) return err ? err->code : XLMR_ERR_FORMAT;
-        if (k == CUR_MORE) goto more;
-        if (!grow((void **)&r->kvs, &r->kv_cap, r->kv_done + 1, sizeof(gguf_kv)))
-            return xlmr_fail(err, XLMR_ERR_NOMEM, "GGUF: out of memory");
-        r->kvs[r->kv_done++] = kv;
-        r->pos = c.p;
+    r->in_array = 0;
+    r->kv_done++;
+    return XLMR_OK;
+}
+
+static xlmr_status push_kv(gguf_reader *r, gguf_kv kv, xlmr_error *err) {
+    if (!grow((void **)&r->kvs, &r->kv_cap, r->kv_done + 1, sizeof(gguf_kv))) return xlmr_fail(err, XLMR_ERR_NOMEM, "GGUF: out of memory");
+    r->kvs[r->kv_done] = kv;
+    return XLMR_OK;
+}
+
+/* An array KV after its key and type: element type and count; scalar elements are skipped whole, strings
+   and arrays are left to resume_array. */
+static xlmr_status read_array_kv(gguf_reader *r, gguf_cur *c, gguf_kv kv, int *more, xlmr_error *err) {
+    if ((*more = !cur_u32(c, &kv.arr_type) || !cur_u64(c, &kv.arr_n))) return XLMR_OK;
+    kv.val_off = c->p;
+    if (kv.arr_type >= GGUF_TYPE_COUNT)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: key '%.*s' is an array of unknown type %u", KEY_SHOWN(kv), kv.arr_type);
+    uint64_t sz = gguf_scalar_size(kv.arr_type), min = sz ? sz : (kv.arr_type == GGUF_STRING ? 8 : 12);
+    if (kv.arr_n > GGUF_MAX_HEADER / min || !cur_has(c, kv.arr_n * min)) {
+        if (kv.arr_n > GGUF_MAX_HEADER / min || c->need == UINT64_MAX)
+            return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: array '%.*s' of %llu elements is larger than the metadata limit", KEY_SHOWN(kv),
+                             (unsigned long long)kv.arr_n);
+        *more = 1;
+        return XLMR_OK;
     }
-    if (r->stage == 1) {
-        xlmr_status st = gguf_read_alignment(r, buf, err);
-        if (st) return st;
-        r->stage = 2;
+    xlmr_status st = push_kv(r, kv, err);
+    if (st) return st;
+    if (sz) {
+        c->p += kv.arr_n * sz;
+        r->kv_done++;
+    } else {
+        r->in_array = 1;
+        r->arr_i = 0;
     }
-    while (r->stage == 2 && r->ti_done < r->n_tensors) {
+    r->pos = c->p;
+    return XLMR_OK;
+}
+
+/* One KV: key, type, value (an array's elements may be left to resume_array). */
+static xlmr_status read_kv(gguf_reader *r, gguf_cur *c, int *more, xlmr_error *err) {
+    uint64_t at = c->p;
+    int k = cur_string(c, GGUF_MAX_KEY, "key", err);
+    if (k != CUR_OK) return cur_status(k, more, err);
+    gguf_kv kv = {at + 8, c->p - at - 8, 0, 0, 0, 0};
+    if ((*more = !cur_u32(c, &kv.type))) return XLMR_OK;
+    if (kv.type >= GGUF_TYPE_COUNT) return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: key '%.*s' has unknown type %u", KEY_SHOWN(kv), kv.type);
+    if (kv.type == GGUF_ARRAY) return read_array_kv(r, c, kv, more, err);
+    kv.val_off = c->p;
+    k = cur_value(c, kv.type, 0, err);
+    if (k != CUR_OK) return cur_status(k, more, err);
+    xlmr_status st = push_kv(r, kv, err);
+    if (st) return st;
+    r->kv_done++;
+    r->pos = c->p;
+    return XLMR_OK;
+}
+
+#undef KEY_SHOWN
+
+/* Stage 1: every KV, then the alignment they set. */
+static xlmr_status read_kvs(gguf_reader *r, gguf_cur *c, int *more, xlmr_error *err) {
+    while (r->kv_done < r->n_kv) {
+        xlmr_status st = r->in_array ? resume_array(r, c, more, err) : read_kv(r, c, more, err);
+        if (st || *more) return st;
+    }
+    xlmr_status st = gguf_read_alignment(r, c->buf, err);
+    if (st) return st;
+    r->stage = 2;
+    return XLMR_OK;
+}
+
+/* Stage 2: every tensor info, then where the data section starts. */
+static xlmr_status read_tensor_infos(gguf_reader *r, gguf_cur *c, int *more, xlmr_error *err) {
+    while (r->ti_done < r->n_tensors) {
         gguf_tensor_info t;
-        int more;
-        xlmr_status st = gguf_tensor_info_read(r, &c, &t, &more, err);
-        if (st) return st;
-        if (more) goto more;
+        xlmr_status st = gguf_tensor_info_read(r, c, &t, more, err);
+        if (st || *more) return st;
         if (!grow((void **)&r->tis, &r->ti_cap, r->ti_done + 1, sizeof(gguf_tensor_info)))
             return xlmr_fail(err, XLMR_ERR_NOMEM, "GGUF: out of memory");
         r->tis[r->ti_done++] = t;
-        r->pos = c.p;
+        r->pos = c->p;
     }
-    if (r->stage == 2) {
-        r->data_start = (r->pos + r->alignment - 1) / r->alignment * r->alignment;
-        r->stage = 3;
-    }
-    if (r->stage == 3) {
+    r->data_start = (r->pos + r->alignment - 1) / r->alignment * r->alignment;
+    r->stage = 3;
+    return XLMR_OK;
+}
+
+xlmr_status gguf_reader_advance(gguf_reader *r, const uint8_t *buf, uint64_t len, uint64_t *need, xlmr_error *err) {
+    gguf_cur c = {buf, len, r->pos, 0};
+    *need = 0;
+    int more = 0;
+    xlmr_status st = XLMR_OK;
+    if (r->stage == 0) st = read_fixed_header(r, &c, &more, err);
+    if (!st && !more && r->stage == 1) st = read_kvs(r, &c, &more, err);
+    if (!st && !more && r->stage == 2) st = read_tensor_infos(r, &c, &more, err);
+    if (st) return st;
+    if (more) return more_bytes(&c, len, need, err);
+    if (r->stage == 3) { /* the padding: the whole header is in the buffer before the tables are checked */
         if (len < r->data_start) {
             *need = r->data_start;
             return XLMR_OK;
         }
-        xlmr_status st = gguf_finish_tables(r, buf, err);
-        if (st) return st;
+        if ((st = gguf_finish_tables(r, buf, err))) return st;
         r->stage = 4;
     }
     return XLMR_OK;
-more:
-    if (c.need == UINT64_MAX || c.need > GGUF_MAX_HEADER)
-        return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: metadata at byte %llu runs past the %llu-byte limit",
-                         (unsigned long long)c.p, (unsigned long long)GGUF_MAX_HEADER);
-    *need = c.need > len ? c.need : len + 1;
-    return XLMR_OK;
-}
-
-int64_t gguf_find_key(const gguf_reader *r, const uint8_t *buf, const char *key) {
-    size_t n = strlen(key);
-    for (uint64_t i = 0; i < r->kv_done; i++)
-        if (r->kvs[i].key_len == n && memcmp(buf + r->kvs[i].key_off, key, n) == 0) return (int64_t)i;
-    return -1;
-}
-
-static const gguf_kv *kv_at(const gguf_reader *r, int64_t i) {
-    if (i < 0 || (uint64_t)i >= r->kv_done || (r->in_array && (uint64_t)i == r->kv_done)) return NULL;
-    return &r->kvs[i];
-}
-
-int gguf_get_int(const gguf_reader *r, const uint8_t *buf, int64_t i, int64_t *out) {
-    const gguf_kv *kv = kv_at(r, i);
-    if (!kv) return 0;
-    const uint8_t *p = buf + kv->val_off;
-    switch (kv->type) {
-    case GGUF_U8: *out = p[0]; return 1;
-    case GGUF_I8: *out = (int8_t)p[0]; return 1;
-    case GGUF_U16: *out = xlmr_rd_u16(p); return 1;
-    case GGUF_I16: *out = (int16_t)xlmr_rd_u16(p); return 1;
-    case GGUF_U32: *out = xlmr_rd_u32(p); return 1;
-    case GGUF_I32: *out = (int32_t)xlmr_rd_u32(p); return 1;
-    case GGUF_U64: {
-        uint64_t v = xlmr_rd_u64(p);
-        if (v > (uint64_t)INT64_MAX) return 0;
-        *out = (int64_t)v;
-        return 1;
-    }
-    case GGUF_I64: *out = (int64_t)xlmr_rd_u64(p); return 1;
-    }
-    return 0;
-}
-
-int gguf_get_float(const gguf_reader *r, const uint8_t *buf, int64_t i, double *out) {
-    const gguf_kv *kv = kv_at(r, i);
-    if (!kv) return 0;
-    if (kv->type == GGUF_F32) {
-        *out = xlmr_rd_f32(buf + kv->val_off);
-        return 1;
-    }
-    if (kv->type == GGUF_F64) {
-        uint64_t u = xlmr_rd_u64(buf + kv->val_off);
-        double d;
-        memcpy(&d, &u, 8);
-        *out = d;
-        return 1;
-    }
-    return 0;
-}
-
-int gguf_get_bool(const gguf_reader *r, const uint8_t *buf, int64_t i, int *out) {
-    const gguf_kv *kv = kv_at(r, i);
-    if (!kv || kv->type != GGUF_BOOL) return 0;
-    *out = buf[kv->val_off] != 0;
-    return 1;
-}
-
-int gguf_get_str(const gguf_reader *r, const uint8_t *buf, int64_t i, const char **s, uint64_t *n) {
-    const gguf_kv *kv = kv_at(r, i);
-    if (!kv || kv->type != GGUF_STRING) return 0;
-    *n = xlmr_rd_u64(buf + kv->val_off);
-    *s = (const char *)buf + kv->val_off + 8;
-    return 1;
-}
-
-int gguf_get_arr(const gguf_reader *r, const uint8_t *buf, int64_t i, uint32_t *type, uint64_t *n, const uint8_t **data) {
-    const gguf_kv *kv = kv_at(r, i);
-    if (!kv || kv->type != GGUF_ARRAY) return 0;
-    *type = kv->arr_type;
-    *n = kv->arr_n;
-    *data = buf + kv->val_off;
-    return 1;
-}
-
-void gguf_next_str(const uint8_t **p, const char **s, uint64_t *n) {
-    *n = xlmr_rd_u64(*p);
-    *s = (const char *)*p + 8;
-    *p += 8 + *n;
-}
-
-/* ---- writing ---- */
-
-static void w_reserve(gguf_wbuf *b, size_t n) {
-    if (b->failed) return;
-    if (n > SIZE_MAX - b->len) {
-        b->failed = 1;
-        return;
-    }
-    if (b->len + n <= b->cap) return;
-    size_t nc = b->cap ? b->cap : 4096;
-    while (nc < b->len + n) {
-        if (nc > SIZE_MAX / 2) {
-            nc = b->len + n;
-            break;
-        }
-        nc *= 2;
-    }
-    uint8_t *q = XLMR_REALLOC(b->p, nc);
-    if (!q) {
-        b->failed = 1;
-        return;
-    }
-    b->p = q;
-    b->cap = nc;
-}
-
-void gguf_w_raw(gguf_wbuf *b, const void *p, size_t n) {
-    w_reserve(b, n);
-    if (b->failed) return;
-    if (n) memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-void gguf_w_u32(gguf_wbuf *b, uint32_t v) {
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    gguf_w_raw(b, x, 4);
-}
-
-static void w_u64(gguf_wbuf *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
-    gguf_w_raw(b, x, 8);
-}
-
-void gguf_w_str(gguf_wbuf *b, const char *s, size_t n) {
-    w_u64(b, n);
-    gguf_w_raw(b, s, n);
-}
-
-void gguf_w_begin(gguf_wbuf *b) {
-    memset(b, 0, sizeof *b);
-    gguf_w_raw(b, "GGUF", 4);
-    gguf_w_u32(b, 3);
-    w_u64(b, 0);
-    w_u64(b, 0);
-}
-
-static void w_key(gguf_wbuf *b, const char *key, uint32_t type) {
-    gguf_w_str(b, key, strlen(key));
-    gguf_w_u32(b, type);
-    b->n_kv++;
-}
-
-void gguf_w_kv_u32(gguf_wbuf *b, const char *key, uint32_t v) {
-    w_key(b, key, GGUF_U32);
-    gguf_w_u32(b, v);
-}
-
-void gguf_w_kv_f32(gguf_wbuf *b, const char *key, float v) {
-    uint32_t u;
-    memcpy(&u, &v, 4);
-    w_key(b, key, GGUF_F32);
-    gguf_w_u32(b, u);
-}
-
-void gguf_w_kv_bool(gguf_wbuf *b, const char *key, int v) {
-    uint8_t x = v ? 1 : 0;
-    w_key(b, key, GGUF_BOOL);
-    gguf_w_raw(b, &x, 1);
-}
-
-void gguf_w_kv_str(gguf_wbuf *b, const char *key, const char *s, size_t n) {
-    w_key(b, key, GGUF_STRING);
-    gguf_w_str(b, s, n);
-}
-
-void gguf_w_kv_arr(gguf_wbuf *b, const char *key, uint32_t elem_type, uint64_t n) {
-    w_key(b, key, GGUF_ARRAY);
-    gguf_w_u32(b, elem_type);
-    w_u64(b, n);
-}
-
-void gguf_w_tensor(gguf_wbuf *b, const char *name, uint32_t n_dims, const int64_t *ne, uint32_t type, uint64_t offset) {
-    gguf_w_str(b, name, strlen(name));
-    gguf_w_u32(b, n_dims);
-    for (uint32_t d = 0; d < n_dims; d++) w_u64(b, (uint64_t)ne[d]);
-    gguf_w_u32(b, type);
-    w_u64(b, offset);
-    b->n_tensors++;
-}
-
-void gguf_w_end(gguf_wbuf *b, uint32_t alignment) {
-    static const uint8_t zeros[64] = {0};
-    while (!b->failed && b->len % alignment != 0) {
-        size_t k = alignment - b->len % alignment;
-        gguf_w_raw(b, zeros, k > sizeof zeros ? sizeof zeros : k);
-    }
-    if (b->failed) return;
-    for (int i = 0; i < 8; i++) {
-        b->p[8 + i] = (uint8_t)(b->n_tensors >> (8 * i));
-        b->p[16 + i] = (uint8_t)(b->n_kv >> (8 * i));
-    }
-}
-
-void gguf_w_free(gguf_wbuf *b) {
-    XLMR_FREE(b->p);
-    memset(b, 0, sizeof *b);
 }

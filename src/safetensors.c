@@ -1,3 +1,4 @@
+/* safetensors.c — the safetensors header: a JSON object of tensor entries (see safetensors.h). */
 #include "safetensors.h"
 
 #include <stdlib.h>
@@ -45,13 +46,58 @@ static int st_get_u64(const json_value *v, uint64_t *out) {
     return 1;
 }
 
+/* One tensor's entry {"dtype", "shape", "data_offsets"}: shape and byte span agree for known dtypes. */
+static xlmr_status parse_tensor(const char *key, size_t klen, const json_value *v, st_tensor *t, xlmr_error *err) {
+    t->name = key;
+    t->name_len = klen;
+    const json_value *dt = json_get(v, "dtype"), *shape = json_get(v, "shape"), *offs = json_get(v, "data_offsets");
+    if (v->type != JSON_OBJECT || !dt || dt->type != JSON_STRING || !shape || shape->type != JSON_ARRAY || !offs || offs->type != JSON_ARRAY ||
+        offs->len != 2)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensor '%.80s' needs \"dtype\", \"shape\" and two \"data_offsets\"", key);
+    t->dtype = st_dtype_of(dt);
+    t->dtype_name = dt->str;
+    if (shape->len > ST_MAX_DIMS)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensor '%.80s' has %zu dimensions (at most %d)", key, shape->len,
+                         ST_MAX_DIMS);
+    t->n_dims = (int)shape->len;
+    uint64_t elems = 1;
+    int overflow = 0;
+    for (size_t d = 0; d < shape->len; d++) {
+        uint64_t x;
+        if (!st_get_u64(&shape->items[d], &x))
+            return xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensor '%.80s': shape[%zu] is not a size", key, d);
+        t->shape[d] = (int64_t)x;
+        if (x != 0 && elems > UINT64_MAX / x) overflow = 1;
+        else elems *= x;
+    }
+    if (!st_get_u64(&offs->items[0], &t->begin) || !st_get_u64(&offs->items[1], &t->end) || t->end < t->begin)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensor '%.80s': bad data_offsets", key);
+    size_t es = st_dtype_size(t->dtype);
+    if (es && (overflow || elems > UINT64_MAX / es || elems * es != t->end - t->begin))
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensor '%.80s': %s shape needs %s%llu bytes but data_offsets span %llu", key,
+                         dt->str, overflow ? "over " : "", (unsigned long long)(overflow ? UINT64_MAX : elems * es),
+                         (unsigned long long)(t->end - t->begin));
+    return XLMR_OK;
+}
+
+/* Sorted by offset, no two tensors share a byte; data_len is the end of the last. */
+static xlmr_status check_layout(st_header *h, xlmr_error *err) {
+    qsort(h->tensors, h->n, sizeof(st_tensor), st_cmp_begin);
+    for (size_t i = 0; i < h->n; i++) {
+        if (i > 0 && h->tensors[i].begin < h->tensors[i - 1].end)
+            return xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensors '%.80s' and '%.80s' overlap at byte %llu", h->tensors[i - 1].name,
+                             h->tensors[i].name, (unsigned long long)h->tensors[i].begin);
+        if (h->tensors[i].end > h->data_len) h->data_len = h->tensors[i].end;
+    }
+    return XLMR_OK;
+}
+
 xlmr_status st_header_parse(const char *json, size_t n, st_header *out, xlmr_error *err) {
     memset(out, 0, sizeof *out);
     xlmr_error jerr = {0};
     json_doc *doc = NULL;
     if (json_parse(json, n, &doc, &jerr) != XLMR_OK)
-        return xlmr_fail(err, jerr.code == XLMR_ERR_NOMEM ? XLMR_ERR_NOMEM : XLMR_ERR_FORMAT,
-                         "safetensors header: %s", jerr.msg);
+        return xlmr_fail(err, jerr.code == XLMR_ERR_NOMEM ? XLMR_ERR_NOMEM : XLMR_ERR_FORMAT, "safetensors header: %s", jerr.msg);
     out->doc = doc;
     const json_value *root = json_root(doc);
     xlmr_status st = XLMR_OK;
@@ -65,65 +111,11 @@ xlmr_status st_header_parse(const char *json, size_t n, st_header *out, xlmr_err
         goto fail;
     }
     for (size_t i = 0; i < root->len; i++) {
-        const char *key = root->keys[i];
-        size_t klen = root->key_lens[i];
-        const json_value *v = &root->items[i];
-        if (klen == 12 && memcmp(key, "__metadata__", 12) == 0) continue;
-        st_tensor *t = &out->tensors[out->n];
-        t->name = key;
-        t->name_len = klen;
-        const json_value *dt = json_get(v, "dtype"), *shape = json_get(v, "shape"), *offs = json_get(v, "data_offsets");
-        if (v->type != JSON_OBJECT || !dt || dt->type != JSON_STRING || !shape || shape->type != JSON_ARRAY || !offs ||
-            offs->type != JSON_ARRAY || offs->len != 2) {
-            st = xlmr_fail(err, XLMR_ERR_FORMAT,
-                           "safetensors header: tensor '%.80s' needs \"dtype\", \"shape\" and two \"data_offsets\"",
-                           key);
-            goto fail;
-        }
-        t->dtype = st_dtype_of(dt);
-        t->dtype_name = dt->str;
-        if (shape->len > ST_MAX_DIMS) {
-            st = xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensor '%.80s' has %zu dimensions (at most %d)",
-                           key, shape->len, ST_MAX_DIMS);
-            goto fail;
-        }
-        t->n_dims = (int)shape->len;
-        uint64_t elems = 1;
-        int overflow = 0;
-        for (size_t d = 0; d < shape->len; d++) {
-            uint64_t x;
-            if (!st_get_u64(&shape->items[d], &x)) {
-                st = xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensor '%.80s': shape[%zu] is not a size",
-                               key, d);
-                goto fail;
-            }
-            t->shape[d] = (int64_t)x;
-            if (x != 0 && elems > UINT64_MAX / x) overflow = 1;
-            else elems *= x;
-        }
-        if (!st_get_u64(&offs->items[0], &t->begin) || !st_get_u64(&offs->items[1], &t->end) || t->end < t->begin) {
-            st = xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensor '%.80s': bad data_offsets", key);
-            goto fail;
-        }
-        size_t es = st_dtype_size(t->dtype);
-        if (es && (overflow || elems > UINT64_MAX / es || elems * es != t->end - t->begin)) {
-            st = xlmr_fail(err, XLMR_ERR_FORMAT,
-                           "safetensors header: tensor '%.80s': %s shape needs %s%llu bytes but data_offsets span %llu",
-                           key, dt->str, overflow ? "over " : "", (unsigned long long)(overflow ? UINT64_MAX : elems * es),
-                           (unsigned long long)(t->end - t->begin));
-            goto fail;
-        }
+        if (root->key_lens[i] == 12 && memcmp(root->keys[i], "__metadata__", 12) == 0) continue;
+        if ((st = parse_tensor(root->keys[i], root->key_lens[i], &root->items[i], &out->tensors[out->n], err))) goto fail;
         out->n++;
     }
-    qsort(out->tensors, out->n, sizeof(st_tensor), st_cmp_begin);
-    for (size_t i = 0; i < out->n; i++) {
-        if (i > 0 && out->tensors[i].begin < out->tensors[i - 1].end) {
-            st = xlmr_fail(err, XLMR_ERR_FORMAT, "safetensors header: tensors '%.80s' and '%.80s' overlap at byte %llu",
-                           out->tensors[i - 1].name, out->tensors[i].name, (unsigned long long)out->tensors[i].begin);
-            goto fail;
-        }
-        if (out->tensors[i].end > out->data_len) out->data_len = out->tensors[i].end;
-    }
+    if ((st = check_layout(out, err))) goto fail;
     return XLMR_OK;
 fail:
     st_header_free(out);

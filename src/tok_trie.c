@@ -161,6 +161,81 @@ static int64_t find_base(builder *b, const uint16_t *labels, int n_labels) {
     return base < 0 ? 0 : base;
 }
 
+static void builder_free(builder *b) {
+    XLMR_FREE(b->base);
+    XLMR_FREE(b->check);
+    XLMR_FREE(b->value);
+    XLMR_FREE(b->score);
+    XLMR_FREE(b->next);
+    XLMR_FREE(b->prev);
+    XLMR_FREE(b->fails);
+    XLMR_FREE(b->listed);
+}
+
+static xlmr_status trie_nomem(xlmr_error *err, size_t n_keys) {
+    return xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory building the piece trie (%zu keys)", n_keys);
+}
+
+/* The work stack of nodes still to place (depth first: a subtree lands near its root). */
+typedef struct build_stack {
+    build_item *v;
+    size_t n, cap;
+} build_stack;
+
+/* One node: its key (if one ends here) stored, its children placed at a free base and pushed. */
+static xlmr_status place_children(builder *b, build_stack *q, build_item it, tok_trie_key *keys, tok_trie_key *tmp, size_t n_keys,
+                                  xlmr_error *err) {
+    uint16_t labels[256];
+    size_t starts[257];
+    int nl;
+    size_t ended = partition(keys, tmp, it.lo, it.hi, it.depth, labels, starts, &nl);
+    if (ended > 1)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: tokens %d and %d are the same string (%u bytes)", (int)keys[it.lo].value,
+                         (int)keys[it.lo + 1].value, it.depth);
+    if (ended) {
+        b->value[it.slot] = keys[it.lo].value;
+        b->score[it.slot] = keys[it.lo].score;
+    }
+    if (nl == 0) return XLMR_OK;
+    int64_t base = find_base(b, labels, nl);
+    if (base + 257 >= INT32_MAX / 2) return xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: trie too large");
+    if (!grow(b, (size_t)base + TRIE_PAD)) return trie_nomem(err, n_keys);
+    b->base[it.slot] = (int32_t)base;
+    if ((size_t)base + TRIE_PAD > b->used_max) b->used_max = (size_t)base + TRIE_PAD;
+    if (q->n + (size_t)nl > q->cap) {
+        size_t nc = q->cap * 2 + (size_t)nl;
+        build_item *nq = XLMR_REALLOC(q->v, nc * sizeof *nq);
+        if (!nq) return trie_nomem(err, n_keys);
+        q->v = nq;
+        q->cap = nc;
+    }
+    for (int i = 0; i < nl; i++) {
+        int32_t s = (int32_t)(base + labels[i]);
+        unlist(b, s);
+        b->check[s] = it.slot;
+        if ((size_t)s + 1 > b->frontier) b->frontier = (size_t)s + 1;
+        q->v[q->n++] = (build_item){s, it.depth + 1, starts[i], starts[i + 1]};
+    }
+    return XLMR_OK;
+}
+
+/* The builder's arrays interleaved into slots, as many as lookups can reach. */
+static int builder_to_slots(builder *b, tok_trie *t) {
+    size_t size = b->used_max;
+    if (!grow(b, size)) return 0;
+    if (b->check[0] == INT32_MAX) b->check[0] = -1;
+    t->slots = XLMR_MALLOC(size * sizeof *t->slots);
+    if (!t->slots) return 0;
+    for (size_t i = 0; i < size; i++) {
+        t->slots[i].base = b->base[i];
+        t->slots[i].check = b->check[i];
+        t->slots[i].value = b->value[i];
+        t->slots[i].score = b->score[i];
+    }
+    t->n_slots = size;
+    return 1;
+}
+
 xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error *err) {
     memset(t, 0, sizeof *t);
     size_t total = 1;
@@ -171,91 +246,25 @@ xlmr_status tok_trie_build(tok_trie *t, tok_trie_key *keys, size_t n, xlmr_error
     builder b;
     memset(&b, 0, sizeof b);
     b.head = b.tail = -1;
-    build_item *queue = NULL;
+    build_stack q = {NULL, 0, 1024};
     tok_trie_key *tmp = n ? XLMR_MALLOC(n * sizeof *tmp) : NULL;
-    size_t q_cap = 0, q_tail = 0; /* a stack: depth first */
     xlmr_status st = XLMR_OK;
-    uint16_t labels[256];
-    size_t starts[257];
-
     if ((n && !tmp) || !grow(&b, 1024)) goto nomem;
     unlist(&b, 0);
     b.check[0] = INT32_MAX; /* the root is nobody's child but is not free */
     b.frontier = 1;
     b.used_max = TRIE_PAD;
-    q_cap = 1024;
-    queue = XLMR_MALLOC(q_cap * sizeof *queue);
-    if (!queue) goto nomem;
-    queue[q_tail++] = (build_item){0, 0, 0, n};
-
-    while (q_tail > 0) {
-        build_item it = queue[--q_tail]; /* depth first: a subtree lands near its root */
-        int nl;
-        size_t ended = partition(keys, tmp, it.lo, it.hi, it.depth, labels, starts, &nl);
-        if (ended > 1) {
-            st = xlmr_fail(err, XLMR_ERR_FORMAT, "tokenizer: tokens %d and %d are the same string (%u bytes)", (int)keys[it.lo].value,
-                           (int)keys[it.lo + 1].value, it.depth);
-            goto done;
-        }
-        if (ended) {
-            b.value[it.slot] = keys[it.lo].value;
-            b.score[it.slot] = keys[it.lo].score;
-        }
-        if (nl == 0) continue;
-        int64_t base = find_base(&b, labels, nl);
-        if (base + 257 >= INT32_MAX / 2) {
-            st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: trie too large");
-            goto done;
-        }
-        if (!grow(&b, (size_t)base + TRIE_PAD)) goto nomem;
-        b.base[it.slot] = (int32_t)base;
-        if ((size_t)base + TRIE_PAD > b.used_max) b.used_max = (size_t)base + TRIE_PAD;
-        if (q_tail + (size_t)nl > q_cap) {
-            size_t nc = q_cap * 2 + (size_t)nl;
-            build_item *nq = XLMR_REALLOC(queue, nc * sizeof *queue);
-            if (!nq) goto nomem;
-            queue = nq;
-            q_cap = nc;
-        }
-        for (int i = 0; i < nl; i++) {
-            int32_t s = (int32_t)(base + labels[i]);
-            unlist(&b, s);
-            b.check[s] = it.slot;
-            if ((size_t)s + 1 > b.frontier) b.frontier = (size_t)s + 1;
-            queue[q_tail++] = (build_item){s, it.depth + 1, starts[i], starts[i + 1]};
-        }
-    }
-
-    /* Interleave into slots, as many as lookups can reach. */
-    {
-        size_t size = b.used_max;
-        if (!grow(&b, size)) goto nomem;
-        if (b.check[0] == INT32_MAX) b.check[0] = -1;
-        t->slots = XLMR_MALLOC(size * sizeof *t->slots);
-        if (!t->slots) goto nomem;
-        for (size_t i = 0; i < size; i++) {
-            t->slots[i].base = b.base[i];
-            t->slots[i].check = b.check[i];
-            t->slots[i].value = b.value[i];
-            t->slots[i].score = b.score[i];
-        }
-        t->n_slots = size;
-    }
+    if (!(q.v = XLMR_MALLOC(q.cap * sizeof *q.v))) goto nomem;
+    q.v[q.n++] = (build_item){0, 0, 0, n};
+    while (q.n > 0 && !st) st = place_children(&b, &q, q.v[--q.n], keys, tmp, n, err);
+    if (!st && !builder_to_slots(&b, t)) goto nomem;
     goto done;
-
 nomem:
-    st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory building the piece trie (%zu keys)", n);
+    st = trie_nomem(err, n);
 done:
-    XLMR_FREE(queue);
+    XLMR_FREE(q.v);
     XLMR_FREE(tmp);
-    XLMR_FREE(b.base);
-    XLMR_FREE(b.check);
-    XLMR_FREE(b.value);
-    XLMR_FREE(b.score);
-    XLMR_FREE(b.next);
-    XLMR_FREE(b.prev);
-    XLMR_FREE(b.fails);
-    XLMR_FREE(b.listed);
+    builder_free(&b);
     if (st) tok_trie_free(t);
     return st;
 }
