@@ -16,9 +16,18 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const OUT_DIR = path.join(ROOT, 'build', 'test-output', 'browser');
 const TINY_GGUF = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
 const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
-const HAVE_MT = fs.existsSync(path.join(ROOT, 'dist', 'xlmr-mt.wasm')); // `make mt`: the page offers threads
-const HAVE_RELAXED = fs.existsSync(path.join(ROOT, 'dist', 'xlmr-relaxed.wasm')); // `make relaxed`
-const MAX_FRAME_GAP_MS = 100;
+const BUILDS = ['xlmr.wasm', 'xlmr-mt.wasm', 'xlmr-relaxed.wasm']; // the page runs each (make test-browser builds them)
+// The main thread keeps painting while the worker computes. On a loaded 2-core host the OS still deschedules the
+// renderer now and then, so one long gap is no verdict: a run is judged by its median gap (the display's 16.7 ms
+// when it paints), by the share of its time spent in gaps over FREEZE_MS, and by its worst gap, over a window of
+// HEAVY_WINDOW_MS. The same work in the page's own thread (worker=0) is the contrast: it must fail the frozen share
+// and the worst-gap limit, or the limits could not fail.
+const HEAVY_WINDOW_MS = 3000;
+const FREEZE_MS = 100;
+const MAX_MEDIAN_GAP_MS = 50;
+const MAX_FROZEN_SHARE = 0.2;
+const MIN_FROZEN_SHARE_IN_THREAD = 0.5;
+const MAX_FRAME_GAP_MS = 250;
 const TOL = 1e-5; // same wasm build on both sides gives 0; a different SIMD flavour may differ in the last bits
 
 const found = await findChromium();
@@ -63,14 +72,43 @@ async function startFrames(page) {
   });
 }
 
-/** Stops recording: { frames, max, p99 } in ms. */
+/** Stops recording: { frames, ms, median, p99, max, frozenShare }: gaps in ms; frozenShare the part of the recorded
+ *  time that lay in gaps longer than FREEZE_MS. */
 async function stopFrames(page) {
-  return page.evaluate(() => {
+  return page.evaluate((freezeMs) => {
     const f = globalThis.__frames;
     f.on = false;
     const s = [...f.gaps].sort((a, b) => a - b);
-    return { frames: s.length, max: s[s.length - 1] ?? Infinity, p99: s[Math.floor(0.99 * (s.length - 1))] ?? Infinity };
-  });
+    const at = (q) => s[Math.floor(q * (s.length - 1))] ?? Infinity;
+    const ms = s.reduce((sum, g) => sum + g, 0);
+    const frozen = s.filter((g) => g > freezeMs).reduce((sum, g) => sum + g, 0);
+    return { frames: s.length, ms, median: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? Infinity, frozenShare: ms ? frozen / ms : 1 };
+  }, FREEZE_MS);
+}
+
+const shownGaps = (g) => `median gap ${g.median.toFixed(1)} ms, worst ${g.max.toFixed(1)} ms, ` +
+  `${(100 * g.frozenShare).toFixed(0)}% of ${g.ms.toFixed(0)} ms in gaps over ${FREEZE_MS} ms (${g.frames} frames)`;
+
+/** The page painted through a window of worker inference: the three limits above. */
+function assertPainting(g, what) {
+  assert.ok(g.median <= MAX_MEDIAN_GAP_MS, `${what}: ${shownGaps(g)}; median limit ${MAX_MEDIAN_GAP_MS} ms`);
+  assert.ok(g.frozenShare <= MAX_FROZEN_SHARE, `${what}: ${shownGaps(g)}; frozen-share limit ${100 * MAX_FROZEN_SHARE}%`);
+  assert.ok(g.max <= MAX_FRAME_GAP_MS, `${what}: ${shownGaps(g)}; worst-gap limit ${MAX_FRAME_GAP_MS} ms`);
+}
+
+/** In the page: embeddings of 16 texts of ~512 tokens and a long fill-mask, again and again for windowMs. */
+async function heavyInference(windowMs) {
+  const long = Array.from({ length: 16 }, (_, i) => `${'Die Katze schläft auf dem Sofa und träumt. '.repeat(40)} ${i}`);
+  const t0 = performance.now();
+  let calls = 0;
+  while (performance.now() - t0 < windowMs) {
+    await Promise.all([
+      xlmrDemo.model.embed(long, { truncation: true }),
+      xlmrDemo.model.fillMask(`<mask> ${'Das ist ein Satz. '.repeat(80)}`, { truncation: true, topK: 5 }),
+    ]);
+    calls += 2;
+  }
+  return { ms: performance.now() - t0, calls };
 }
 
 async function waitIdle(page, what) {
@@ -89,7 +127,7 @@ async function shoot(page, mode, name, selector) {
 }
 
 test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
-  assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'xlmr.wasm')), 'dist/xlmr.wasm is missing: run make');
+  for (const b of BUILDS) assert.ok(fs.existsSync(path.join(ROOT, 'dist', b)), `dist/${b} is missing: run make`);
   const { load } = await import('../../js/index.node.js');
   const ref = await load(TINY_GGUF, { worker: false, cache: false });
   t.after(() => ref.dispose());
@@ -131,7 +169,7 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
       assert.ok(['simd128', 'relaxed'].includes(env.runtime.simd), `runtime.simd ${env.runtime.simd}`);
       assert.ok(Number.isInteger(env.runtime.threads) && env.runtime.threads >= 1);
       if (!isolated) assert.equal(env.runtime.threads, 1, 'no SharedArrayBuffer, no threads');
-      if (isolated && HAVE_MT && env.cores > 1) assert.ok(env.runtime.threads > 1, `an isolated page runs the threaded build (runtime ${JSON.stringify(env.runtime)})`);
+      if (isolated && env.cores > 1) assert.ok(env.runtime.threads > 1, `an isolated page runs the threaded build (runtime ${JSON.stringify(env.runtime)})`);
       assert.match(env.build, env.runtime.simd === 'relaxed' ? /relaxed SIMD/ : /SIMD128/, 'the page names the build');
       st.diagnostic(`${mode}: ${env.progress}; wasm build: ${env.build}`);
       // the package itself, threads: 'auto': navigator.hardwareConcurrency threads (at most 4) where memory can be
@@ -145,7 +183,7 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
           await m.dispose();
         }
       });
-      const autoWant = isolated && HAVE_MT ? Math.max(1, Math.min(4, env.cores)) : 1;
+      const autoWant = isolated ? Math.max(1, Math.min(4, env.cores)) : 1;
       assert.equal(auto.runtime.threads, autoWant, `threads 'auto' on a ${mode} page with ${env.cores} cores: ${JSON.stringify(auto.runtime)}`);
       assert.ok(Number.isInteger(auto.top), 'and it runs');
       await waitIdle(page, 'embedRuns');
@@ -218,24 +256,12 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
 
       // ---- heavy inference in the worker: the main thread keeps painting ----
       await startFrames(page);
-      const heavy = await page.evaluate(async () => {
-        const long = Array.from({ length: 16 }, (_, i) => `${'Die Katze schläft auf dem Sofa und träumt. '.repeat(40)} ${i}`);
-        const t0 = performance.now();
-        let calls = 0;
-        while (performance.now() - t0 < 1500) {
-          await Promise.all([
-            xlmrDemo.model.embed(long, { truncation: true }),
-            xlmrDemo.model.fillMask(`<mask> ${'Das ist ein Satz. '.repeat(80)}`, { truncation: true, topK: 5 }),
-          ]);
-          calls += 2;
-        }
-        return { ms: performance.now() - t0, calls };
-      });
+      const heavy = await page.evaluate(heavyInference, HEAVY_WINDOW_MS);
       const busy = await stopFrames(page);
       const fps = busy.frames / (heavy.ms / 1000);
       assert.ok(fps >= 20, `rAF ran at ${fps.toFixed(0)} frames/s during inference: the measurement is not meaningful`);
-      assert.ok(busy.max <= MAX_FRAME_GAP_MS, `longest frame gap ${busy.max.toFixed(1)} ms during ${heavy.ms.toFixed(0)} ms of inference (limit ${MAX_FRAME_GAP_MS})`);
-      assert.ok(typing.max <= MAX_FRAME_GAP_MS, `longest frame gap ${typing.max.toFixed(1)} ms while typing (limit ${MAX_FRAME_GAP_MS})`);
+      assertPainting(busy, `${heavy.calls} calls over ${heavy.ms.toFixed(0)} ms of inference in the worker`);
+      assertPainting(typing, 'typing');
       assert.deepEqual(problems, [], 'no page errors');
 
       report[mode] = {
@@ -245,14 +271,14 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
         screenshots: [modelShot, fillShot, embedShot],
       };
       st.diagnostic(`${mode}: vs Node max score diff ${fillDiff}, max embedding diff ${embedDiff}`);
-      st.diagnostic(`${mode}: typing ${typed.length} keys -> ${runsTyping} fill-mask calls, longest frame gap ${typing.max.toFixed(1)} ms`);
-      st.diagnostic(`${mode}: ${heavy.calls} calls over ${heavy.ms.toFixed(0)} ms in the worker: ${busy.frames} frames (${fps.toFixed(0)}/s), longest gap ${busy.max.toFixed(1)} ms, p99 ${busy.p99.toFixed(1)} ms`);
+      st.diagnostic(`${mode}: typing ${typed.length} keys -> ${runsTyping} fill-mask calls; ${shownGaps(typing)}`);
+      st.diagnostic(`${mode}: ${heavy.calls} calls over ${heavy.ms.toFixed(0)} ms in the worker (${fps.toFixed(0)} frames/s): ${shownGaps(busy)}, p99 ${busy.p99.toFixed(1)} ms`);
       st.diagnostic(`${mode}: screenshots ${[modelShot, fillShot, embedShot].join(', ')}`);
     });
   }
 
   // ---- &simd=relaxed: load({ simd: 'relaxed' }) picks the relaxed-SIMD build, which Chromium validates ----
-  await t.test('simd: relaxed runs the relaxed-SIMD build', { skip: HAVE_RELAXED ? false : 'dist/xlmr-relaxed.wasm is not built (make relaxed)' }, async (st) => {
+  await t.test('simd: relaxed runs the relaxed-SIMD build', async (st) => {
     const { server, url } = await listen(createServer({ isolated: false }));
     st.after(() => new Promise((r) => server.close(r)));
     const page = await browser.context.newPage();
@@ -280,19 +306,13 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
     await page.waitForFunction(() => document.body.dataset.state === 'ready' && document.body.dataset.embedRuns, null, { timeout: 60_000 });
     assert.equal(await page.evaluate(() => xlmrDemo.model.mode), 'in-thread');
     await startFrames(page);
-    const ms = await page.evaluate(async () => {
-      const long = Array.from({ length: 16 }, (_, i) => `${'Die Katze schläft auf dem Sofa und träumt. '.repeat(40)} ${i}`);
-      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)));
-      const t0 = performance.now();
-      await xlmrDemo.model.embed(long, { truncation: true });
-      const dt = performance.now() - t0;
-      await new Promise((r) => setTimeout(r, 100));
-      return dt;
-    });
+    const heavy = await page.evaluate(heavyInference, HEAVY_WINDOW_MS);
     const gaps = await stopFrames(page);
-    st.diagnostic(`in-thread: one embed call of 16×512 tokens took ${ms.toFixed(0)} ms; longest frame gap ${gaps.max.toFixed(1)} ms`);
-    report.inThreadControl = { callMs: ms, ...gaps };
-    if (ms > 3 * MAX_FRAME_GAP_MS) assert.ok(gaps.max > MAX_FRAME_GAP_MS, 'a long in-thread call must show as a long frame gap');
+    st.diagnostic(`in-thread: ${heavy.calls} calls over ${heavy.ms.toFixed(0)} ms: ${shownGaps(gaps)}`);
+    report.inThreadControl = { ...heavy, ...gaps };
+    // The worker runs' limits, failed by the same work in the page's thread: they can tell a frozen page.
+    assert.ok(gaps.frozenShare >= MIN_FROZEN_SHARE_IN_THREAD, `in-thread: ${shownGaps(gaps)}; expected at least ${100 * MIN_FROZEN_SHARE_IN_THREAD}% frozen`);
+    assert.ok(gaps.max > MAX_FRAME_GAP_MS, `in-thread: ${shownGaps(gaps)}; the worst gap must pass the ${MAX_FRAME_GAP_MS} ms limit`);
   });
 
   // ---- a slow download: progress bar with MB and MB/s, then cancel ----
