@@ -136,6 +136,10 @@ build/native/libxlmr.a: $(NATIVE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 build/native/%: tests/c/%.c build/native/libxlmr.a $(HDR) $(TEST_HDR)
 	$(CLANG) $(CSTD) $(WARN) $(NATIVE_SAN) -Isrc $< build/native/libxlmr.a -o $@ -lm
+# The tensor table's own test adds a made-up row to src/tensor_table.h: the core is compiled with it.
+build/native/test_tensor_table: tests/c/test_tensor_table.c $(SRC) $(HDR) $(TEST_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(CSTD) $(WARN) $(NATIVE_SAN) -DXLMR_TEST_EXTRA_TENSOR -Isrc $< $(SRC) -o $@ -lm
 
 build/wasm-tests/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(@D)
@@ -144,6 +148,9 @@ build/wasm-tests/libxlmr.a: $(WASMT_OBJ)
 	rm -f $@ && llvm-ar-19 rcs $@ $^
 build/wasm-tests/%.wasm: tests/c/%.c build/wasm-tests/libxlmr.a $(HDR) $(TEST_HDR)
 	$(CLANG) $(WASM_FLAGS) $(CSTD) $(WARN) -Isrc -Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296 $< build/wasm-tests/libxlmr.a -o $@ -lm
+build/wasm-tests/test_tensor_table.wasm: tests/c/test_tensor_table.c $(SRC) $(HDR) $(TEST_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(WASM_FLAGS) $(CSTD) $(WARN) -DXLMR_TEST_EXTRA_TENSOR -Isrc -Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296 $< $(SRC) -o $@ -lm
 
 build/native-opt/libxlmr.a: $(SRC) $(HDR)
 	@mkdir -p build/native-opt/obj
