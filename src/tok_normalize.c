@@ -149,31 +149,74 @@ static size_t normalize_prefix(const tok_normalizer *nz, const uint8_t *s, size_
 
 static const uint8_t kSpaceSymbol[3] = {0xE2, 0x96, 0x81};
 
+/* Appends one alignment entry per output byte (and per byte skipped from the end, undone). */
+static int align_push(tok_align *al, uint32_t orig, size_t count) {
+    if (!al) return 1;
+    if (al->n + count > al->cap) {
+        size_t cap = al->cap ? al->cap : 64;
+        while (cap < al->n + count) {
+            if (cap > SIZE_MAX / 8) return 0;
+            cap *= 2;
+        }
+        uint32_t *p = XLMR_REALLOC(al->v, cap * sizeof *p);
+        if (!p) return 0;
+        al->v = p;
+        al->cap = cap;
+    }
+    for (size_t i = 0; i < count; i++) al->v[al->n++] = orig;
+    return 1;
+}
+
+void tok_align_free(tok_align *al) {
+    XLMR_FREE(al->v);
+    al->v = NULL;
+    al->n = al->cap = 0;
+}
+
+/* The output for one input unit (consumed: its offset in the input): spaces escaped to "▁" when asked. */
+static int emit_unit(const tok_normalizer *nz, const uint8_t *p, size_t plen, uint32_t consumed, tok_buf *out, tok_align *al) {
+    size_t worst;
+    if (!xlmr_mul_size(plen, 3, &worst) || !tok_buf_reserve(out, worst)) return 0;
+    uint8_t *o = out->p + out->n;
+    for (size_t i = 0; i < plen; i++) {
+        if (p[i] == ' ' && nz->escape_whitespaces) {
+            *o++ = 0xE2;
+            *o++ = 0x96;
+            *o++ = 0x81;
+            if (!align_push(al, consumed, 3)) return 0;
+        } else {
+            *o++ = p[i];
+            if (!align_push(al, consumed, 1)) return 0;
+        }
+    }
+    out->n = (size_t)(o - out->p);
+    return 1;
+}
+
 xlmr_status tok_normalize(const tok_normalizer *nz, const uint8_t *in, size_t n, tok_buf *out, xlmr_error *err) {
+    return tok_normalize_aligned(nz, in, n, out, NULL, err);
+}
+
+xlmr_status tok_normalize_aligned(const tok_normalizer *nz, const uint8_t *in, size_t n, tok_buf *out, tok_align *al, xlmr_error *err) {
     const uint8_t *p;
     size_t plen;
+    uint32_t consumed = 0;
     if (nz->remove_extra_whitespaces) {
         while (n) {
             size_t used = normalize_prefix(nz, in, n, &p, &plen);
             if (!(plen == 1 && p[0] == ' ')) break;
             in += used;
             n -= used;
+            consumed += (uint32_t)used;
         }
     }
-    if (!n) return XLMR_OK;
+    if (!n) return align_push(al, consumed, 1) ? XLMR_OK : xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory normalizing text");
 
-    const size_t start = out->n;
+    const size_t start = out->n, al_start = al ? al->n : 0;
     size_t est;
     if (!xlmr_mul_size(n, 3, &est) || !tok_buf_reserve(out, est + 3))
         return xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: cannot allocate %zu bytes to normalize %zu bytes of text", est, n);
-    if (nz->add_dummy_prefix) {
-        if (nz->escape_whitespaces) {
-            memcpy(out->p + out->n, kSpaceSymbol, 3);
-            out->n += 3;
-        } else {
-            out->p[out->n++] = ' ';
-        }
-    }
+    if (nz->add_dummy_prefix && !emit_unit(nz, (const uint8_t *)" ", 1, consumed, out, al)) goto nomem;
     int is_prev_space = nz->remove_extra_whitespaces;
     while (n) {
         size_t used = normalize_prefix(nz, in, n, &p, &plen);
@@ -183,32 +226,26 @@ xlmr_status tok_normalize(const tok_normalizer *nz, const uint8_t *in, size_t n,
                 plen--;
             }
         if (plen) {
-            size_t worst;
-            if (!xlmr_mul_size(plen, 3, &worst) || !tok_buf_reserve(out, worst))
-                return xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory normalizing text");
-            uint8_t *o = out->p + out->n;
-            for (size_t i = 0; i < plen; i++) {
-                if (p[i] == ' ' && nz->escape_whitespaces) {
-                    *o++ = 0xE2;
-                    *o++ = 0x96;
-                    *o++ = 0x81;
-                } else {
-                    *o++ = p[i];
-                }
-            }
-            out->n = (size_t)(o - out->p);
+            if (!emit_unit(nz, p, plen, consumed, out, al)) goto nomem;
             is_prev_space = p[plen - 1] == ' ';
         }
         in += used;
         n -= used;
+        consumed += (uint32_t)used;
         if (!nz->remove_extra_whitespaces) is_prev_space = 0;
     }
     if (nz->remove_extra_whitespaces) {
-        if (nz->escape_whitespaces) {
-            while (out->n - start >= 3 && memcmp(out->p + out->n - 3, kSpaceSymbol, 3) == 0) out->n -= 3;
-        } else {
-            while (out->n > start && out->p[out->n - 1] == ' ') out->n--;
+        const size_t sp = nz->escape_whitespaces ? 3 : 1;
+        while (out->n - start >= sp && memcmp(out->p + out->n - sp, nz->escape_whitespaces ? kSpaceSymbol : (const uint8_t *)" ", sp) == 0) {
+            out->n -= sp;
+            if (al) {
+                consumed = al->v[al_start + (out->n - start)];
+                al->n = al_start + (out->n - start);
+            }
         }
     }
+    if (!align_push(al, consumed, 1)) goto nomem;
     return XLMR_OK;
+nomem:
+    return xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory normalizing text");
 }

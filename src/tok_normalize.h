@@ -35,6 +35,19 @@ xlmr_status tok_normalizer_set_charsmap(tok_normalizer *nz, const uint8_t *blob,
 /* Appends the normalized form of in[0..n) to out (out->n is not reset). */
 xlmr_status tok_normalize(const tok_normalizer *nz, const uint8_t *in, size_t n, tok_buf *out, xlmr_error *err);
 
+/* Where each normalized byte came from, as normalizer.cc's norm_to_orig: v[j] is the input offset of the
+   unit that produced output byte j (the dummy prefix: the first unit's), and one more entry, the input
+   offset where the text ends (trailing spaces dropped). A piece [a, b) of the output spans the input
+   [v[a], v[b]), whitespace it stands for included. */
+typedef struct tok_align {
+    uint32_t *v;
+    size_t n, cap;
+} tok_align;
+void tok_align_free(tok_align *al);
+
+/* tok_normalize, appending out->n - (out->n before) + 1 entries to al (al may be NULL). */
+xlmr_status tok_normalize_aligned(const tok_normalizer *nz, const uint8_t *in, size_t n, tok_buf *out, tok_align *al, xlmr_error *err);
+
 /* SentencePiece's UTF-8 decoder (util.cc DecodeUTF8): code point and length; invalid -> 0xFFFD, length 1. */
 uint32_t tok_utf8_decode(const uint8_t *s, size_t n, size_t *len);
 

@@ -158,48 +158,87 @@ static int split_specials(const uint8_t *s, size_t n, split_parts *parts) {
     return 1;
 }
 
-/* Encodes one chunk with SentencePiece (no specials) and appends the ids. */
+/* Where a chunk's spans go (NULL: ids only): 2 per id, byte offsets into the caller's text. */
+typedef struct chunk_spans {
+    tok_ids *out;
+    tok_align al;
+    size_t base; /* the chunk's offset in the text */
+    int rule;    /* TOK_OFFSETS_* */
+} chunk_spans;
+
+static int spans_push(chunk_spans *sp, size_t start, size_t end) {
+    return tok_ids_push(sp->out, (int32_t)(sp->base + start)) && tok_ids_push(sp->out, (int32_t)(sp->base + end));
+}
+
+/* The spans of one chunk's pieces from first (an index into sp->out's pairs) on: with TOK_OFFSETS_TRIMMED,
+   the whitespace a leading "▁" stands for is left out, and a piece that is only that whitespace (a lone "▁")
+   takes the span of the next piece's first character. s is the whole text. */
+static void trim_spans(const uint8_t *s, chunk_spans *sp, size_t first) {
+    if (sp->rule != TOK_OFFSETS_TRIMMED) return;
+    int32_t *v = sp->out->ids;
+    const size_t n = sp->out->n / 2;
+    for (size_t i = first; i < n; i++) {
+        const size_t start = (size_t)v[2 * i], end = (size_t)v[2 * i + 1];
+        v[2 * i] = (int32_t)(start + tok_lstrip_len(s + start, end - start));
+    }
+    for (size_t i = n; i-- > first;) {
+        if (v[2 * i] < v[2 * i + 1] || i + 1 >= n) continue;
+        size_t len;
+        const size_t next = (size_t)v[2 * i + 2];
+        if (next >= (size_t)v[2 * i + 3]) continue;
+        tok_utf8_decode(s + next, (size_t)v[2 * i + 3] - next, &len);
+        v[2 * i] = (int32_t)next;
+        v[2 * i + 1] = (int32_t)(next + len);
+    }
+}
+
+/* Encodes one chunk with SentencePiece (no specials) and appends the ids (and their spans). */
 static xlmr_status encode_chunk(const tok_tokenizer *t, const uint8_t *s, size_t n, tok_buf *norm, tok_segments *segs, tok_ids *out,
-                                xlmr_error *err) {
+                                chunk_spans *sp, xlmr_error *err) {
     norm->n = 0;
-    xlmr_status st = tok_normalize(&t->nz, s, n, norm, err);
+    if (sp) sp->al.n = 0;
+    xlmr_status st = tok_normalize_aligned(&t->nz, s, n, norm, sp ? &sp->al : NULL, err);
     if (st) return st;
     if ((st = tok_unigram_encode(&t->ug, norm->p, norm->n, segs, err))) return st;
+    const uint32_t *al = sp ? sp->al.v : NULL;
+    const size_t first = sp ? sp->out->n / 2 : 0;
     int prev_unk = 0;
     for (size_t i = 0; i < segs->n; i++) {
         const tok_segment *g = &segs->v[i];
-        if (g->id == t->unk) {
-            if (t->byte_fallback) {
-                for (uint32_t k = g->start; k < g->end; k++)
-                    if (!tok_ids_push(out, t->byte_ids[norm->p[k]])) goto nomem;
-            } else if (!prev_unk) {
-                if (!tok_ids_push(out, t->unk)) goto nomem;
-            }
-            prev_unk = 1;
-        } else {
-            if (!tok_ids_push(out, g->id)) goto nomem;
-            prev_unk = 0;
+        const int merged = g->id == t->unk && !t->byte_fallback && prev_unk;
+        const size_t pieces = g->id == t->unk && t->byte_fallback ? g->end - g->start : merged ? 0 : 1;
+        for (size_t k = 0; k < pieces; k++) {
+            int32_t id = g->id != t->unk ? g->id : t->byte_fallback ? t->byte_ids[norm->p[g->start + k]] : t->unk;
+            if (!tok_ids_push(out, id) || (sp && !spans_push(sp, al[g->start], al[g->end]))) goto nomem;
         }
+        if (merged && sp) sp->out->ids[sp->out->n - 1] = (int32_t)(sp->base + al[g->end]); /* one <unk> for the run */
+        prev_unk = g->id == t->unk;
     }
+    if (sp) trim_spans(s - sp->base, sp, first);
     return XLMR_OK;
 nomem:
     return xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory for token ids");
 }
 
-xlmr_status tok_encode_raw(const tok_tokenizer *t, const char *text, size_t n, tok_ids *out, xlmr_error *err) {
+/* Ids of the text alone, and with spans non-NULL their byte spans (2 per id; a special token typed in the
+   text spans its characters). */
+static xlmr_status encode_text(const tok_tokenizer *t, const char *text, size_t n, tok_ids *out, tok_ids *spans, int rule, xlmr_error *err) {
     if (!t || (!text && n)) return xlmr_fail(err, XLMR_ERR_ARG, "tokenizer: NULL tokenizer or text");
+    if (spans && n > (size_t)INT32_MAX) return xlmr_fail(err, XLMR_ERR_TOO_LONG, "tokenizer: %zu bytes are too long for offsets", n);
     const uint8_t *s = (const uint8_t *)text;
     xlmr_status st = XLMR_OK;
     split_parts parts = {0};
     tok_buf norm = {0};
     tok_segments segs = {0};
+    chunk_spans sp = {spans, {0}, 0, rule};
     if (!split_specials(s, n, &parts)) goto nomem;
     for (size_t p = 0; p < parts.n && !st; p++) {
         const split_part *x = &parts.v[p];
+        sp.base = x->start;
         if (x->special >= 0) {
-            if (!tok_ids_push(out, tok_special_id(t, x->special))) goto nomem;
+            if (!tok_ids_push(out, tok_special_id(t, x->special)) || (spans && !spans_push(&sp, 0, x->end - x->start))) goto nomem;
         } else if (x->end > x->start) {
-            st = encode_chunk(t, s + x->start, x->end - x->start, &norm, &segs, out, err);
+            st = encode_chunk(t, s + x->start, x->end - x->start, &norm, &segs, out, spans ? &sp : NULL, err);
         }
     }
     goto done;
@@ -209,6 +248,37 @@ done:
     XLMR_FREE(parts.v);
     tok_buf_free(&norm);
     tok_segments_free(&segs);
+    tok_align_free(&sp.al);
+    return st;
+}
+
+xlmr_status tok_encode_raw(const tok_tokenizer *t, const char *text, size_t n, tok_ids *out, xlmr_error *err) {
+    return encode_text(t, text, n, out, NULL, TOK_OFFSETS_TRIMMED, err);
+}
+
+/* Byte offsets (entries from first on) -> UTF-16 code units of text; an invalid byte counts one unit (U+FFFD). */
+static int spans_to_utf16(const char *text, size_t n, tok_ids *spans, size_t first) {
+    uint32_t *units = XLMR_MALLOC((n + 1) * sizeof *units);
+    if (!units) return 0;
+    uint32_t u = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len;
+        uint32_t c = tok_utf8_decode((const uint8_t *)text + i, n - i, &len);
+        for (size_t k = 0; k < len; k++) units[i + k] = u; /* spans start and end on character boundaries */
+        u += c >= 0x10000 ? 2 : 1;
+        i += len;
+    }
+    units[n] = u;
+    for (size_t i = first; i < spans->n; i++) spans->ids[i] = (int32_t)units[spans->ids[i]];
+    XLMR_FREE(units);
+    return 1;
+}
+
+xlmr_status tok_encode_raw_offsets(const tok_tokenizer *t, const char *text, size_t n, int rule, tok_ids *out, tok_ids *offsets,
+                                   xlmr_error *err) {
+    const size_t first = offsets->n;
+    xlmr_status st = encode_text(t, text, n, out, offsets, rule, err);
+    if (!st && !spans_to_utf16(text, n, offsets, first)) st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory for offsets");
     return st;
 }
 
@@ -226,6 +296,28 @@ xlmr_status tok_encode(const tok_tokenizer *t, const char *text, size_t n, int m
     if (max_len > 0 && out->n + 1 > (size_t)max_len) out->n = (size_t)max_len - 1;
     if (!tok_ids_push(out, t->eos)) return xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory");
     return XLMR_OK;
+}
+
+xlmr_status tok_encode_offsets(const tok_tokenizer *t, const char *text, size_t n, int max_len, int rule, tok_ids *out, tok_ids *offsets,
+                               xlmr_error *err) {
+    if (!out || !offsets) return xlmr_fail(err, XLMR_ERR_ARG, "tokenizer: NULL output");
+    out->n = offsets->n = 0;
+    if (max_len > 0 && max_len < 2) return xlmr_fail(err, XLMR_ERR_ARG, "tokenizer: max_len %d leaves no room for <s> and </s>", max_len);
+    if (!t) return xlmr_fail(err, XLMR_ERR_ARG, "tokenizer: NULL tokenizer");
+    xlmr_status st = XLMR_OK;
+    if (!tok_ids_push(out, t->bos) || !tok_ids_push(offsets, 0) || !tok_ids_push(offsets, 0)) goto nomem;
+    if ((st = tok_encode_raw_offsets(t, text, n, rule, out, offsets, err))) goto fail;
+    if (max_len > 0 && out->n + 1 > (size_t)max_len) {
+        out->n = (size_t)max_len - 1;
+        offsets->n = 2 * out->n;
+    }
+    if (!tok_ids_push(out, t->eos) || !tok_ids_push(offsets, 0) || !tok_ids_push(offsets, 0)) goto nomem;
+    return XLMR_OK;
+nomem:
+    st = xlmr_fail(err, XLMR_ERR_NOMEM, "tokenizer: out of memory");
+fail:
+    out->n = offsets->n = 0;
+    return st;
 }
 
 xlmr_status tok_encode_pair(const tok_tokenizer *t, const char *a, size_t na, const char *b, size_t nb, int max_len, tok_ids *out,

@@ -64,6 +64,42 @@ xlmr_status tok_encode_pair(const tok_tokenizer *t, const char *a, size_t na, co
 /* Ids of the text alone: no <s> </s>, no truncation (appended to out). */
 xlmr_status tok_encode_raw(const tok_tokenizer *t, const char *text, size_t n, tok_ids *out, xlmr_error *err);
 
+/* ---- offsets: every id's [start, end) in UTF-16 code units of the caller's text (what JS indexes) ----
+ * As Hugging Face's fast XLM-R tokenizer reports them. TOK_OFFSETS_TRIMMED (the hub's tokenizer.json,
+ * WhitespaceSplit before Metaspace): a span leaves out the whitespace its "▁" stands for, and a lone "▁"
+ * takes the span of the next word's first character. TOK_OFFSETS_METASPACE (Metaspace alone, transformers
+ * 4.x's converter): the span includes that whitespace. Either way <s> and </s> added around the text are
+ * (0, 0), a special token typed in the text spans its characters, and a piece of the normalized text spans
+ * the original characters it came from (SentencePiece's alignment). */
+enum { TOK_OFFSETS_TRIMMED = 0, TOK_OFFSETS_METASPACE = 1 };
+
+/* tok_encode_raw, appending two entries (start, end) per id to offsets. */
+xlmr_status tok_encode_raw_offsets(const tok_tokenizer *t, const char *text, size_t n, int rule, tok_ids *out, tok_ids *offsets,
+                                   xlmr_error *err);
+/* tok_encode with offsets (2 per id, replaced). */
+xlmr_status tok_encode_offsets(const tok_tokenizer *t, const char *text, size_t n, int max_len, int rule, tok_ids *out, tok_ids *offsets,
+                               xlmr_error *err);
+
+/* ---- pairs: <s> A </s></s> B </s>, truncated or in windows (Hugging Face's semantics) ---- */
+enum { TOK_TRUNC_LONGEST_FIRST = 0, TOK_TRUNC_ONLY_FIRST = 1, TOK_TRUNC_ONLY_SECOND = 2 };
+
+/* Windows laid back to back: window w is entries [starts[w], starts[w + 1]) of ids and seq, and twice that of
+ * offsets. seq: 0 for a token of A, 1 of B, -1 for the added <s> </s>. Offsets index A's or B's own text. */
+typedef struct tok_windows {
+    tok_ids ids, offsets, seq, starts;
+    size_t n; /* windows */
+} tok_windows;
+void tok_windows_free(tok_windows *w);
+
+/* max_len <= 0: no truncation, one window. Else the pair is cut to max_len ids: longest_first removes one
+ * id at a time from the longer of A and B (from B on a tie); only_first / only_second cut that text alone
+ * (XLMR_ERR_TOO_LONG when the other leaves it no room). stride < 0: one window, the rest dropped.
+ * stride >= 0 (only_first / only_second): every window over the cut text as return_overflowing_tokens
+ * gives them: slices of (room) ids starting every room - stride ids, the last reaching the end; the other
+ * text whole in each (stride >= room: XLMR_ERR_ARG). */
+xlmr_status tok_encode_pair_windows(const tok_tokenizer *t, const char *a, size_t na, const char *b, size_t nb, int max_len, int strategy,
+                                    int stride, int rule, tok_windows *out, xlmr_error *err);
+
 const char *tok_piece(const tok_tokenizer *t, int32_t id); /* convert_ids_to_tokens; NULL if out of range */
 /* Id of a token string as convert_tokens_to_ids does it (<unk> id for unknown strings). */
 int32_t tok_piece_to_id(const tok_tokenizer *t, const char *piece, size_t n);

@@ -53,6 +53,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         &err) != XLMR_OK)
         __builtin_trap();
     if (cut.n < 4) __builtin_trap();
+    /* offsets: the same ids, spans ordered within the text's UTF-16 length; pair windows within max_len */
+    tok_ids offs = {0};
+    if (tok_encode_offsets(t, (const char *)data, size, 0, size & 1, &cut, &offs, &err) != XLMR_OK || cut.n != ids.n || offs.n != 2 * ids.n ||
+        memcmp(cut.ids, ids.ids, ids.n * sizeof(int32_t)) != 0)
+        __builtin_trap();
+    for (size_t i = 0; i < ids.n; i++)
+        if (offs.ids[2 * i] < 0 || offs.ids[2 * i] > offs.ids[2 * i + 1] || (size_t)offs.ids[2 * i + 1] > size) __builtin_trap();
+    tok_windows w = {0};
+    const int win_len = 5 + (size ? data[0] % 24 : 0), stride = size > 1 ? data[1] % 6 - 1 : -1;
+    xlmr_status st = tok_encode_pair_windows(t, (const char *)data, half, (const char *)data + half, size - half, win_len, 1 + (size & 1), stride,
+                                             TOK_OFFSETS_TRIMMED, &w, &err);
+    if (st != XLMR_OK && st != XLMR_ERR_TOO_LONG && st != XLMR_ERR_ARG) __builtin_trap();
+    for (size_t k = 0; st == XLMR_OK && k < w.n; k++)
+        if (w.starts.ids[k + 1] - w.starts.ids[k] > win_len) __builtin_trap();
+    tok_windows_free(&w);
+    tok_ids_free(&offs);
     tok_ids_free(&ids);
     tok_ids_free(&cut);
     tok_text_free(&text);
