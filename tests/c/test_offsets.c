@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "tokenizer.h"
+#include "xlmr.h"
 
 static const char *kModel = "tests/fixtures/sentencepiece.bpe.model";
 static const char *kCases = "tests/fixtures/tokenizer_cases.jsonl";
@@ -153,6 +154,53 @@ static void test_fixture_pairs(const tok_tokenizer *t) {
     free(text);
 }
 
+/* The exported C API (xlmr_tokenize_offsets, xlmr_tokenize_pair) gives what the tokenizer gives, on the
+   fixture model loaded from its folder; a failed call leaves the model usable. */
+static void test_api(const tok_tokenizer *t) {
+    size_t cfg_n, wts_n, spm_n;
+    unsigned char *cfg = test_read_file("tests/fixtures/config.json", &cfg_n), *spm = test_read_file(kModel, &spm_n);
+    unsigned char *wts = test_read_file("tests/fixtures/model.safetensors", &wts_n);
+    xlmr_loader *ld = xlmr_loader_new(XLMR_DTYPE_Q8_0);
+    xlmr_model *m = NULL;
+    if (cfg && spm && wts && ld && xlmr_loader_set_config(ld, (const char *)cfg, cfg_n) == XLMR_OK && xlmr_loader_set_tokenizer(ld, spm, spm_n) == XLMR_OK &&
+        xlmr_loader_feed(ld, wts, wts_n) == XLMR_OK)
+        m = xlmr_loader_finish(ld);
+    CHECK(m != NULL, "fixture model loads: %s", ld ? xlmr_loader_error(ld) : "no loader");
+    xlmr_loader_free(ld);
+    free(cfg);
+    free(spm);
+    free(wts);
+    if (!m) return;
+    const char *q = "What is <mask>?", *ctx = "Quality of work is sufficient, and the context goes on for a while longer than one window.";
+    tok_ids ids = {0}, offs = {0};
+    xlmr_error err = {0};
+    CHECK(tok_encode_offsets(t, ctx, strlen(ctx), 0, TOK_OFFSETS_TRIMMED, &ids, &offs, &err) == XLMR_OK, "%s", err.msg);
+    int n = xlmr_tokenize_offsets(m, ctx, strlen(ctx), 0, XLMR_OFFSETS_HUB);
+    CHECK(n == (int)ids.n && memcmp(xlmr_result_ids(m), ids.ids, ids.n * 4) == 0 && memcmp(xlmr_result_offsets(m), offs.ids, offs.n * 4) == 0,
+          "xlmr_tokenize_offsets: %d ids as the tokenizer's %zu", n, ids.n);
+    tok_windows w = {0};
+    CHECK(tok_encode_pair_windows(t, q, strlen(q), ctx, strlen(ctx), 16, TOK_TRUNC_ONLY_SECOND, 2, TOK_OFFSETS_TRIMMED, &w, &err) == XLMR_OK, "%s",
+          err.msg);
+    int nw = xlmr_tokenize_pair(m, q, strlen(q), ctx, strlen(ctx), 16, XLMR_TRUNC_ONLY_SECOND, 2, XLMR_OFFSETS_HUB);
+    CHECK(nw == (int)w.n && nw > 2, "xlmr_tokenize_pair: %d windows, the tokenizer's %zu", nw, w.n);
+    if (nw == (int)w.n) {
+        CHECK(memcmp(xlmr_result_window_starts(m), w.starts.ids, (w.n + 1) * 4) == 0, "window starts");
+        CHECK(memcmp(xlmr_result_ids(m), w.ids.ids, w.ids.n * 4) == 0, "window ids");
+        CHECK(memcmp(xlmr_result_offsets(m), w.offsets.ids, w.offsets.n * 4) == 0, "window offsets");
+        CHECK(memcmp(xlmr_result_sequence_ids(m), w.seq.ids, w.seq.n * 4) == 0, "sequence ids");
+    }
+    CHECK(xlmr_tokenize_pair(m, ctx, strlen(ctx), q, strlen(q), 16, XLMR_TRUNC_ONLY_SECOND, 2, XLMR_OFFSETS_HUB) == -XLMR_ERR_TOO_LONG,
+          "a first text longer than the window: %s", xlmr_model_error(m));
+    CHECK(xlmr_tokenize_pair(m, q, strlen(q), ctx, strlen(ctx), 16, XLMR_TRUNC_ONLY_SECOND, 99, XLMR_OFFSETS_HUB) == -XLMR_ERR_ARG,
+          "stride not below the room: %s", xlmr_model_error(m));
+    CHECK(xlmr_tokenize_pair(m, q, strlen(q), ctx, strlen(ctx), 16, 7, -1, XLMR_OFFSETS_HUB) == -XLMR_ERR_ARG, "unknown strategy");
+    CHECK(xlmr_tokenize_offsets(m, ctx, strlen(ctx), 0, XLMR_OFFSETS_HUB) == n, "usable after failures");
+    tok_windows_free(&w);
+    tok_ids_free(&ids);
+    tok_ids_free(&offs);
+    xlmr_model_free(m);
+}
+
 int main(void) {
     size_t n;
     unsigned char *bytes = test_read_file(kModel, &n);
@@ -166,6 +214,7 @@ int main(void) {
         test_fixture_offsets(t);
         test_rule_examples(t);
         test_fixture_pairs(t);
+        test_api(t);
     }
     tok_free(t);
     return test_report("test_offsets");
