@@ -13,6 +13,8 @@
 
 struct xlmr_api_state {
     tok_ids ids;
+    tok_ids offsets; /* 2 per id (xlmr_tokenize_offsets, xlmr_tokenize_pair) */
+    tok_windows windows; /* the pair's sequence ids and window starts; its ids and offsets move to the above */
     tok_text text;
     char info[768];
 };
@@ -31,6 +33,8 @@ void xlmr_free(void *p) { XLMR_FREE(p); }
 void api_state_free(struct xlmr_api_state *api) {
     if (!api) return;
     tok_ids_free(&api->ids);
+    tok_ids_free(&api->offsets);
+    tok_windows_free(&api->windows);
     tok_text_free(&api->text);
     XLMR_FREE(api);
 }
@@ -80,6 +84,49 @@ int xlmr_tokenize(xlmr_model *m, const char *text, size_t n, int max_len) {
 }
 
 int32_t *xlmr_result_ids(xlmr_model *m) { return m && m->api ? m->api->ids.ids : NULL; }
+
+int xlmr_tokenize_offsets(xlmr_model *m, const char *text, size_t n, int max_len, int rule) {
+    if (!m) return -XLMR_ERR_ARG;
+    xlmr_error_clear(&m->err);
+    struct xlmr_api_state *st = api_state(m);
+    if (!st) return -XLMR_ERR_NOMEM;
+    xlmr_status s = tok_encode_offsets(m->tok, text, n, max_len, rule, &st->ids, &st->offsets, &m->err);
+    if (s != XLMR_OK) return -(int)s;
+    if (st->ids.n > INT32_MAX / 2) return -(int)xlmr_fail(&m->err, XLMR_ERR_TOO_LONG, "tokenize: %zu ids do not fit an int", st->ids.n);
+    return (int)st->ids.n;
+}
+
+int32_t *xlmr_result_offsets(xlmr_model *m) { return m && m->api ? m->api->offsets.ids : NULL; }
+
+_Static_assert(XLMR_OFFSETS_HUB == TOK_OFFSETS_TRIMMED && XLMR_OFFSETS_METASPACE == TOK_OFFSETS_METASPACE, "offset rules");
+_Static_assert(XLMR_TRUNC_ONLY_FIRST == TOK_TRUNC_ONLY_FIRST && XLMR_TRUNC_ONLY_SECOND == TOK_TRUNC_ONLY_SECOND &&
+                   XLMR_TRUNC_LONGEST_FIRST == TOK_TRUNC_LONGEST_FIRST,
+               "truncation strategies");
+
+static void swap_ids(tok_ids *x, tok_ids *y) {
+    tok_ids t = *x;
+    *x = *y;
+    *y = t;
+}
+
+int xlmr_tokenize_pair(xlmr_model *m, const char *a, size_t na, const char *b, size_t nb, int max_len, int strategy, int stride, int rule) {
+    if (!m) return -XLMR_ERR_ARG;
+    xlmr_error_clear(&m->err);
+    struct xlmr_api_state *st = api_state(m);
+    if (!st) return -XLMR_ERR_NOMEM;
+    tok_windows *w = &st->windows;
+    swap_ids(&st->ids, &w->ids); /* reuse the buffers */
+    swap_ids(&st->offsets, &w->offsets);
+    xlmr_status s = tok_encode_pair_windows(m->tok, a, na, b, nb, max_len, strategy, stride, rule, w, &m->err);
+    swap_ids(&st->ids, &w->ids);
+    swap_ids(&st->offsets, &w->offsets);
+    if (s != XLMR_OK) return -(int)s;
+    if (st->ids.n > INT32_MAX / 2) return -(int)xlmr_fail(&m->err, XLMR_ERR_TOO_LONG, "tokenize: %zu ids do not fit an int", st->ids.n);
+    return (int)w->n;
+}
+
+int32_t *xlmr_result_sequence_ids(xlmr_model *m) { return m && m->api ? m->api->windows.seq.ids : NULL; }
+int32_t *xlmr_result_window_starts(xlmr_model *m) { return m && m->api ? m->api->windows.starts.ids : NULL; }
 
 /* "" for an id outside the vocabulary: hosts read a C string at whatever this returns. */
 const char *xlmr_token_piece(xlmr_model *m, int id) {

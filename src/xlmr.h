@@ -84,6 +84,26 @@ XLMR_API(xlmr_build_simd) const char *xlmr_build_simd(void);
  * Returns the count (ids at xlmr_result_ids) or -status. */
 XLMR_API(xlmr_tokenize) int xlmr_tokenize(xlmr_model *m, const char *text, size_t n, int max_len);
 XLMR_API(xlmr_result_ids) int32_t *xlmr_result_ids(xlmr_model *m);
+/* xlmr_tokenize with offsets: every id's [start, end) in UTF-16 code units of text, as (count, 2) int32 at
+ * xlmr_result_offsets; <s> </s> are (0, 0). rule XLMR_OFFSETS_HUB (the hub's tokenizer.json: no span holds
+ * the whitespace its "▁" stands for, a lone "▁" spans the next word's first character) or
+ * XLMR_OFFSETS_METASPACE (Metaspace alone: the whitespace included). Returns the count or -status. */
+enum { XLMR_OFFSETS_HUB = 0, XLMR_OFFSETS_METASPACE = 1 };
+XLMR_API(xlmr_tokenize_offsets) int xlmr_tokenize_offsets(xlmr_model *m, const char *text, size_t n, int max_len, int rule);
+XLMR_API(xlmr_result_offsets) int32_t *xlmr_result_offsets(xlmr_model *m);
+/* <s> A </s></s> B </s> in windows. max_len <= 0: one window, no truncation. Else strategy
+ * XLMR_TRUNC_LONGEST_FIRST (one id at a time from the longer text), XLMR_TRUNC_ONLY_FIRST / _ONLY_SECOND (that
+ * text cut; -XLMR_ERR_TOO_LONG when the other leaves it no room). stride < 0: one window; stride >= 0 (only_*):
+ * every window return_overflowing_tokens gives, consecutive slices of the cut text overlapping by stride ids
+ * (-XLMR_ERR_ARG if stride is not below the room). Returns the window count or -status; all windows' ids
+ * back to back at xlmr_result_ids, their offsets (into A's or B's own text) at xlmr_result_offsets, per id
+ * 0 (A) / 1 (B) / -1 (added specials) at xlmr_result_sequence_ids, and windows + 1 start indices at
+ * xlmr_result_window_starts (window w: ids [starts[w], starts[w + 1])). */
+enum { XLMR_TRUNC_LONGEST_FIRST = 0, XLMR_TRUNC_ONLY_FIRST = 1, XLMR_TRUNC_ONLY_SECOND = 2 };
+XLMR_API(xlmr_tokenize_pair) int xlmr_tokenize_pair(xlmr_model *m, const char *a, size_t na, const char *b, size_t nb, int max_len,
+                                                    int strategy, int stride, int rule);
+XLMR_API(xlmr_result_sequence_ids) int32_t *xlmr_result_sequence_ids(xlmr_model *m);
+XLMR_API(xlmr_result_window_starts) int32_t *xlmr_result_window_starts(xlmr_model *m);
 /* The piece of an id as the reference's convert_ids_to_tokens gives it; NUL-terminated UTF-8. */
 XLMR_API(xlmr_token_piece) const char *xlmr_token_piece(xlmr_model *m, int id);
 /* ids -> text as the reference decodes. Returns the byte length (text at xlmr_result_text) or -status. */
