@@ -8,7 +8,11 @@
 #include "encoder.h"
 #include "kernels.h"
 #include "kernels_relaxed.h"
+#include "labels.h"
 #include "model.h"
+#include "model_slots.h"
+#include "config.h"
+#include "task_heads.h"
 #include "tokenizer.h"
 
 struct xlmr_api_state {
@@ -16,7 +20,8 @@ struct xlmr_api_state {
     tok_ids offsets; /* 2 per id (xlmr_tokenize_offsets, xlmr_tokenize_pair) */
     tok_windows windows; /* the pair's sequence ids and window starts; its ids and offsets move to the above */
     tok_text text;
-    char info[768];
+    char info[1024];
+    char *labels_json;
 };
 
 /* NULL for a NULL model (hosts may pass 0): every entry point answers -XLMR_ERR_ARG then. */
@@ -36,6 +41,7 @@ void api_state_free(struct xlmr_api_state *api) {
     tok_ids_free(&api->offsets);
     tok_windows_free(&api->windows);
     tok_text_free(&api->text);
+    XLMR_FREE(api->labels_json);
     XLMR_FREE(api);
 }
 
@@ -57,16 +63,19 @@ const char *xlmr_model_info_json(xlmr_model *m) {
     struct xlmr_api_state *st = api_state(m);
     if (!st) return "{}";
     const xlmr_config *c = &m->config;
+    const char *head = c->head != XLMR_HEAD_NONE ? model_head_task(c->head) : NULL;
+    const char *problem = config_problem_type_name(c->problem_type);
     /* %.9g round-trips a float32 */
     snprintf(st->info, sizeof st->info,
              "{\"hiddenSize\":%d,\"numLayers\":%d,\"numHeads\":%d,\"intermediateSize\":%d,\"vocabSize\":%d,"
              "\"maxPositions\":%d,\"maxTokens\":%d,\"typeVocabSize\":%d,\"layerNormEps\":%.9g,\"hasMlmHead\":%s,"
              "\"weightType\":\"%s\",\"weightsBytes\":%zu,\"padTokenId\":%d,\"bosTokenId\":%d,\"eosTokenId\":%d,"
-             "\"unkTokenId\":%d,\"maskTokenId\":%d}",
+             "\"unkTokenId\":%d,\"maskTokenId\":%d,\"head\":%s%s%s,\"numLabels\":%d,\"problemType\":%s%s%s}",
              c->hidden_size, c->num_layers, c->num_heads, c->intermediate_size, c->vocab_size, c->max_positions,
              c->max_tokens, c->type_vocab_size, (double)c->layer_norm_eps, c->head == XLMR_HEAD_MLM ? "true" : "false",
              weight_type_name(m->w.layers ? m->w.layers[0].q.type : m->w.tok_embd.type), m->weights_size,
-             tok_pad_id(m->tok), tok_bos_id(m->tok), tok_eos_id(m->tok), tok_unk_id(m->tok), tok_mask_id(m->tok));
+             tok_pad_id(m->tok), tok_bos_id(m->tok), tok_eos_id(m->tok), tok_unk_id(m->tok), tok_mask_id(m->tok), head ? "\"" : "", head ? head : "null", head ? "\"" : "",
+             c->num_labels, problem ? "\"" : "", problem ? problem : "null", problem ? "\"" : "");
     return st->info;
 }
 
@@ -168,4 +177,49 @@ int xlmr_fill_mask(xlmr_model *m, const int32_t *ids, int T, int top_k, int32_t 
 
 int xlmr_logits(xlmr_model *m, const int32_t *ids, int T, const int32_t *positions, int n_pos, float *out) {
     return -(int)model_logits(m, ids, T, positions, n_pos, out);
+}
+
+int xlmr_classify(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, float *out) {
+    return -(int)model_classify(m, ids, lengths, B, T, out);
+}
+
+int xlmr_token_logits(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, float *out) {
+    return -(int)model_token_logits(m, ids, lengths, B, T, out);
+}
+
+/* Appends s (n bytes) to *p as a JSON string body: quotes, backslashes and control characters escaped. */
+static char *json_escape(char *p, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') *p++ = '\\', *p++ = (char)ch;
+        else if (ch < 0x20) *p++ = '\\', *p++ = 'u', *p++ = '0', *p++ = '0', *p++ = hex[ch >> 4], *p++ = hex[ch & 15];
+        else *p++ = (char)ch;
+    }
+    return p;
+}
+
+const char *xlmr_model_labels_json(xlmr_model *m) {
+    struct xlmr_api_state *st = api_state(m);
+    if (!st) return "[]";
+    XLMR_FREE(st->labels_json);
+    /* every byte escaped takes at most 6, plus quotes and a comma per label */
+    st->labels_json = XLMR_MALLOC(m->labels.len * 6 + (size_t)m->labels.n * 3 + 3);
+    if (!st->labels_json) {
+        xlmr_fail(&m->err, XLMR_ERR_NOMEM, "out of memory for the labels");
+        return "[]";
+    }
+    char *p = st->labels_json;
+    *p++ = '[';
+    const char *name = m->labels.text;
+    for (int i = 0; i < m->labels.n; i++, name += strlen(name) + 1) {
+        const size_t len = strlen(name);
+        if (i) *p++ = ',';
+        *p++ = '"';
+        p = json_escape(p, name, len);
+        *p++ = '"';
+    }
+    *p++ = ']';
+    *p = '\0';
+    return st->labels_json;
 }

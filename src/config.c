@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "json.h"
+#include "labels.h"
 
 static xlmr_status config_int(const json_value *root, const char *key, int required, int64_t dflt, int64_t lo,
                               int64_t hi, int32_t *out, xlmr_error *err) {
@@ -31,7 +32,66 @@ static xlmr_status config_string_is(const json_value *root, const char *key, con
     return xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: \"%s\" = \"%.40s\" is not supported", key, v->str);
 }
 
-xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr_error *err) {
+static const char *const problem_names[] = {"single_label_classification", "multi_label_classification", "regression", NULL};
+
+const char *config_problem_type_name(int problem_type) {
+    return problem_type >= XLMR_PROBLEM_SINGLE_LABEL && problem_type <= XLMR_PROBLEM_REGRESSION
+               ? problem_names[problem_type - XLMR_PROBLEM_SINGLE_LABEL]
+               : NULL;
+}
+
+int config_problem_type_find(const char *s, size_t n) {
+    for (int i = 0; problem_names[i]; i++)
+        if (strlen(problem_names[i]) == n && memcmp(problem_names[i], s, n) == 0) return XLMR_PROBLEM_SINGLE_LABEL + i;
+    return XLMR_PROBLEM_UNSET;
+}
+
+/* problem_type: absent or null leaves XLMR_PROBLEM_UNSET. */
+static xlmr_status config_problem_type(const json_value *root, xlmr_config *c, xlmr_error *err) {
+    const json_value *v = json_get(root, "problem_type");
+    if (!v || v->type == JSON_NULL) return XLMR_OK;
+    xlmr_status st = config_string_is(root, "problem_type", problem_names, err);
+    if (st == XLMR_OK) c->problem_type = config_problem_type_find(v->str, v->len);
+    return st;
+}
+
+/* id2label {"0": "NEG", "1": "POS"}: keys 0 .. n-1, each once, into labels (n = 0 when absent). */
+static xlmr_status config_labels(const json_value *root, xlmr_labels *labels, xlmr_error *err) {
+    const json_value *v = json_get(root, "id2label");
+    if (!v || v->type == JSON_NULL) return XLMR_OK;
+    if (v->type != JSON_OBJECT || v->len > LABELS_MAX)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: \"id2label\" must be an object of at most %d labels", LABELS_MAX);
+    const int n = (int)v->len;
+    const char **names = XLMR_CALLOC(n ? (size_t)n : 1, sizeof(char *));
+    size_t *lens = XLMR_CALLOC(n ? (size_t)n : 1, sizeof(size_t));
+    xlmr_status st = names && lens ? XLMR_OK : xlmr_fail(err, XLMR_ERR_NOMEM, "out of memory for %d labels", n);
+    for (int i = 0; st == XLMR_OK && i < n; i++) {
+        const char *key = v->keys[i];
+        const size_t kn = v->key_lens[i];
+        int64_t id = 0;
+        int ok = kn >= 1 && kn <= 6 && (kn == 1 || key[0] != '0');
+        for (size_t k = 0; ok && k < kn; k++) {
+            ok = key[k] >= '0' && key[k] <= '9';
+            id = id * 10 + (key[k] - '0');
+        }
+        if (!ok || id >= n || names[id] || v->items[i].type != JSON_STRING)
+            st = xlmr_fail(err, XLMR_ERR_FORMAT, "config.json: id2label must map each of \"0\" .. \"%d\" once to a string "
+                           "(entry \"%.20s\")", n - 1, key);
+        else {
+            names[id] = v->items[i].str;
+            lens[id] = v->items[i].len;
+        }
+    }
+    if (st == XLMR_OK) {
+        xlmr_error e = {0};
+        if ((st = labels_set(labels, n, names, lens, &e)) != XLMR_OK) xlmr_fail(err, st, "config.json: id2label: %s", e.msg);
+    }
+    XLMR_FREE(names);
+    XLMR_FREE(lens);
+    return st;
+}
+
+xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr_labels *labels, xlmr_error *err) {
     memset(c, 0, sizeof *c);
     json_doc *doc = NULL;
     xlmr_error jerr = {0};
@@ -65,6 +125,7 @@ xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr
         goto done;
     }
     c->layer_norm_eps = (float)eps;
+    if ((st = config_problem_type(root, c, err)) || (labels && (st = config_labels(root, labels, err)))) goto done;
     st = config_validate(c, err);
 done:
     json_free(doc);

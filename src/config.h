@@ -14,10 +14,16 @@
 #define CONFIG_MAX_POSITIONS (1 << 20)
 #define CONFIG_MAX_TYPES 1024
 
-/* Fills c from config.json text (XLMRobertaConfig fields). head is left XLMR_HEAD_NONE: the tensors decide.
+/* Fills c from config.json text (XLMRobertaConfig fields; problem_type) and, when labels is given, labels from its
+ * id2label (none when absent). head and num_labels are left 0: the tensors decide.
  * Missing optional fields take the transformers defaults (type_vocab_size 2, pad_token_id 1,
  * layer_norm_eps 1e-12). The result is validated. */
-xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr_error *err);
+xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr_labels *labels, xlmr_error *err);
+
+/* "single_label_classification", "multi_label_classification", "regression" for XLMR_PROBLEM_*, NULL when unset;
+ * and back (XLMR_PROBLEM_UNSET for any other text). */
+const char *config_problem_type_name(int problem_type);
+int config_problem_type_find(const char *s, size_t n);
 
 /* Checks every field is positive and within the limits, hidden % heads == 0, the position table is longer
  * than pad_id + 1, and sets max_tokens = max_positions - pad_id - 1. */

@@ -6,12 +6,8 @@
  * weights are quantized once per layer input (q, k and v share one quantization, kern_input). */
 #include "encoder.h"
 
-#include <math.h>
-#include <stdio.h> /* snprintf of tensor names */
-
 #include "attention.h"
 #include "heads.h"
-#include "quant.h"
 #include "threads.h"
 #include "tokenizer.h"
 
@@ -250,21 +246,65 @@ static xlmr_status check_length(xlmr_model *m, int len, int seq) {
     return XLMR_OK;
 }
 
+xlmr_status encoder_check_batch(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T,
+                                const void *out, int head, const char *what) {
+    if (!ids || !lengths || !out) return xlmr_fail(&m->err, XLMR_ERR_ARG, "%s: ids, lengths and out must be given", what);
+    if (B < 1 || T < 1) return xlmr_fail(&m->err, XLMR_ERR_ARG, "%s: batch %d x %d tokens; both must be >= 1", what, B, T);
+    /* the padded length sizes the scratch (T x head size) and the output: no longer than a sequence may be */
+    if (T > m->config.max_tokens)
+        return xlmr_fail(&m->err, XLMR_ERR_TOO_LONG,
+                         "%s: padded length %d exceeds the model's maximum of %d tokens (special tokens included)", what, T,
+                         (int)m->config.max_tokens);
+    xlmr_status st = model_check(m, head);
+    for (int b = 0; st == XLMR_OK && b < B; b++) {
+        if (lengths[b] < 1 || lengths[b] > T)
+            return xlmr_fail(&m->err, XLMR_ERR_ARG, "%s: length %d of sequence %d is outside [1, %d]", what,
+                             (int)lengths[b], b, T);
+        if ((st = check_length(m, lengths[b], b)) == XLMR_OK) st = check_ids(m, ids + (size_t)b * T, lengths[b], b);
+    }
+    return st;
+}
+
+xlmr_status encoder_run_groups(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head,
+                               int first_rows_only, encoder_group_done done, void *ctx) {
+    int32_t first_rows[ENC_GROUP_ROWS]; /* a group has at most ENC_GROUP_ROWS sequences */
+    for (int b0 = 0, b1; b0 < B; b0 = b1) {
+        int64_t rows = lengths[b0];
+        first_rows[0] = 0;
+        for (b1 = b0 + 1; b1 < B && rows + lengths[b1] <= ENC_GROUP_ROWS; b1++) {
+            first_rows[b1 - b0] = (int32_t)rows;
+            rows += lengths[b1];
+        }
+        xlmr_status st = encoder_forward(m, ids + (size_t)b0 * T, lengths + b0, b1 - b0, T, want_head,
+                                         first_rows_only ? first_rows : NULL, first_rows_only ? b1 - b0 : 0);
+        if (st != XLMR_OK) return st;
+        done(m, b0, b1, ctx);
+    }
+    return XLMR_OK;
+}
+
+typedef struct embed_job {
+    const int32_t *lengths;
+    int T, pooling, normalize;
+    float *out;
+} embed_job;
+
 /* Outputs of sequences [b0, b1) of a batch from the encoder pass that just ran on them alone: (T, H) rows zero-padded
  * past each length, or one pooled (H) vector each (XLMR_POOL_CLS: the pass's hidden holds only the first rows). */
-static void embed_outputs(const xlmr_model *m, const int32_t *lengths, int b0, int b1, int T, int pooling,
-                          int normalize, float *out) {
+static void embed_outputs(xlmr_model *m, int b0, int b1, void *ctx) {
+    const embed_job *j = (const embed_job *)ctx;
     const struct xlmr_scratch *s = m->scratch;
-    const int H = m->config.hidden_size;
+    const int H = m->config.hidden_size, T = j->T;
     for (int b = b0; b < b1; b++) {
-        const float *hb = s->hidden + (size_t)(pooling == XLMR_POOL_CLS ? b - b0 : s->seq_start[b - b0]) * H;
-        if (pooling == XLMR_POOL_NONE) {
-            float *ob = out + (size_t)b * T * H;
-            memcpy(ob, hb, (size_t)lengths[b] * H * sizeof(float));
-            memset(ob + (size_t)lengths[b] * H, 0, (size_t)(T - lengths[b]) * H * sizeof(float));
+        const float *hb = s->hidden + (size_t)(j->pooling == XLMR_POOL_CLS ? b - b0 : s->seq_start[b - b0]) * H;
+        const int len = j->lengths[b];
+        if (j->pooling == XLMR_POOL_NONE) {
+            float *ob = j->out + (size_t)b * T * H;
+            memcpy(ob, hb, (size_t)len * H * sizeof(float));
+            memset(ob + (size_t)len * H, 0, (size_t)(T - len) * H * sizeof(float));
         } else {
-            head_pool(hb, lengths[b], H, pooling, out + (size_t)b * H);
-            if (normalize) head_l2_normalize(out + (size_t)b * H, H);
+            head_pool(hb, len, H, j->pooling, j->out + (size_t)b * H);
+            if (j->normalize) head_l2_normalize(j->out + (size_t)b * H, H);
         }
     }
 }
@@ -273,40 +313,14 @@ xlmr_status model_embed(xlmr_model *m, const int32_t *ids, const int32_t *length
                         int normalize, float *out) {
     if (!m) return XLMR_ERR_ARG;
     xlmr_error_clear(&m->err);
-    if (!ids || !lengths || !out) return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: ids, lengths and out must be given");
-    if (B < 1 || T < 1) return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: batch %d x %d tokens; both must be >= 1", B, T);
     if (pooling != XLMR_POOL_NONE && pooling != XLMR_POOL_CLS && pooling != XLMR_POOL_MEAN)
         return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: pooling %d is not none (0), cls (1) or mean (2)", pooling);
-    /* the padded length sizes the scratch (T x head size) and the output: no longer than a sequence may be */
-    if (T > m->config.max_tokens)
-        return xlmr_fail(&m->err, XLMR_ERR_TOO_LONG,
-                         "embed: padded length %d exceeds the model's maximum of %d tokens (special tokens included)", T,
-                         (int)m->config.max_tokens);
-    xlmr_status st = model_check(m, XLMR_HEAD_NONE);
-    for (int b = 0; st == XLMR_OK && b < B; b++) {
-        if (lengths[b] < 1 || lengths[b] > T)
-            return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: length %d of sequence %d is outside [1, %d]", (int)lengths[b],
-                             b, T);
-        if ((st = check_length(m, lengths[b], b)) == XLMR_OK) st = check_ids(m, ids + (size_t)b * T, lengths[b], b);
-    }
+    xlmr_status st = encoder_check_batch(m, ids, lengths, B, T, out, XLMR_HEAD_NONE, "embed");
     if (st != XLMR_OK) return st;
     /* CLS pooling: the last layer for each sequence's first row alone (~10/12 of that layer's work saved for every
-     * other row); a group has at most ENC_GROUP_ROWS sequences */
-    int32_t first_rows[ENC_GROUP_ROWS];
-    for (int b0 = 0, b1; b0 < B; b0 = b1) {
-        int64_t rows = lengths[b0];
-        first_rows[0] = 0;
-        for (b1 = b0 + 1; b1 < B && rows + lengths[b1] <= ENC_GROUP_ROWS; b1++) {
-            first_rows[b1 - b0] = (int32_t)rows;
-            rows += lengths[b1];
-        }
-        const int cls = pooling == XLMR_POOL_CLS;
-        if ((st = encoder_forward(m, ids + (size_t)b0 * T, lengths + b0, b1 - b0, T, 0, cls ? first_rows : NULL,
-                                  cls ? b1 - b0 : 0)) != XLMR_OK)
-            return st;
-        embed_outputs(m, lengths, b0, b1, T, pooling, normalize, out);
-    }
-    return XLMR_OK;
+     * other row) */
+    embed_job j = {lengths, T, pooling, normalize, out};
+    return encoder_run_groups(m, ids, lengths, B, T, 0, pooling == XLMR_POOL_CLS, embed_outputs, &j);
 }
 
 static xlmr_status check_one_sequence(xlmr_model *m, const int32_t *ids, int T, const char *what) {

@@ -48,6 +48,19 @@ void scratch_free(struct xlmr_scratch *s);
 xlmr_status encoder_forward(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head,
                             const int32_t *out_rows, int n_out);
 
+/* The arguments of a batch call named what (for messages): ids (B, T), lengths (B) each in [1, T], T at most the
+ * model's maximum, ids in the vocabulary, out given; and the model's tensors, head's included (model_check). */
+xlmr_status encoder_check_batch(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T,
+                                const void *out, int head, const char *what);
+
+/* Runs a checked batch in groups of whole sequences of at most ENC_GROUP_ROWS tokens, each group's pass followed by
+ * done(m, b0, b1, ctx) for its sequences [b0, b1): with first_rows_only the last layer computes each sequence's first
+ * row alone (hidden (b1 - b0, H)), else hidden holds every packed row (seq_start relative to b0). want_head as for
+ * encoder_forward. */
+typedef void (*encoder_group_done)(xlmr_model *m, int b0, int b1, void *ctx);
+xlmr_status encoder_run_groups(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int want_head,
+                               int first_rows_only, encoder_group_done done, void *ctx);
+
 /* ids (B, T) right-padded, lengths (B). out: XLMR_POOL_NONE (B, T, H) hidden states, rows t >= lengths[b]
  * zero; XLMR_POOL_CLS / XLMR_POOL_MEAN (B, H), L2-normalised if normalize. */
 xlmr_status model_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, int pooling,

@@ -1,7 +1,9 @@
 /* gguf_writer.c — a loaded model written as GGUF (xlmr_writer_*): the header built in memory, then the weights
  * block, which is laid out as a GGUF data section (model_slots.h): handed out as it is, except the tensors the
  * GEMM holds interleaved (the 4-row layouts), put back row after row through a buffer. */
+#include "config.h"
 #include "gguf.h"
+#include "labels.h"
 #include "model_slots.h"
 #include "quant.h"
 #include "tokenizer.h"
@@ -40,6 +42,15 @@ static void write_header(xlmr_model *m, gguf_wbuf *b) {
     gguf_w_kv_u32(b, "bert.attention.head_count", (uint32_t)c->num_heads);
     gguf_w_kv_f32(b, "bert.attention.layer_norm_epsilon", c->layer_norm_eps);
     gguf_w_kv_bool(b, "bert.attention.causal", 0);
+    if (model_head_has_labels(c->head)) {
+        gguf_w_kv_arr(b, "bert.classifier.output_labels", GGUF_STRING, (uint64_t)m->labels.n);
+        const char *name = m->labels.text;
+        for (int i = 0; i < m->labels.n; i++, name += strlen(name) + 1) gguf_w_str(b, name, strlen(name));
+    }
+    if (config_problem_type_name(c->problem_type)) {
+        const char *name = config_problem_type_name(c->problem_type);
+        gguf_w_kv_str(b, "xlmr.problem_type", name, strlen(name));
+    }
 
     tok_vocab_desc d;
     tok_export_vocab(m->tok, &d);

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "labels.h"
 #include "quant.h"
 #include "safetensors.h"
 
@@ -66,7 +67,8 @@ int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n) {
         xlmr_fail(&ld->err, XLMR_ERR_ARG, "config.json: NULL text of %zu bytes", n);
         return ld_fail(ld);
     }
-    if (config_from_hf_json(json, n, &ld->hf, &ld->err) != XLMR_OK) {
+    labels_free(&ld->labels);
+    if (config_from_hf_json(json, n, &ld->hf, &ld->labels, &ld->err) != XLMR_OK) {
         if (ld->err.code == XLMR_ERR_FORMAT) ld_hint(ld, (const uint8_t *)json, n, 1);
         return ld_fail(ld);
     }
@@ -251,6 +253,33 @@ const char *ld_shape_str(char *buf, size_t n, int n_dims, const int64_t *ne) {
 }
 
 /* ---- GGUF ---- */
+
+int ld_note_labels(xlmr_loader *ld, xlmr_config *c, int slot, const int64_t ne[2]) {
+    const int64_t n = model_slot_label_count(c, slot, ne);
+    if (n < 0 || c->num_labels) return 1;
+    if (n < 1 || n > LABELS_MAX) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "a classifier with %lld outputs; 1 to %d are supported", (long long)n, LABELS_MAX);
+        return 0;
+    }
+    c->num_labels = (int32_t)n;
+    return 1;
+}
+
+int ld_apply_labels(xlmr_loader *ld, const char *from) {
+    xlmr_model *m = ld->m;
+    if (!model_head_has_labels(m->config.head)) return 1;
+    const int n = m->config.num_labels;
+    if (ld->labels.n == 0) return labels_default(&m->labels, n, &ld->err) == XLMR_OK;
+    if (ld->labels.n != n) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s names %d labels but the %s head has %d outputs", from, ld->labels.n,
+                  model_head_task(m->config.head), n);
+        return 0;
+    }
+    labels_free(&m->labels);
+    m->labels = ld->labels;
+    labels_init(&ld->labels);
+    return 1;
+}
 
 int ld_note_head(xlmr_loader *ld, int *head, int slot_head, const char *format) {
     if (slot_head == XLMR_HEAD_NONE || slot_head == *head) return 1;
@@ -491,5 +520,6 @@ void xlmr_loader_free(xlmr_loader *ld) {
     XLMR_FREE(ld->stage);
     XLMR_FREE(ld->fbuf);
     tok_free(ld->tok);
+    labels_free(&ld->labels);
     XLMR_FREE(ld);
 }

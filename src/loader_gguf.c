@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "labels.h"
 #include "quant.h"
 
 static int key_int(xlmr_loader *ld, const char *key, int required, int64_t dflt, int64_t lo, int64_t hi, int32_t *out) {
@@ -157,6 +158,48 @@ static int read_tokenizer(xlmr_loader *ld) {
     return tokenizer_arrays_ok(ld, V) && tokenizer_options(ld, V, &d) && tokenizer_build(ld, V, &d);
 }
 
+/* ---- a classification head's labels and problem type ---- */
+
+/* bert.classifier.output_labels (llama.cpp's key) into ld->labels; xlmr.problem_type (ours) into the config. */
+static int read_labels(xlmr_loader *ld) {
+    gguf_reader *r = &ld->gr;
+    const uint8_t *b = ld->hbuf, *data;
+    uint32_t t;
+    uint64_t n;
+    const char *s;
+    int64_t i = gguf_find_key(r, b, "xlmr.problem_type");
+    if (i >= 0) {
+        if (gguf_get_str(r, b, i, &s, &n)) ld->m->config.problem_type = config_problem_type_find(s, n);
+        if (ld->m->config.problem_type == XLMR_PROBLEM_UNSET) {
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "GGUF: xlmr.problem_type must be one of single_label_classification, "
+                      "multi_label_classification, regression");
+            return 0;
+        }
+    }
+    i = gguf_find_key(r, b, "bert.classifier.output_labels");
+    if (i < 0) return ld_apply_labels(ld, "bert.classifier.output_labels");
+    if (!gguf_get_arr(r, b, i, &t, &n, &data) || t != GGUF_STRING || n > LABELS_MAX) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "GGUF: bert.classifier.output_labels must be an array of at most %d strings",
+                  LABELS_MAX);
+        return 0;
+    }
+    const char **names = XLMR_MALLOC((n ? n : 1) * sizeof(char *));
+    size_t *lens = XLMR_MALLOC((n ? n : 1) * sizeof(size_t));
+    int ok = names && lens;
+    for (uint64_t k = 0; ok && k < n; k++) {
+        uint64_t sl;
+        gguf_next_str(&data, &names[k], &sl);
+        lens[k] = (size_t)sl;
+    }
+    xlmr_error e = {0};
+    if (!ok) xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory for %llu labels", (unsigned long long)n);
+    else if (labels_set(&ld->labels, (int)n, names, lens, &e) != XLMR_OK)
+        ok = 0, xlmr_fail(&ld->err, e.code, "GGUF: bert.classifier.output_labels: %s", e.msg);
+    XLMR_FREE(names);
+    XLMR_FREE(lens);
+    return ok && ld_apply_labels(ld, "bert.classifier.output_labels");
+}
+
 /* ---- the config ---- */
 
 /* The bert.* hyperparameters; *ctx: bert.context_length (the position table's rows). */
@@ -193,7 +236,8 @@ static int read_hyperparameters(xlmr_loader *ld, xlmr_config *c, int32_t *ctx) {
     return 1;
 }
 
-/* Vocabulary, token types and positions from the tables' shapes; the head from the tensors present. */
+/* Vocabulary, token types and positions from the tables' shapes; the head from the tensors present, its label count
+ * from theirs. */
 static int read_table_sizes(xlmr_loader *ld, xlmr_config *c, int32_t ctx) {
     const gguf_reader *r = &ld->gr;
     int64_t at[TENSOR_SLOTS_EMBEDDINGS];
@@ -203,7 +247,7 @@ static int read_table_sizes(xlmr_loader *ld, xlmr_config *c, int32_t ctx) {
         const gguf_tensor_info *t = &r->tis[k];
         const int s = model_slot_find(c, (const char *)ld->hbuf + t->name_off, (size_t)t->name_len);
         if (s >= 0 && s < TENSOR_SLOTS_EMBEDDINGS) at[s] = (int64_t)k;
-        if (s >= 0 && !ld_note_head(ld, &head, model_slot_head(c, s), "GGUF")) return 0;
+        if (s >= 0 && (!ld_note_head(ld, &head, model_slot_head(c, s), "GGUF") || !ld_note_labels(ld, c, s, t->ne))) return 0;
     }
     static const int tables[] = {TENSOR_SLOT_tok_embd, TENSOR_SLOT_pos_embd, TENSOR_SLOT_type_embd};
     for (size_t k = 0; k < sizeof tables / sizeof tables[0]; k++)
@@ -334,5 +378,6 @@ int ld_gguf_ready(xlmr_loader *ld) {
     /* The tensor block first, then the tokenizer: wasm memory never shrinks, so what is freed below the block stays
      * resident. This way the header buffer (its earlier copies included) is one hole under the block, which the
      * activations reuse, and the tokenizer's temporaries are freed above it. */
-    return mapped && model_alloc_block(ld->m, ld->types, &ld->err) == XLMR_OK && read_tokenizer(ld) && plan_segments(ld);
+    return mapped && read_labels(ld) && model_alloc_block(ld->m, ld->types, &ld->err) == XLMR_OK && read_tokenizer(ld) &&
+           plan_segments(ld);
 }

@@ -43,6 +43,7 @@ struct xlmr_loader {
     int have_config;
     xlmr_config hf;
     tok_tokenizer *tok; /* from xlmr_loader_set_tokenizer (sentencepiece model) */
+    xlmr_labels labels; /* config.json's id2label, or GGUF's bert.classifier.output_labels */
 
     /* the model being filled */
     xlmr_model *m;
@@ -74,6 +75,13 @@ const char *ld_shape_str(char *buf, size_t n, int n_dims, const int64_t *ne);
 /* Records that the file holds a tensor of head (XLMR_HEAD_*) in *head; 0 with ld->err set when it already
  * holds another head's (a model carries one). */
 int ld_note_head(xlmr_loader *ld, int *head, int slot_head, const char *format);
+
+/* The file's tensor of slot i has shape ne (columns, rows): the label count it implies, kept in c->num_labels by
+ * the first such tensor (the others must agree: the shape checks). 0 with ld->err set on an absurd count. */
+int ld_note_labels(xlmr_loader *ld, xlmr_config *c, int slot, const int64_t ne[2]);
+/* The model's labels from ld->labels, for a head that has them: as many as its outputs, or "LABEL_i" when the file
+ * names none. 0 with ld->err set (from: what named them, for the message). */
+int ld_apply_labels(xlmr_loader *ld, const char *from);
 
 /* The header is complete in ld->hbuf: the model, its weights block and the segments are set up (1), or ld->err
  * says why not (0). */

@@ -7,7 +7,8 @@
 #include "quant.h"
 #include "safetensors.h"
 
-/* The head the file's tensors belong to, into c->head; a layer beyond the config is an error. */
+/* The head the file's tensors belong to, into c->head, and its label count from their shapes into c->num_labels; a
+ * layer beyond the config is an error. */
 static int find_head(xlmr_loader *ld, const st_header *h, xlmr_config *c) {
     int rank;
     for (size_t k = 0; k < h->n; k++) {
@@ -17,7 +18,10 @@ static int find_head(xlmr_loader *ld, const st_header *h, xlmr_config *c) {
                       h->tensors[k].name, (int)c->num_layers);
             return 0;
         }
-        if (s >= 0 && !ld_note_head(ld, &c->head, model_slot_head(c, s), "safetensors")) return 0;
+        if (s < 0) continue;
+        const st_tensor *t = &h->tensors[k];
+        const int64_t ne[2] = {t->shape[t->n_dims > 1 ? 1 : 0], t->n_dims > 1 ? t->shape[0] : 1}; /* (columns, rows) */
+        if (!ld_note_head(ld, &c->head, model_slot_head(c, s), "safetensors") || !ld_note_labels(ld, c, s, ne)) return 0;
     }
     return 1;
 }
@@ -141,7 +145,7 @@ int ld_st_ready(xlmr_loader *ld) {
     int *from = ok ? XLMR_MALLOC((size_t)n_slots * sizeof(int)) : NULL;
     if (ok && !from) xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory");
     ok = from && map_names(ld, &h, from, n_slots) && check_slots(ld, &h, from, n_slots) &&
-         model_alloc_block(ld->m, ld->types, &ld->err) == XLMR_OK;
+         ld_apply_labels(ld, "config.json's id2label") && model_alloc_block(ld->m, ld->types, &ld->err) == XLMR_OK;
     if (ok && !plan_segments(ld, &h, from, n_slots)) ok = 0, xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory");
     if (ok) {
         ld->stage = XLMR_MALLOC(LOADER_STAGE_BYTES);

@@ -7,6 +7,7 @@
 
 #include "encoder.h"
 #include "kernels.h"
+#include "labels.h"
 #include "quant.h"
 #include "tokenizer.h"
 
@@ -68,11 +69,29 @@ static int64_t dim_value(const xlmr_config *c, int dim) {
     case TENSOR_DIM_V: return c->vocab_size;
     case TENSOR_DIM_POSITIONS: return (int64_t)c->max_positions - c->pad_id - 1;
     case TENSOR_DIM_TYPES: return c->type_vocab_size;
+    case TENSOR_DIM_LABELS: return c->num_labels;
+    case TENSOR_DIM_SPAN_ENDS: return 2;
     }
     return 1;
 }
 
 /* ---- slots ---- */
+
+int model_head_has_labels(int head) {
+    for (int h = 0; h < N_HEADS; h++)
+        for (int j = 0; heads[h].head == head && j < heads[h].n; j++)
+            if (heads[h].rows[j].rows == TENSOR_DIM_LABELS || heads[h].rows[j].cols == TENSOR_DIM_LABELS) return 1;
+    return 0;
+}
+
+int64_t model_slot_label_count(const xlmr_config *c, int i, const int64_t ne[2]) {
+    xlmr_model probe = {.config = *c};
+    model_slot s;
+    model_slot_get(&probe, i, &s);
+    if (s.desc->rows == TENSOR_DIM_LABELS) return ne[1];
+    if (s.desc->cols == TENSOR_DIM_LABELS) return ne[0];
+    return -1;
+}
 
 int model_slot_count(const xlmr_config *c) { return N_EMBEDDINGS + N_PER_LAYER * c->num_layers + head_rows_total(); }
 
@@ -353,6 +372,7 @@ void model_free(xlmr_model *m) {
     scratch_free(m->scratch);
     XLMR_FREE(m->weights_block);
     XLMR_FREE(m->w.layers);
+    labels_free(&m->labels);
     tok_free(m->tok);
     XLMR_FREE(m);
 }

@@ -67,7 +67,20 @@ typedef struct xlmr_config {
     int32_t max_tokens;        /* longest input, specials included: P - pad_id - 1 (512) */
     float layer_norm_eps;
     int32_t head; /* XLMR_HEAD_*: NONE for embedding-only files (e.g. llama.cpp's XLM-R conversions) */
+    int32_t num_labels;   /* outputs of a classification head (from its tensors' shape), 0 without one */
+    int32_t problem_type; /* XLMR_PROBLEM_*: config.json's problem_type, how scores come from the logits */
 } xlmr_config;
+
+/* config.json's problem_type (absent: the pipelines decide from num_labels). */
+enum { XLMR_PROBLEM_UNSET = 0, XLMR_PROBLEM_SINGLE_LABEL, XLMR_PROBLEM_MULTI_LABEL, XLMR_PROBLEM_REGRESSION };
+
+/* The names of a classification head's outputs (config.json's id2label, GGUF's bert.classifier.output_labels):
+ * n NUL-terminated strings one after another in text (len bytes). */
+typedef struct xlmr_labels {
+    int32_t n;
+    char *text;
+    size_t len;
+} xlmr_labels;
 
 typedef struct xlmr_tensor {
     int32_t type;   /* XLMR_TYPE_*; vectors (biases, norms) are always F32 */
@@ -103,6 +116,7 @@ typedef struct xlmr_model {
     xlmr_weights w;
     void *weights_block; /* one allocation holding every tensor's data */
     size_t weights_size;
+    xlmr_labels labels;           /* config.num_labels names for a classification head, else none */
     struct tok_tokenizer *tok;
     struct xlmr_scratch *scratch; /* activations, sized for the largest (B, T) seen, reused */
     struct xlmr_api_state *api;   /* result buffers of the exported API (api.c) */

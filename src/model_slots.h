@@ -23,6 +23,8 @@ typedef enum tensor_dim {
     TENSOR_DIM_V,         /* vocab_size */
     TENSOR_DIM_POSITIONS, /* max_tokens: the position table without its first pad_id + 1 rows */
     TENSOR_DIM_TYPES,     /* type_vocab_size */
+    TENSOR_DIM_LABELS,    /* num_labels of a classification head */
+    TENSOR_DIM_SPAN_ENDS, /* 2: an answer span's start and end */
 } tensor_dim;
 
 typedef enum tensor_kind {
@@ -68,6 +70,10 @@ int model_slot_find(const xlmr_config *c, const char *name, size_t len);
 int model_slot_head(const xlmr_config *c, int i);
 /* "fill-mask" ...: the task name of a head, "" for XLMR_HEAD_NONE. */
 const char *model_head_task(int head);
+/* Whether a head's outputs are labelled classes (a TENSOR_DIM_LABELS dimension): it then has config.num_labels. */
+int model_head_has_labels(int head);
+/* The label count a file tensor of slot i with shape ne (columns, rows) implies, -1 if its shape has none. */
+int64_t model_slot_label_count(const xlmr_config *c, int i, const int64_t ne[2]);
 
 /* Hugging Face names: the slot of a state-dict name (with or without "roberta." / "bert."), its rank among the
  * slot's names in *rank (0 = preferred), or a negative MODEL_HF_* code. */

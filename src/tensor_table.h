@@ -63,9 +63,31 @@
     X(mlm_norm_b, "mlm.norm.bias", "lm_head.layer_norm.bias", TENSOR_DIM_H, TENSOR_DIM_1, TENSOR_VECTOR, 0)          \
     X(mlm_bias, "mlm.output.bias", "lm_head.bias|lm_head.decoder.bias", TENSOR_DIM_V, TENSOR_DIM_1, TENSOR_VECTOR, 0)
 
+/* XLMRobertaForSequenceClassification's classifier on the <s> row: dense, tanh, out_proj (num_labels outputs; one
+ * for a cross-encoder reranker). The GGUF names are those llama.cpp's converter writes for rerankers. */
+#define XLMR_TENSORS_HEAD_SEQ_CLS(X)                                                                                 \
+    X(cls_dense, "cls.weight", "classifier.dense.weight", TENSOR_DIM_H, TENSOR_DIM_H, TENSOR_MATRIX, 0)              \
+    X(cls_dense_b, "cls.bias", "classifier.dense.bias", TENSOR_DIM_H, TENSOR_DIM_1, TENSOR_VECTOR, 0)                \
+    X(cls_out, "cls.output.weight", "classifier.out_proj.weight", TENSOR_DIM_H, TENSOR_DIM_LABELS, TENSOR_MATRIX, 0) \
+    X(cls_out_b, "cls.output.bias", "classifier.out_proj.bias", TENSOR_DIM_LABELS, TENSOR_DIM_1, TENSOR_VECTOR, 0)
+
+/* XLMRobertaForTokenClassification: one linear layer on every row (names of ours in GGUF). */
+#define XLMR_TENSORS_HEAD_TOKEN_CLS(X)                                                                               \
+    X(token_cls, "token_cls.weight", "classifier.weight", TENSOR_DIM_H, TENSOR_DIM_LABELS, TENSOR_MATRIX, 0)          \
+    X(token_cls_b, "token_cls.bias", "classifier.bias", TENSOR_DIM_LABELS, TENSOR_DIM_1, TENSOR_VECTOR, 0)
+
+/* XLMRobertaForQuestionAnswering: start and end logits on every row (names of ours in GGUF). */
+#define XLMR_TENSORS_HEAD_QA(X)                                                                                      \
+    X(qa_out, "qa.weight", "qa_outputs.weight", TENSOR_DIM_H, TENSOR_DIM_SPAN_ENDS, TENSOR_MATRIX, 0)                \
+    X(qa_out_b, "qa.bias", "qa_outputs.bias", TENSOR_DIM_SPAN_ENDS, TENSOR_DIM_1, TENSOR_VECTOR, 0)
+
 /* The task heads: H(ID, name, task) for each XLMR_TENSORS_HEAD_<ID> list above; ID names XLMR_HEAD_<ID>
  * (model.h), task is what the JS API calls it. */
-#define XLMR_HEADS(H) H(MLM, mlm, "fill-mask")
+#define XLMR_HEADS(H)                                                                                                \
+    H(MLM, mlm, "fill-mask")                                                                                         \
+    H(SEQ_CLS, seq_cls, "text-classification")                                                                       \
+    H(TOKEN_CLS, token_cls, "token-classification")                                                                  \
+    H(QA, qa, "question-answering")
 
 /* A made-up tensor for the table's own test (tests/c/test_tensor_table.c, built with -DXLMR_TEST_EXTRA_TENSOR):
  * one row here is all it takes for a tensor to be loaded from both formats, checked and written. */

@@ -122,4 +122,16 @@ XLMR_API(xlmr_fill_mask) int xlmr_fill_mask(xlmr_model *m, const int32_t *ids, i
 XLMR_API(xlmr_logits) int xlmr_logits(xlmr_model *m, const int32_t *ids, int T, const int32_t *positions, int n_pos,
                                       float *out);
 
+/* Task heads (the model's head: xlmr_model_info_json's "head"). ids, lengths as for xlmr_embed.
+ * Sequence classification ("text-classification"): out (B, num_labels) logits, from the <s> row of each sequence.
+ * Token-level heads ("token-classification": num_labels per token; "question-answering": 2, start and end logits):
+ * out (B, T, n), zero past each length. Return 0 or a status; a model without that head: XLMR_ERR_UNSUPPORTED
+ * (XLMR_ERR_ARG for an embedding-only model), the message naming the head it has. */
+XLMR_API(xlmr_classify) int xlmr_classify(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T,
+                                          float *out);
+XLMR_API(xlmr_token_logits) int xlmr_token_logits(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B,
+                                                  int T, float *out);
+/* The classification head's label names, id order, as a JSON array of strings ("[]" without one). */
+XLMR_API(xlmr_model_labels_json) const char *xlmr_model_labels_json(xlmr_model *m);
+
 #endif

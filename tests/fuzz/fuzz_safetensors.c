@@ -1,17 +1,21 @@
 /* fuzz_safetensors — the safetensors header reader (length prefix + JSON) on arbitrary bytes; inputs that
- * start with '{' also go through the config.json reader. */
+ * start with '{' also go through the config.json reader (id2label included). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "labels.h"
 #include "safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     xlmr_error err;
     if (size > 0 && data[0] == '{') {
         xlmr_config c;
-        config_from_hf_json((const char *)data, size, &c, &err);
+        xlmr_labels labels;
+        labels_init(&labels);
+        config_from_hf_json((const char *)data, size, &c, &labels, &err);
+        labels_free(&labels);
         return 0;
     }
     if (size < 8) return 0;
