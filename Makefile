@@ -53,7 +53,7 @@ EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 .DELETE_ON_ERROR:
 
 .PHONY: demo
-.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
+.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
 all: check-tools wasm mt relaxed
@@ -187,9 +187,13 @@ ALL_TEST_BUILDS := clang=dist/xlmr.wasm,emcc=dist/xlmr-emcc.wasm
 test-node: wasm mt emcc relaxed
 	XLMR_TEST_BUILDS=$(ALL_TEST_BUILDS) $(NODE) --test tests/node/
 
-# The quick loop: what an edit of src/ or js/ most often breaks, on the one build most users run.
+# The quick loop: what an edit of src/ or js/ most often breaks, on the one build most users run. The C tests
+# (CPU-bound) and the Node suites (mostly waiting on servers, workers and child processes) run side by side, each
+# one's output printed whole when it ends.
 CHECK_SUITES := $(filter-out tests/node/threads.test.mjs tests/node/relaxed.test.mjs,$(wildcard tests/node/*.test.mjs))
-check: test-c wasm
+check:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-c check-node
+check-node: wasm
 	XLMR_TEST_BUILDS=clang=dist/xlmr.wasm $(NODE) --test $(CHECK_SUITES)
 
 # Real-browser (Debian chromium + npm playwright-core) and edge (npm workerd) tests of web/ and examples/edge/;
