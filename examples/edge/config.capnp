@@ -30,6 +30,7 @@ const xlmrWorker :Workerd.Worker = (
     (name = "js/api.js", esModule = embed "../../js/api.js"),
     (name = "js/engine.js", esModule = embed "../../js/engine.js"),
     (name = "js/errors.js", esModule = embed "../../js/errors.js"),
+    (name = "js/ops.js", esModule = embed "../../js/ops.js"),
     (name = "js/platform-web.js", esModule = embed "../../js/platform-web.js"),
     (name = "js/sha256.js", esModule = embed "../../js/sha256.js"),
     (name = "js/sources.js", esModule = embed "../../js/sources.js"),
