@@ -269,9 +269,39 @@ export class Model {
   }
 
   async tokenize(text, options) {
-    const o = plainOptions(options, ['truncation'], 'tokenize');
+    const o = plainOptions(options, ['truncation', 'offsets'], 'tokenize');
     if (typeof text !== 'string') throw new InvalidArgumentError('tokenize() takes a string');
     return this.#call('tokenize', { text, options: o });
+  }
+
+  /** Sequence classification: see js/tasks/text-classification.js (text_classification.py's outputs). */
+  async classify(inputs, options) {
+    const o = plainOptions(options, ['topK', 'functionToApply', 'truncation'], 'classify');
+    return this.#call('classify', { inputs, options: o });
+  }
+
+  /** A cross-encoder's scores of (query, document) pairs, sorted: [{ index, score, document? }]. */
+  async rerank(query, documents, options) {
+    const o = plainOptions(options, ['topK', 'returnDocuments', 'truncation', 'rawScores', 'batchSize'], 'rerank');
+    return this.#call('rerank', { query, documents, options: o });
+  }
+
+  /** Zero-shot classification with an NLI head: { sequence, labels, scores }. */
+  async zeroShot(text, candidateLabels, options) {
+    const o = plainOptions(options, ['hypothesisTemplate', 'multiLabel'], 'zeroShot');
+    return this.#call('zeroShot', { text, candidateLabels, options: o });
+  }
+
+  /** Token classification (NER): [{ entity | entity_group, score, index?, word, start, end }]. */
+  async tokenClassify(text, options) {
+    const o = plainOptions(options, ['aggregationStrategy', 'ignoreLabels', 'stride'], 'tokenClassify');
+    return this.#call('tokenClassify', { text, options: o });
+  }
+
+  /** Extractive question answering: { score, start, end, answer } (a list when topK > 1). */
+  async answer(input, options) {
+    const o = plainOptions(options, ['topK', 'maxAnswerLen', 'maxSeqLen', 'docStride', 'handleImpossibleAnswer', 'alignToWords'], 'answer');
+    return this.#call('answer', { input, options: o });
   }
 
   /** The model as a GGUF file, chunk by chunk (Uint8Array; copy or write each before asking for the next). */

@@ -16,6 +16,7 @@ import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES } from './s
 
 export const DTYPES = { q8_0: 0, f16: 1, f32: 2 };
 const POOLING = { none: 0, cls: 1, mean: 2 };
+const TRUNCATION = { longest_first: 0, only_first: 1, only_second: 2 }; // XLMR_TRUNC_*
 const CACHE_FORMAT = 1; // bump when the cached GGUF layout changes
 const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
 const READ_SLICE = 4 << 20; // most bytes handed to one direct file read
@@ -534,9 +535,16 @@ export class Engine {
     }
   }
 
-  tokenize(text, { truncation = false } = {}) {
+  tokenize(text, { truncation = false, offsets = false } = {}) {
     this.#need();
-    const ids = this.#ids(text, truncation ? this.config.maxTokens : 0);
+    const maxLen = truncation ? this.config.maxTokens : 0;
+    if (offsets) {
+      const e = this.encode(text, maxLen);
+      const ids = Array.from(e.ids);
+      const spans = ids.map((_, i) => [e.offsets[2 * i], e.offsets[2 * i + 1]]);
+      return { ids, tokens: ids.map((id) => this.#piece(id)), offsets: spans };
+    }
+    const ids = this.#ids(text, maxLen);
     const out = Array.from(ids);
     return { ids: out, tokens: out.map((id) => this.#piece(id)) };
   }
@@ -634,6 +642,108 @@ export class Engine {
     return single ? out[0] : out;
   }
 
+  // ---- primitives of the task heads (js/tasks/*.js do the rest) ----
+
+  /** The model's head and labels: { head, numLabels, problemType, labels }. */
+  headInfo() {
+    this.#need();
+    const cfg = this.config;
+    if (!this.labels) {
+      try { this.labels = JSON.parse(this.#cstr(this.#call('xlmr_model_labels_json', this.model))); } catch { this.labels = []; }
+    }
+    return { head: cfg.head ?? null, numLabels: cfg.numLabels ?? 0, problemType: cfg.problemType ?? null, labels: this.labels, maxTokens: cfg.maxTokens };
+  }
+
+  /** Text -> { ids, offsets } with <s> </s> (offsets: Int32Array (2n), UTF-16 [start, end) of text, the hub rule). */
+  encode(text, maxLen = 0) {
+    this.#need();
+    if (typeof text !== 'string') throw new InvalidArgumentError(`expected a string, got ${text === null ? 'null' : typeof text}`);
+    const s = this.#putString(text);
+    try {
+      const n = this.#call('xlmr_tokenize_offsets', this.model, s.ptr, s.len, maxLen, 0);
+      if (n < 0) throw this.#modelError(n);
+      const buf = this.wasm.memory.buffer;
+      return {
+        ids: Int32Array.from(new Int32Array(buf, this.#call('xlmr_result_ids', this.model), n)),
+        offsets: Int32Array.from(new Int32Array(this.wasm.memory.buffer, this.#call('xlmr_result_offsets', this.model), 2 * n)),
+      };
+    } finally {
+      this.#free(s.ptr);
+    }
+  }
+
+  /**
+   * <s> a </s></s> b </s> -> windows [{ ids, offsets, seq }] (seq per id: 0 a, 1 b, -1 added specials; offsets
+   * into a's or b's own text). strategy 'longest_first' | 'only_first' | 'only_second'; maxLen 0: no limit;
+   * stride >= 0 (only_*): every overflowing window.
+   */
+  encodePair(a, b, { maxLen = 0, strategy = 'longest_first', stride = -1 } = {}) {
+    this.#need();
+    const code = TRUNCATION[strategy];
+    if (code === undefined) throw new InvalidArgumentError(`truncation must be one of ${Object.keys(TRUNCATION).join(', ')}, not ${shown(strategy)}`);
+    for (const t of [a, b]) if (typeof t !== 'string') throw new InvalidArgumentError(`expected a string, got ${t === null ? 'null' : typeof t}`);
+    const sa = this.#putString(a);
+    let sb = null;
+    try {
+      sb = this.#putString(b);
+      const nw = this.#call('xlmr_tokenize_pair', this.model, sa.ptr, sa.len, sb.ptr, sb.len, maxLen, code, stride, 0);
+      if (nw < 0) throw this.#modelError(nw);
+      const view = (name, n) => Int32Array.from(new Int32Array(this.wasm.memory.buffer, this.#call(name, this.model), n));
+      const starts = view('xlmr_result_window_starts', nw + 1);
+      const total = starts[nw];
+      const ids = view('xlmr_result_ids', total), seq = view('xlmr_result_sequence_ids', total), offs = view('xlmr_result_offsets', 2 * total);
+      const windows = [];
+      for (let w = 0; w < nw; w++) {
+        const lo = starts[w], hi = starts[w + 1];
+        windows.push({ ids: ids.slice(lo, hi), seq: seq.slice(lo, hi), offsets: offs.slice(2 * lo, 2 * hi) });
+      }
+      return windows;
+    } finally {
+      this.#free(sa.ptr);
+      if (sb) this.#free(sb.ptr);
+    }
+  }
+
+  /**
+   * The head's logits for id sequences, batched (each batch padded to its longest): kind 'sequence' ->
+   * Float32Array (numLabels) per sequence; 'token' -> Float32Array (T * n) per sequence, n = numLabels
+   * (token classification) or 2 (question answering: start, end).
+   */
+  headLogits(kind, seqs, batchSize = 16) {
+    this.#need();
+    const cfg = this.config;
+    const fn = kind === 'sequence' ? 'xlmr_classify' : 'xlmr_token_logits';
+    const n = kind === 'sequence' || cfg.head !== 'question-answering' ? cfg.numLabels || 1 : 2;
+    const out = [];
+    for (let b0 = 0; b0 < seqs.length; b0 += batchSize) {
+      const batch = seqs.slice(b0, b0 + batchSize);
+      const B = batch.length;
+      let T = 0;
+      for (const a of batch) T = Math.max(T, a.length);
+      const flat = new Int32Array(B * T).fill(this.padId);
+      batch.forEach((a, i) => flat.set(a, i * T));
+      const per = kind === 'sequence' ? n : T * n;
+      const pIds = this.#putI32(flat);
+      let pLen = 0, pOut = 0;
+      try {
+        pLen = this.#putI32(batch.map((a) => a.length));
+        pOut = this.#alloc(B * per * 4);
+        const st = this.#call(fn, this.model, pIds, pLen, B, T, pOut);
+        if (st !== 0) throw this.#modelError(st < 0 ? st : -st);
+        const res = new Float32Array(this.wasm.memory.buffer, pOut, B * per);
+        for (let i = 0; i < B; i++) out.push(kind === 'sequence' ? res.slice(i * n, (i + 1) * n) : res.slice(i * per, i * per + batch[i].length * n));
+      } finally {
+        this.#free(pIds); this.#free(pLen); this.#free(pOut);
+      }
+    }
+    return out;
+  }
+
+  /** The piece of an id (convert_ids_to_tokens). */
+  piece(id) {
+    return this.#piece(id);
+  }
+
   /** Diagnostics for tests: wasm memory size and handles still open. */
   stats() {
     return { memoryBytes: this.wasm.memory.buffer.byteLength, liveLoaders: this.liveLoaders, hasModel: !!this.model };
@@ -648,6 +758,7 @@ export class Engine {
       try { this.#call('xlmr_model_free', m); } catch { /* trapped */ }
     }
     this.config = null;
+    this.labels = null;
     this.pieces.clear();
   }
 }

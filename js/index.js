@@ -2,8 +2,10 @@
 // be started, else in this thread.
 import { platform } from './platform-web.js';
 import { makeLoad } from './api.js';
+import { makePipeline } from './pipeline.js';
 
 export const load = makeLoad(platform);
+export const pipeline = makePipeline(load);
 export { Model } from './api.js';
 export {
   XlmrError, ModelFormatError, NoMaskError, TooLongError, AbortError, NetworkError, FileError,

@@ -3,9 +3,11 @@
 // as { wasmModule } (or dist/xlmr-relaxed.wasm's: workerd has relaxed SIMD); the model runs in the calling isolate.
 import { platform } from './platform-web.js';
 import { makeLoad } from './api.js';
+import { makePipeline } from './pipeline.js';
 
 const edge = { ...platform, canSpawnWorker: false };
 export const load = makeLoad(edge, { worker: false });
+export const pipeline = makePipeline(load);
 export { Model } from './api.js';
 export {
   XlmrError, ModelFormatError, NoMaskError, TooLongError, AbortError, NetworkError, FileError,

@@ -3,6 +3,9 @@
 // (sources streamed from the calling thread, progress as messages, transferred result buffers, GGUF export).
 
 import { Engine } from './engine.js';
+import { classify, rerank, zeroShot } from './tasks/text-classification.js';
+import { tokenClassify } from './tasks/token-classification.js';
+import { answer } from './tasks/question-answering.js';
 
 /** op -> (session, args, { platform, onProgress, signal }) -> result. `session.engine` is the one Engine. */
 export const OPS = {
@@ -18,6 +21,11 @@ export const OPS = {
   fillMask: ({ engine }, { text, options }) => engine.fillMask(text, options),
   tokenize: ({ engine }, { text, options }) => engine.tokenize(text, options),
   embed: ({ engine }, { texts, options }) => engine.embed(texts, options),
+  classify: ({ engine }, { inputs, options }) => classify(engine, inputs, options),
+  rerank: ({ engine }, { query, documents, options }) => rerank(engine, query, documents, options),
+  zeroShot: ({ engine }, { text, candidateLabels, options }) => zeroShot(engine, text, candidateLabels, options),
+  tokenClassify: ({ engine }, { text, options }) => tokenClassify(engine, text, options),
+  answer: ({ engine }, { input, options }) => answer(engine, input, options),
   stats: ({ engine }) => engine.stats(),
   dispose(session) {
     session.engine?.dispose(true);

@@ -15,6 +15,8 @@ export const REQUIRED_EXPORTS = [
   'xlmr_model_free', 'xlmr_model_error', 'xlmr_model_info_json', 'xlmr_build_simd',
   'xlmr_tokenize', 'xlmr_result_ids', 'xlmr_token_piece', 'xlmr_decode', 'xlmr_result_text',
   'xlmr_embed', 'xlmr_fill_mask',
+  'xlmr_tokenize_offsets', 'xlmr_result_offsets', 'xlmr_tokenize_pair', 'xlmr_result_sequence_ids', 'xlmr_result_window_starts',
+  'xlmr_classify', 'xlmr_token_logits', 'xlmr_model_labels_json',
 ];
 const THREADED_EXPORTS = ['xlmr_threads_set', 'xlmr_thread_main', 'xlmr_threads_stop', '__stack_pointer'];
 
