@@ -4,6 +4,7 @@
 
 #include "json.h"
 #include "labels.h"
+#include "xlmr.h" /* XLMR_POOL_* */
 
 static xlmr_status config_int(const json_value *root, const char *key, int required, int64_t dflt, int64_t lo,
                               int64_t hi, int32_t *out, xlmr_error *err) {
@@ -93,6 +94,7 @@ static xlmr_status config_labels(const json_value *root, xlmr_labels *labels, xl
 
 xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr_labels *labels, xlmr_error *err) {
     memset(c, 0, sizeof *c);
+    c->pooling = c->normalize = -1;
     json_doc *doc = NULL;
     xlmr_error jerr = {0};
     if (json_parse(json, n, &doc, &jerr) != XLMR_OK)
@@ -125,9 +127,43 @@ xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr
         goto done;
     }
     c->layer_norm_eps = (float)eps;
+    /* BertModel's position ids run from 0 over every token; (XLM-)RoBERTa's from pad_token_id + 1 over non-pad ones */
+    const json_value *mt = json_get(root, "model_type");
+    c->bert_positions = mt && mt->type == JSON_STRING && mt->len == 4 && memcmp(mt->str, "bert", 4) == 0;
     if ((st = config_problem_type(root, c, err)) || (labels && (st = config_labels(root, labels, err)))) goto done;
     st = config_validate(c, err);
 done:
+    json_free(doc);
+    return st;
+}
+
+xlmr_status config_pooling_from_st_json(const char *json, size_t n, int32_t *pooling, xlmr_error *err) {
+    json_doc *doc = NULL;
+    xlmr_error jerr = {0};
+    if (json_parse(json, n, &doc, &jerr) != XLMR_OK)
+        return xlmr_fail(err, jerr.code == XLMR_ERR_NOMEM ? XLMR_ERR_NOMEM : XLMR_ERR_FORMAT, "pooling config.json: %s",
+                         jerr.msg);
+    static const struct {
+        const char *key;
+        int32_t pooling; /* -1: a mode embed does not offer */
+    } modes[] = {{"pooling_mode_cls_token", XLMR_POOL_CLS},      {"pooling_mode_mean_tokens", XLMR_POOL_MEAN},
+                 {"pooling_mode_lasttoken", XLMR_POOL_LAST},     {"pooling_mode_max_tokens", -1},
+                 {"pooling_mode_mean_sqrt_len_tokens", -1},      {"pooling_mode_weightedmean_tokens", -1}};
+    const json_value *root = json_root(doc);
+    xlmr_status st = XLMR_OK;
+    int on = 0;
+    for (size_t i = 0; st == XLMR_OK && i < sizeof modes / sizeof modes[0]; i++) {
+        const json_value *v = json_get(root, modes[i].key);
+        if (!v || v->type != JSON_TRUE) continue;
+        if (modes[i].pooling < 0)
+            st = xlmr_fail(err, XLMR_ERR_FORMAT, "pooling config.json: %s is not supported (embed pools by cls, mean "
+                           "or last token)", modes[i].key);
+        *pooling = modes[i].pooling;
+        on++;
+    }
+    if (st == XLMR_OK && on != 1)
+        st = xlmr_fail(err, XLMR_ERR_FORMAT, "pooling config.json: %d pooling modes are on; one of "
+                       "pooling_mode_cls_token, pooling_mode_mean_tokens, pooling_mode_lasttoken must be", on);
     json_free(doc);
     return st;
 }
@@ -155,12 +191,12 @@ xlmr_status config_validate(xlmr_config *c, xlmr_error *err) {
     if (c->pad_id < 0 || c->pad_id >= c->vocab_size)
         return xlmr_fail(err, XLMR_ERR_FORMAT, "config: pad_token_id %d is not a token id (vocab_size %d)",
                          (int)c->pad_id, (int)c->vocab_size);
-    if (c->max_positions <= c->pad_id + 1)
+    if (c->max_positions <= model_position_offset(c))
         return xlmr_fail(err, XLMR_ERR_FORMAT,
                          "config: max_position_embeddings %d leaves no position after pad_token_id %d + 1",
                          (int)c->max_positions, (int)c->pad_id);
     if (!(c->layer_norm_eps > 0.0f) || !(c->layer_norm_eps < 1.0f))
         return xlmr_fail(err, XLMR_ERR_FORMAT, "config: layer_norm_eps %g is not in (0, 1)", (double)c->layer_norm_eps);
-    c->max_tokens = c->max_positions - c->pad_id - 1;
+    c->max_tokens = c->max_positions - model_position_offset(c);
     return XLMR_OK;
 }

@@ -25,6 +25,10 @@ xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr
 const char *config_problem_type_name(int problem_type);
 int config_problem_type_find(const char *s, size_t n);
 
+/* A sentence-transformers Pooling module's config.json: the one pooling mode it turns on, as XLMR_POOL_CLS, _MEAN or
+ * _LAST; the modes embed does not offer (max, mean_sqrt_len, weightedmean) are refused. */
+xlmr_status config_pooling_from_st_json(const char *json, size_t n, int32_t *pooling, xlmr_error *err);
+
 /* Checks every field is positive and within the limits, hidden % heads == 0, the position table is longer
  * than pad_id + 1, and sets max_tokens = max_positions - pad_id - 1. */
 xlmr_status config_validate(xlmr_config *c, xlmr_error *err);

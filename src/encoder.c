@@ -103,9 +103,9 @@ static xlmr_status scratch_reserve(xlmr_model *m, int64_t rows, int T, int B, in
 
 /* ---- forward ---- */
 
-/* x = LayerNorm(word[id] + type[0] + pos), the position row from the ids: a non-pad token is the n-th
- * non-pad token of its sequence and reads row n - 1 of pos_embd (position id n + pad_id); a pad token adds
- * the zero vector (position id pad_id). */
+/* x = LayerNorm(word[id] + type[0] + pos), the position row from the ids. RoBERTa: a non-pad token is the n-th
+ * non-pad token of its sequence and reads row n - 1 of pos_embd (position id n + pad_id); a pad token adds the zero
+ * vector (position id pad_id). BERT (bert_positions): token t reads row t. */
 static void embed_tokens(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T) {
     const xlmr_config *c = &m->config;
     const xlmr_weights *w = &m->w;
@@ -120,7 +120,7 @@ static void embed_tokens(xlmr_model *m, const int32_t *ids, const int32_t *lengt
             float *xr = s->x + (size_t)(s->seq_start[b] + t) * H;
             kern_get_row(xr, &w->tok_embd, id);
             kern_add(xr, type_row, (size_t)H);
-            if (id != c->pad_id) {
+            if (c->bert_positions || id != c->pad_id) {
                 kern_get_row(pos_row, &w->pos_embd, n++);
                 kern_add(xr, pos_row, (size_t)H);
             }
@@ -313,8 +313,8 @@ xlmr_status model_embed(xlmr_model *m, const int32_t *ids, const int32_t *length
                         int normalize, float *out) {
     if (!m) return XLMR_ERR_ARG;
     xlmr_error_clear(&m->err);
-    if (pooling != XLMR_POOL_NONE && pooling != XLMR_POOL_CLS && pooling != XLMR_POOL_MEAN)
-        return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: pooling %d is not none (0), cls (1) or mean (2)", pooling);
+    if (pooling != XLMR_POOL_NONE && pooling != XLMR_POOL_CLS && pooling != XLMR_POOL_MEAN && pooling != XLMR_POOL_LAST)
+        return xlmr_fail(&m->err, XLMR_ERR_ARG, "embed: pooling %d is not none (0), cls (1), mean (2) or last (3)", pooling);
     xlmr_status st = encoder_check_batch(m, ids, lengths, B, T, out, XLMR_HEAD_NONE, "embed");
     if (st != XLMR_OK) return st;
     /* CLS pooling: the last layer for each sequence's first row alone (~10/12 of that layer's work saved for every

@@ -42,6 +42,11 @@ static void write_header(xlmr_model *m, gguf_wbuf *b) {
     gguf_w_kv_u32(b, "bert.attention.head_count", (uint32_t)c->num_heads);
     gguf_w_kv_f32(b, "bert.attention.layer_norm_epsilon", c->layer_norm_eps);
     gguf_w_kv_bool(b, "bert.attention.causal", 0);
+    if (c->bert_positions) gguf_w_kv_bool(b, "xlmr.bert_positions", 1);
+    static const uint32_t pooling_type[] = {[XLMR_POOL_MEAN] = 1, [XLMR_POOL_CLS] = 2, [XLMR_POOL_LAST] = 3};
+    if (c->pooling > XLMR_POOL_NONE && c->pooling <= XLMR_POOL_LAST)
+        gguf_w_kv_u32(b, "bert.pooling_type", pooling_type[c->pooling]);
+    if (c->normalize >= 0) gguf_w_kv_bool(b, "xlmr.normalize", c->normalize);
     if (model_head_has_labels(c->head)) {
         gguf_w_kv_arr(b, "bert.classifier.output_labels", GGUF_STRING, (uint64_t)m->labels.n);
         const char *name = m->labels.text;
@@ -77,8 +82,9 @@ static void write_header(xlmr_model *m, gguf_wbuf *b) {
     gguf_w_kv_u32(b, "tokenizer.ggml.eos_token_id", (uint32_t)d.eos_id);
     gguf_w_kv_u32(b, "tokenizer.ggml.unknown_token_id", (uint32_t)d.unk_id);
     gguf_w_kv_u32(b, "tokenizer.ggml.seperator_token_id", (uint32_t)d.eos_id); /* sic: llama.cpp's spelling */
-    /* the position offset is pad_id + 1: the config's pad id, which the reader takes from here */
-    gguf_w_kv_u32(b, "tokenizer.ggml.padding_token_id", (uint32_t)c->pad_id);
+    /* a RoBERTa-type model's position offset is pad_id + 1: the config's pad id, which the reader takes from here; a
+     * BERT-type model's config pad id plays no part (its tokenizer's pads), and may differ (e5-small: 0 against 1) */
+    gguf_w_kv_u32(b, "tokenizer.ggml.padding_token_id", (uint32_t)(c->bert_positions ? d.pad_id : c->pad_id));
     gguf_w_kv_u32(b, "tokenizer.ggml.cls_token_id", (uint32_t)d.bos_id);
     gguf_w_kv_u32(b, "tokenizer.ggml.mask_token_id", (uint32_t)d.mask_id);
     gguf_w_kv_bool(b, "tokenizer.ggml.add_bos_token", 1);

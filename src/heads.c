@@ -7,8 +7,8 @@
 #include "kernels.h"
 
 void head_pool(const float *hidden, int len, int H, int pooling, float *out) {
-    if (pooling == XLMR_POOL_CLS) {
-        memcpy(out, hidden, (size_t)H * sizeof(float));
+    if (pooling == XLMR_POOL_CLS || pooling == XLMR_POOL_LAST) {
+        memcpy(out, hidden + (pooling == XLMR_POOL_LAST ? (size_t)(len - 1) * H : 0), (size_t)H * sizeof(float));
         return;
     }
     /* mean over the valid rows; summed in double so the order of rows does not matter at float precision */

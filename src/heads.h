@@ -6,7 +6,8 @@
 #include "model.h"
 #include "xlmr.h" /* XLMR_POOL_* */
 
-/* hidden (len, H) of one sequence -> out (H): XLMR_POOL_CLS row 0, XLMR_POOL_MEAN the mean of the len rows. */
+/* hidden (len, H) of one sequence -> out (H): XLMR_POOL_CLS row 0, XLMR_POOL_LAST row len - 1 (</s>), XLMR_POOL_MEAN
+ * the mean of the len rows. */
 void head_pool(const float *hidden, int len, int H, int pooling, float *out);
 /* v / max(||v||, 1e-12), as torch.nn.functional.normalize. */
 void head_l2_normalize(float *v, int n);

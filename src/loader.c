@@ -24,6 +24,7 @@ xlmr_loader *xlmr_loader_new(int dtype) {
     ld->dtype = dtype;
     ld->phase = LD_DETECT;
     ld->hneed = ld->hwant = 8;
+    ld->pooling = ld->normalize = -1;
     gguf_reader_init(&ld->gr);
     return ld;
 }
@@ -73,6 +74,22 @@ int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n) {
         return ld_fail(ld);
     }
     ld->have_config = 1;
+    return XLMR_OK;
+}
+
+int xlmr_loader_set_pooling(xlmr_loader *ld, const char *json, size_t n, int normalize) {
+    if (!ld) return XLMR_ERR_ARG;
+    if (ld->phase == LD_FAILED) return ld->status;
+    if (ld->phase != LD_DETECT || ld->hlen) {
+        xlmr_fail(&ld->err, XLMR_ERR_STATE, "the pooling config must be given before the weights");
+        return ld_fail(ld);
+    }
+    if (!json && n) {
+        xlmr_fail(&ld->err, XLMR_ERR_ARG, "pooling config.json: NULL text of %zu bytes", n);
+        return ld_fail(ld);
+    }
+    if (config_pooling_from_st_json(json, n, &ld->pooling, &ld->err) != XLMR_OK) return ld_fail(ld);
+    ld->normalize = normalize != 0;
     return XLMR_OK;
 }
 
@@ -233,6 +250,10 @@ int ld_begin_model(xlmr_loader *ld, const xlmr_config *c) {
         return 0;
     }
     ld->m->config = *c;
+    if (ld->pooling >= 0) { /* the host's sentence-transformers config over the file's own */
+        ld->m->config.pooling = ld->pooling;
+        ld->m->config.normalize = ld->normalize;
+    }
     if (model_alloc_layers(ld->m, &ld->err) != XLMR_OK) return 0;
     int n = model_slot_count(c);
     ld->types = XLMR_CALLOC((size_t)n, sizeof(int32_t));
@@ -498,8 +519,8 @@ xlmr_model *xlmr_loader_finish(xlmr_loader *ld) {
         m->tok = ld->tok;
         ld->tok = NULL;
     }
-    if (tok_vocab_size(m->tok) != m->config.vocab_size) {
-        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocabulary is %d",
+    if (tok_vocab_size(m->tok) > m->config.vocab_size) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocabulary only %d",
                   (int)tok_vocab_size(m->tok), (int)m->config.vocab_size);
         ld_fail(ld);
         return NULL;

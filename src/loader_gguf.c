@@ -31,8 +31,9 @@ static int key_int(xlmr_loader *ld, const char *key, int required, int64_t dflt,
 
 /* ---- the tokenizer ---- */
 
-/* tokenizer.ggml.model is "t5" (SentencePiece Unigram) and its three arrays have one entry per vocabulary row. */
-static int tokenizer_arrays_ok(xlmr_loader *ld, int64_t V) {
+/* tokenizer.ggml.model is "t5" (SentencePiece Unigram) and its three arrays have one entry per piece: *n_tok of them,
+ * at most the embedding table's V rows (BERT-type checkpoints have unused rows past the tokenizer's ids). */
+static int tokenizer_arrays_ok(xlmr_loader *ld, int64_t V, int64_t *n_tok) {
     gguf_reader *r = &ld->gr;
     const uint8_t *b = ld->hbuf;
     const char *s;
@@ -56,9 +57,11 @@ static int tokenizer_arrays_ok(xlmr_loader *ld, int64_t V) {
                       i < 0 ? "missing" : "has the wrong type", gguf_type_name(arrays[k].type));
             return 0;
         }
-        if ((int64_t)n != V) {
-            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "GGUF: %s has %llu entries but token_embd.weight has %lld rows",
-                      arrays[k].key, (unsigned long long)n, (long long)V);
+        if (k == 0) *n_tok = (int64_t)n;
+        if ((int64_t)n != *n_tok || *n_tok > V || *n_tok < 5) {
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "GGUF: %s has %llu entries; tokenizer.ggml.tokens has %lld and "
+                      "token_embd.weight %lld rows (5 to that many)", arrays[k].key, (unsigned long long)n,
+                      (long long)*n_tok, (long long)V);
             return 0;
         }
     }
@@ -66,7 +69,7 @@ static int tokenizer_arrays_ok(xlmr_loader *ld, int64_t V) {
 }
 
 /* The normalizer (charsmap, whitespace flags) and the special ids, into d. */
-static int tokenizer_options(xlmr_loader *ld, int64_t V, tok_vocab_desc *d) {
+static int tokenizer_options(xlmr_loader *ld, int64_t n_tok, tok_vocab_desc *d) {
     gguf_reader *r = &ld->gr;
     const uint8_t *b = ld->hbuf;
     uint64_t n;
@@ -94,14 +97,14 @@ static int tokenizer_options(xlmr_loader *ld, int64_t V, tok_vocab_desc *d) {
                                           "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id",
                                           "tokenizer.ggml.mask_token_id"};
     int32_t *ids[] = {&d->bos_id, &d->eos_id, &d->unk_id, &d->pad_id, &d->mask_id};
-    const int64_t id_dflt[] = {0, 2, 3, 1, V - 1}; /* XLM-R's fairseq layout */
+    const int64_t id_dflt[] = {0, 2, 3, 1, n_tok - 1}; /* XLM-R's fairseq layout */
     for (size_t k = 0; k < 5; k++)
-        if (!key_int(ld, id_keys[k], 0, id_dflt[k], 0, V - 1, ids[k])) return 0;
+        if (!key_int(ld, id_keys[k], 0, id_dflt[k], 0, n_tok - 1, ids[k])) return 0;
     return 1;
 }
 
 /* The vocabulary arrays (unaligned in the header buffer) copied out, and the tokenizer built from them. */
-static int tokenizer_build(xlmr_loader *ld, int64_t V, tok_vocab_desc *d) {
+static int tokenizer_build(xlmr_loader *ld, int64_t n_tok, tok_vocab_desc *d) {
     gguf_reader *r = &ld->gr;
     const uint8_t *b = ld->hbuf, *tokp, *scp, *typ;
     uint32_t t;
@@ -109,23 +112,23 @@ static int tokenizer_build(xlmr_loader *ld, int64_t V, tok_vocab_desc *d) {
     gguf_get_arr(r, b, gguf_find_key(r, b, "tokenizer.ggml.tokens"), &t, &n, &tokp);
     gguf_get_arr(r, b, gguf_find_key(r, b, "tokenizer.ggml.scores"), &t, &n, &scp);
     gguf_get_arr(r, b, gguf_find_key(r, b, "tokenizer.ggml.token_type"), &t, &n, &typ);
-    const char **tokens = XLMR_MALLOC((size_t)V * sizeof(char *));
-    size_t *lens = XLMR_MALLOC((size_t)V * sizeof(size_t));
-    float *scores = XLMR_MALLOC((size_t)V * sizeof(float));
-    int32_t *types = XLMR_MALLOC((size_t)V * sizeof(int32_t));
+    const char **tokens = XLMR_MALLOC((size_t)n_tok * sizeof(char *));
+    size_t *lens = XLMR_MALLOC((size_t)n_tok * sizeof(size_t));
+    float *scores = XLMR_MALLOC((size_t)n_tok * sizeof(float));
+    int32_t *types = XLMR_MALLOC((size_t)n_tok * sizeof(int32_t));
     int ok = 0;
     if (!tokens || !lens || !scores || !types) {
         xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory for the vocabulary");
         goto out;
     }
-    for (int64_t k = 0; k < V; k++) {
+    for (int64_t k = 0; k < n_tok; k++) {
         uint64_t sl;
         gguf_next_str(&tokp, &tokens[k], &sl);
         lens[k] = (size_t)sl;
         scores[k] = xlmr_rd_f32(scp + 4 * k);
         types[k] = (int32_t)xlmr_rd_u32(typ + 4 * k);
     }
-    d->n_tokens = (size_t)V;
+    d->n_tokens = (size_t)n_tok;
     d->tokens = tokens;
     d->token_lens = lens;
     d->scores = scores;
@@ -145,7 +148,7 @@ out:
 }
 
 static int read_tokenizer(xlmr_loader *ld) {
-    const int64_t V = ld->m->config.vocab_size;
+    int64_t n_tok = 0;
     if (gguf_find_key(&ld->gr, ld->hbuf, "tokenizer.ggml.model") < 0) {
         if (ld->tok) return 1; /* the host gave a sentencepiece model instead */
         xlmr_fail(&ld->err, XLMR_ERR_FORMAT,
@@ -155,7 +158,8 @@ static int read_tokenizer(xlmr_loader *ld) {
     }
     tok_vocab_desc d;
     memset(&d, 0, sizeof d);
-    return tokenizer_arrays_ok(ld, V) && tokenizer_options(ld, V, &d) && tokenizer_build(ld, V, &d);
+    return tokenizer_arrays_ok(ld, ld->m->config.vocab_size, &n_tok) && tokenizer_options(ld, n_tok, &d) &&
+           tokenizer_build(ld, n_tok, &d);
 }
 
 /* ---- a classification head's labels and problem type ---- */
@@ -202,6 +206,25 @@ static int read_labels(xlmr_loader *ld) {
 
 /* ---- the config ---- */
 
+/* embed's defaults: bert.pooling_type (llama.cpp's: 1 mean, 2 CLS, 3 last; 0 none and 4 rank say nothing about
+ * embeddings) and xlmr.normalize (ours). */
+static int read_pooling(xlmr_loader *ld, xlmr_config *c) {
+    gguf_reader *r = &ld->gr;
+    int32_t type;
+    int normalize = 0;
+    c->pooling = c->normalize = -1;
+    if (!key_int(ld, "bert.pooling_type", 0, 0, 0, 4, &type)) return 0;
+    static const int32_t pooling_of[] = {-1, XLMR_POOL_MEAN, XLMR_POOL_CLS, XLMR_POOL_LAST, -1};
+    c->pooling = pooling_of[type];
+    const int64_t i = gguf_find_key(r, ld->hbuf, "xlmr.normalize");
+    if (i >= 0 && !gguf_get_bool(r, ld->hbuf, i, &normalize)) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "GGUF: xlmr.normalize must be a bool");
+        return 0;
+    }
+    if (i >= 0) c->normalize = normalize;
+    return 1;
+}
+
 /* The bert.* hyperparameters; *ctx: bert.context_length (the position table's rows). */
 static int read_hyperparameters(xlmr_loader *ld, xlmr_config *c, int32_t *ctx) {
     gguf_reader *r = &ld->gr;
@@ -233,7 +256,15 @@ static int read_hyperparameters(xlmr_loader *ld, xlmr_config *c, int32_t *ctx) {
         return 0;
     }
     c->layer_norm_eps = (float)eps;
-    return 1;
+    /* ours: a BERT-type model (positions from 0 for every token); llama.cpp's XLM-R files have RoBERTa's */
+    i = gguf_find_key(r, b, "xlmr.bert_positions");
+    int flag = 0;
+    if (i >= 0 && !gguf_get_bool(r, b, i, &flag)) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "GGUF: xlmr.bert_positions must be a bool");
+        return 0;
+    }
+    c->bert_positions = flag;
+    return read_pooling(ld, c);
 }
 
 /* Vocabulary, token types and positions from the tables' shapes; the head from the tensors present, its label count
@@ -269,7 +300,7 @@ static int read_table_sizes(xlmr_loader *ld, xlmr_config *c, int32_t ctx) {
     }
     c->vocab_size = (int32_t)vocab;
     c->type_vocab_size = (int32_t)types;
-    c->max_positions = ctx + c->pad_id + 1;
+    c->max_positions = ctx + model_position_offset(c);
     c->head = head;
     return 1;
 }

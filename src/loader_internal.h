@@ -44,6 +44,7 @@ struct xlmr_loader {
     xlmr_config hf;
     tok_tokenizer *tok; /* from xlmr_loader_set_tokenizer (sentencepiece model) */
     xlmr_labels labels; /* config.json's id2label, or GGUF's bert.classifier.output_labels */
+    int32_t pooling, normalize; /* from xlmr_loader_set_pooling, -1 when not given */
 
     /* the model being filled */
     xlmr_model *m;

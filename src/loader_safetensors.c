@@ -52,13 +52,13 @@ static int map_names(xlmr_loader *ld, const st_header *h, int *from, int n_slots
     return ok;
 }
 
-/* Slot s's file tensor t against the config: Hugging Face's (rows, columns), the position table with its first
- * pad_id + 1 rows still in; a float dtype. Sets the slot's weight type. */
+/* Slot s's file tensor t against the config: Hugging Face's (rows, columns), the position table with the rows no
+ * token reads still in (model_position_offset); a float dtype. Sets the slot's weight type. */
 static int check_and_type(xlmr_loader *ld, const model_slot *ms, int s, const st_tensor *t) {
     const xlmr_config *c = &ld->m->config;
     char sb[96], sb2[96];
     const int want_dims = ms->kind == TENSOR_VECTOR ? 1 : 2;
-    int64_t want[2] = {ms->ne[1] + (ms->desc->flags & TENSOR_POSITIONS ? c->pad_id + 1 : 0), ms->ne[0]};
+    int64_t want[2] = {ms->ne[1] + (ms->desc->flags & TENSOR_POSITIONS ? model_position_offset(c) : 0), ms->ne[0]};
     if (want_dims == 1) want[0] = ms->ne[0];
     if (t->n_dims != want_dims || t->shape[0] != want[0] || (want_dims == 2 && t->shape[1] != want[1])) {
         xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "safetensors: tensor '%.100s' has shape %s, expected %s from config.json",
@@ -98,7 +98,7 @@ static int check_slots(xlmr_loader *ld, const st_header *h, const int *from, int
 }
 
 /* The data section in file order (h->tensors is sorted by offset): each tensor to its slot or skipped, the gaps
- * skipped. The position table's first pad_id + 1 rows are dropped as they stream. */
+ * skipped. The position table's first model_position_offset rows are dropped as they stream. */
 static int plan_segments(xlmr_loader *ld, const st_header *h, const int *from, int n_slots) {
     const xlmr_config *c = &ld->m->config;
     int *slot_of = XLMR_MALLOC((h->n ? h->n : 1) * sizeof(int));
@@ -123,7 +123,9 @@ static int plan_segments(xlmr_loader *ld, const st_header *h, const int *from, i
                 model_slot_get(ld->m, slot_of[k], &ms);
                 sg->slot = slot_of[k];
                 sg->src = t->dtype;
-                sg->skip = ms.desc->flags & TENSOR_POSITIONS ? (uint64_t)(c->pad_id + 1) * (uint64_t)c->hidden_size : 0;
+                sg->skip = ms.desc->flags & TENSOR_POSITIONS
+                               ? (uint64_t)model_position_offset(c) * (uint64_t)c->hidden_size
+                               : 0;
             }
             at = t->end;
         }

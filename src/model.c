@@ -67,7 +67,7 @@ static int64_t dim_value(const xlmr_config *c, int dim) {
     case TENSOR_DIM_H: return c->hidden_size;
     case TENSOR_DIM_F: return c->intermediate_size;
     case TENSOR_DIM_V: return c->vocab_size;
-    case TENSOR_DIM_POSITIONS: return (int64_t)c->max_positions - c->pad_id - 1;
+    case TENSOR_DIM_POSITIONS: return (int64_t)c->max_positions - model_position_offset(c);
     case TENSOR_DIM_TYPES: return c->type_vocab_size;
     case TENSOR_DIM_LABELS: return c->num_labels;
     case TENSOR_DIM_SPAN_ENDS: return 2;
@@ -258,7 +258,7 @@ static xlmr_status check_config(const xlmr_config *c, xlmr_error *err) {
     const int64_t H = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
     if (H < 1 || c->num_heads < 1 || H % c->num_heads != 0 || F < 1 || V < 2 || c->num_layers < 0 ||
         c->max_tokens < 1 || c->pad_id < 0 || c->pad_id >= V || c->type_vocab_size < 1 ||
-        c->max_tokens > (int64_t)c->max_positions - c->pad_id - 1 || !(c->layer_norm_eps >= 0.0f) || H > (1 << 20) ||
+        c->max_tokens > (int64_t)c->max_positions - model_position_offset(c) || !(c->layer_norm_eps >= 0.0f) || H > (1 << 20) ||
         F > (1 << 22) || V > (1 << 26))
         return xlmr_fail(err, XLMR_ERR_FORMAT,
                          "model config is inconsistent: hidden %lld, heads %d, intermediate %lld, vocab %lld, layers %d, "

@@ -64,11 +64,15 @@ typedef struct xlmr_config {
     int32_t max_positions;     /* P = max_position_embeddings (514) */
     int32_t type_vocab_size;   /* 1 for XLM-R */
     int32_t pad_id;            /* padding_idx (1); position ids start at pad_id + 1 */
-    int32_t max_tokens;        /* longest input, specials included: P - pad_id - 1 (512) */
+    int32_t bert_positions;    /* 1: BERT's position ids 0, 1, 2 ... for every token (model_type bert); 0: RoBERTa's,
+                                * counting from pad_id + 1 and giving a <pad> token position pad_id */
+    int32_t max_tokens;        /* longest input, specials included: P - model_position_offset (512) */
     float layer_norm_eps;
     int32_t head; /* XLMR_HEAD_*: NONE for embedding-only files (e.g. llama.cpp's XLM-R conversions) */
     int32_t num_labels;   /* outputs of a classification head (from its tensors' shape), 0 without one */
     int32_t problem_type; /* XLMR_PROBLEM_*: config.json's problem_type, how scores come from the logits */
+    int32_t pooling;      /* embed's default pooling (XLMR_POOL_*) from the model's files, -1: none said */
+    int32_t normalize;    /* embed's default L2 normalisation from the model's files, -1: none said */
 } xlmr_config;
 
 /* config.json's problem_type (absent: the pipelines decide from num_labels). */
@@ -122,6 +126,11 @@ typedef struct xlmr_model {
     struct xlmr_api_state *api;   /* result buffers of the exported API (api.c) */
     xlmr_error err;               /* last error of a call on this model */
 } xlmr_model;
+
+/* Rows of the Hugging Face position table no token reads, dropped on load (llama.cpp drops them too): pad_id + 1
+ * for RoBERTa-type models, none for BERT-type ones. pos_embd row r is then the r-th token's (BERT) or the r-th
+ * non-pad token's (RoBERTa) position. */
+static inline int32_t model_position_offset(const xlmr_config *c) { return c->bert_positions ? 0 : c->pad_id + 1; }
 
 /* The config and every tensor the computation reads (the fill-mask head's with want_head), checked before any
  * computation: a loader bug or a hostile file gives an error in m->err, never an out-of-bounds read. */

@@ -31,7 +31,7 @@ typedef struct xlmr_loader xlmr_loader;
 
 /* Weight type kept in memory when the source holds floats (safetensors). A GGUF keeps its types. */
 enum { XLMR_DTYPE_Q8_0 = 0, XLMR_DTYPE_F16 = 1, XLMR_DTYPE_F32 = 2 };
-enum { XLMR_POOL_NONE = 0, XLMR_POOL_CLS = 1, XLMR_POOL_MEAN = 2 };
+enum { XLMR_POOL_NONE = 0, XLMR_POOL_CLS = 1, XLMR_POOL_MEAN = 2, XLMR_POOL_LAST = 3 };
 
 /* Memory for the host to fill (inputs) or read (outputs). */
 XLMR_API(xlmr_alloc) void *xlmr_alloc(size_t n);
@@ -41,6 +41,11 @@ XLMR_API(xlmr_free) void xlmr_free(void *p);
 XLMR_API(xlmr_loader_new) xlmr_loader *xlmr_loader_new(int dtype);
 XLMR_API(xlmr_loader_set_config) int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n);
 XLMR_API(xlmr_loader_set_tokenizer) int xlmr_loader_set_tokenizer(xlmr_loader *ld, const uint8_t *bytes, size_t n);
+/* A sentence-transformers folder's pooling: its Pooling module's config.json (json, n bytes: pooling_mode_cls_token,
+ * _mean_tokens, _lasttoken; other modes are refused) and whether modules.json lists a Normalize module. They become
+ * the model's embedding defaults (info JSON "pooling", "normalize") and are written to GGUF (bert.pooling_type,
+ * xlmr.normalize). Before the weights' header. */
+XLMR_API(xlmr_loader_set_pooling) int xlmr_loader_set_pooling(xlmr_loader *ld, const char *json, size_t n, int normalize);
 /* Where the next bytes of the weights file go, and how many may go there now (0: the file is complete,
  * or an error stopped it — see xlmr_loader_status). The format (GGUF or safetensors) is told by its first bytes. */
 XLMR_API(xlmr_loader_dest) uint8_t *xlmr_loader_dest(xlmr_loader *ld);
