@@ -2,8 +2,9 @@
 // Node's WASI: the Q8_0 GEMM kernel's GOP/s on the encoder's shapes, and its peak.
 //
 //   node bench/gemm.mjs [min_ms_per_shape [T N K]...] [--json]      (e.g. 300 1 250002 768: the MLM decoder's GEMV)
-//   node --experimental-wasm-relaxed-simd --no-liftoff bench/gemm.mjs --relaxed   (Node 20: Liftoff computes the
-//        relaxed dot product wrong; TurboFan computes it right. Browsers: bench/browser-gemm.mjs)
+//   node bench/gemm.mjs --relaxed      (Node 22+: the relaxed build's kernels, the pair form and, where the engine's fused
+//        dot is exact, the exact 8-bit one. Node 20: add --experimental-wasm-relaxed-simd --no-liftoff; Liftoff computes
+//        the fused relaxed dot product wrong. Browsers: bench/browser.mjs --gemm)
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -69,5 +70,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && !process.execArgv.incl
   const rows = await runGemmBench(file, minMs, nums.slice(1));
   if (args.includes('--json')) console.log(JSON.stringify(rows));
   else for (const r of rows) console.log(r.peak_gops !== undefined ? `peak ${r.peak_gops} GOP/s`
-    : `T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(6)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}; ${r.layout} layout; row-major ${r.rows_gops.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
+    : `${(r.kernel ?? '').padEnd(10)} T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(6)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}; ${r.layout} layout; row-major ${r.rows_gops.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
 }

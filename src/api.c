@@ -92,6 +92,19 @@ const char *xlmr_model_info_json(xlmr_model *m) {
 
 const char *xlmr_build_simd(void) { return KERN_HAVE_RELAXED ? "relaxed" : KERN_HAVE_SIMD128 ? "simd128" : "scalar"; }
 
+int xlmr_dot_probe(void) {
+#if KERN_HAVE_RELAXED
+    return kern_dot_probe();
+#else
+    return KERN_DOT_NONE;
+#endif
+}
+
+int xlmr_int8_kernel(int kernel) {
+    if (kernel < 0) return KERN_HAVE_RELAXED ? kern_int8_kernel() : 0;
+    return kern_int8_kernel_set(kernel);
+}
+
 int xlmr_tokenize(xlmr_model *m, const char *text, size_t n, int max_len) {
     if (!m) return -XLMR_ERR_ARG;
     xlmr_error_clear(&m->err);

@@ -104,6 +104,10 @@ void kern_matmul_q8_0x4r4_u7_scalar(float *y, int ldy, const kern_qact *x, const
 #include "kernels_simd128.h"
 
 void kern_quantize_act_relaxed(const float *x, kern_qact *q) {
+    if (kern_int8_kernel() != KERN_INT8_PAIR_U7) {
+        kern_quantize_act_exact(x, q);
+        return;
+    }
     if (q->T < KERN_U7_MIN_T) {
         kern_quantize_act_simd128(x, q);
         return;
@@ -198,6 +202,10 @@ static inline void u7_store(float *y, int ldy, int n, v128_t r, const float *b, 
 void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
     if (x->T < KERN_U7_MIN_T) {
         kern_matmul_q8_0_simd128(y, ldy, x, w, b, N);
+        return;
+    }
+    if (kern_int8_kernel() != KERN_INT8_PAIR_U7) {
+        kern_matmul_q8_0_exact(y, ldy, x, w, b, N);
         return;
     }
     const int T = x->T, K = x->K, nb = K / QK8_0;
@@ -364,6 +372,10 @@ static void r4_gemm_i16(float *y, int ldy, const kern_qact *x, const block_q8_0x
 void kern_matmul_q8_0x4r4_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
     if (x->T < KERN_U7_MIN_T) {
         r4_gemm_i16(y, ldy, x, w, b, N);
+        return;
+    }
+    if (kern_int8_kernel() != KERN_INT8_PAIR_U7) {
+        kern_matmul_q8_0x4r4_exact(y, ldy, x, w, b, N);
         return;
     }
     const int T = x->T, K = x->K, nb = K / QK8_0;

@@ -38,8 +38,35 @@ void kern_matmul_q8_0_u7_scalar(float *y, int ldy, const kern_qact *x, const blo
 /* the same on weights in the XLMR_LAYOUT_Q8_0X4_R4 layout (N a multiple of 4) */
 void kern_matmul_q8_0x4r4_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 
+/* ---- Exact 8-bit activations (kernels_relaxed_exact.c) ----
+ * What i32x4.relaxed_dot_i8x16_i7x16_add_s does with second-operand bytes >= 128 on this engine (kern_dot_probe, the
+ * saturating cases forced): unsigned × signed without saturation (x86 AVX-VNNI vpdpbusd), signed × signed (AVX-VNNI-INT8
+ * vpdpbssd, Arm sdot), pmaddubsw's saturated pairs (x86 without VNNI), i16-wrapped pairs (Arm without dotprod). */
+enum { KERN_DOT_NONE = 0, KERN_DOT_UNSIGNED = 1, KERN_DOT_SIGNED = 2, KERN_DOT_SATURATING = 3, KERN_DOT_WRAPPING = 4,
+       KERN_DOT_OTHER = 5 };
+/* The relaxed build's int8 kernel, chosen once at load (kern_int8_kernel_set): the u7 pair form (the default), or the
+ * fused dot on the SIMD128 build's 8-bit activations, stored as bytes q + 128 (EXACT_U8, for KERN_DOT_UNSIGNED) or q
+ * (EXACT_S8, for KERN_DOT_SIGNED) in the u7 rows' place; T < KERN_U7_MIN_T keeps the int16 format either way. The exact
+ * kernels give the SIMD128 kernels' integer sums and float operations: bit-identical outputs. */
+enum { KERN_INT8_PAIR_U7 = 0, KERN_INT8_EXACT_U8 = 1, KERN_INT8_EXACT_S8 = 2 };
+int kern_int8_kernel(void);
+/* Returns kernel, or -1 (unknown, or not a relaxed build) leaving the kernel as it was. Not while a forward pass runs. */
+int kern_int8_kernel_set(int kernel);
+/* the activation bytes' offset of the kernel in force: 128 for EXACT_U8, else 0 */
+int kern_int8_offset(void);
+/* scalar reference of the exact arithmetic on XLMR_LAYOUT_Q8_0X4_R4: bytes q + off read back as the engine reads them
+ * (unsigned when off, else signed), each block's sum started at −off·S */
+void kern_matmul_q8_0x4r4_exact_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b,
+                                       int N, int off);
+
 #if defined(__wasm_relaxed_simd__)
 #define KERN_HAVE_RELAXED 1
+/* KERN_DOT_* of this engine; runs the fused instruction, so once at load, never per call */
+int kern_dot_probe(void);
+/* the exact kernels (q->T >= KERN_U7_MIN_T; kern_*_relaxed call them when the kernel in force is exact) */
+void kern_quantize_act_exact(const float *x, kern_qact *q);
+void kern_matmul_q8_0x4r4_exact(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
+void kern_matmul_q8_0_exact(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
 /* q->T >= KERN_U7_MIN_T: u7 format; fewer: the SIMD128 (int16) format and kernel. */
 void kern_quantize_act_relaxed(const float *x, kern_qact *q);
 void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);

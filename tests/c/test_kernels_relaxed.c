@@ -168,6 +168,95 @@ static void test_u7_edges(void) {
 }
 #endif
 
+/* The exact path's scalar reference: bytes q + 128 read unsigned and q read signed, each with its −off·S start, give
+ * kern_matmul_q8_0_scalar's outputs bit for bit (the same integer sums, the same float operations). */
+static void exact_reference(int T, int N, int K, const float *x, const block_q8_0 *w, const block_q8_0x4 *w4,
+                            const float *b) {
+    const size_t qb = kern_qact_bytes(T, K);
+    void *m0 = aligned(qb), *m1 = aligned(qb);
+    float *y0 = malloc(sizeof(float) * (size_t)T * N), *y1 = malloc(sizeof(float) * (size_t)T * N);
+    kern_qact q0, q1;
+    kern_qact_init(&q0, m0, T, K);
+    kern_qact_init(&q1, m1, T, K);
+    kern_quantize_act_scalar(x, &q0);
+    kern_matmul_q8_0_scalar(y0, N, &q0, w, b, N);
+    for (int off = 0; off <= 128; off += 128) {
+        kern_quantize_act_scalar(x, &q1);
+        for (int t = 0; t < T; t++)
+            for (int k = 0; k < K; k++) kern_qact_u7_row(&q1, t)[k] = (uint8_t)(q0.qs[(size_t)t * K + k] + off);
+        kern_matmul_q8_0x4r4_exact_scalar(y1, N, &q1, w4, b, N, off);
+        CHECK(memcmp(y0, y1, sizeof(float) * (size_t)T * N) == 0, "exact scalar (offset %d) differs from the 8-bit one (T %d N %d K %d)",
+              off, T, N, K);
+    }
+    free(m0); free(m1); free(y0); free(y1);
+}
+
+#if KERN_HAVE_RELAXED
+/* The exact kernels where the engine has them (kern_dot_probe): quantization and both GEMMs bit-identical to the
+ * SIMD128 build's (kern_matmul_q8_0_scalar). Elsewhere (Node 20, x86 without VNNI) they are not run. */
+static int exact_tested;
+static void exact_kernels(int T, int N, int K, const float *x, const block_q8_0 *w, const block_q8_0x4 *w4,
+                          const float *b) {
+    const int probe = kern_dot_probe();
+    const int kernel = probe == KERN_DOT_UNSIGNED ? KERN_INT8_EXACT_U8 : probe == KERN_DOT_SIGNED ? KERN_INT8_EXACT_S8 : -1;
+    if (kernel < 0) return;
+    const size_t qb = kern_qact_bytes(T, K);
+    void *m0 = aligned(qb), *m1 = aligned(qb);
+    float *y0 = malloc(sizeof(float) * (size_t)T * N), *y1 = malloc(sizeof(float) * (size_t)T * N);
+    kern_qact q0, q1;
+    kern_qact_init(&q0, m0, T, K);
+    kern_qact_init(&q1, m1, T, K);
+    kern_quantize_act_scalar(x, &q0);
+    kern_matmul_q8_0_scalar(y0, N, &q0, w, b, N);
+    CHECK(kern_int8_kernel_set(kernel) == kernel, "kern_int8_kernel_set(%d)", kernel);
+    kern_quantize_act_relaxed(x, &q1);
+    kern_matmul_q8_0_relaxed(y1, N, &q1, w, b, N);
+    CHECK(memcmp(y0, y1, sizeof(float) * (size_t)T * N) == 0, "exact row-major GEMM differs from the 8-bit scalar (T %d N %d K %d)",
+          T, N, K);
+    if (w4) {
+        for (size_t i = 0; i < (size_t)T * N; i++) y1[i] = -7.0f;
+        kern_matmul_q8_0x4r4_relaxed(y1, N, &q1, w4, b, N);
+        CHECK(memcmp(y0, y1, sizeof(float) * (size_t)T * N) == 0, "exact R4 GEMM differs from the 8-bit scalar (T %d N %d K %d)",
+              T, N, K);
+    }
+    kern_int8_kernel_set(KERN_INT8_PAIR_U7);
+    exact_tested = probe;
+    free(m0); free(m1); free(y0); free(y1);
+}
+
+/* The probe's answer is one of the four behaviours, or the engine is not one this path knows. */
+static void test_probe(void) {
+    const int p = kern_dot_probe();
+    CHECK(p >= KERN_DOT_UNSIGNED && p <= KERN_DOT_OTHER, "kern_dot_probe() = %d", p);
+    CHECK(kern_dot_probe() == p, "kern_dot_probe() changed between calls");
+    CHECK(kern_int8_kernel_set(7) == -1 && kern_int8_kernel() == KERN_INT8_PAIR_U7, "an unknown kernel is refused");
+    printf("fused dot probe: %d (1 unsigned exact, 2 signed exact, 3 saturating, 4 wrapping, 5 other)\n", p);
+}
+#endif
+
+static void exact_shape(int T, int N, int K) {
+    const int nb = K / QK8_0;
+    float *x = malloc(sizeof(float) * (size_t)T * K), *wf = malloc(sizeof(float) * (size_t)N * K);
+    float *b = malloc(sizeof(float) * (size_t)N);
+    block_q8_0 *w = malloc(sizeof(block_q8_0) * (size_t)N * nb);
+    block_q8_0x4 *w4 = N % 4 ? NULL : malloc(sizeof(block_q8_0) * (size_t)N * nb);
+    /* large activations and full-range weights: bytes at both ends (q = ±127, weights −128) */
+    for (size_t i = 0; i < (size_t)T * K; i++) x[i] = frand() * (i % 5 == 0 ? 8.0f : 1.0f);
+    for (size_t i = 0; i < (size_t)N * K; i++) wf[i] = frand() * (i % 3 == 0 ? 1.0f : 0.1f);
+    for (int i = 0; i < N; i++) b[i] = frand();
+    for (int n = 0; n < N; n++) q8_0_quantize_row(wf + (size_t)n * K, w + (size_t)n * nb, K);
+    w[0].qs[0] = -128, w[0].qs[1] = -128;
+    if (w4) {
+        xlmr_tensor t4 = {XLMR_TYPE_Q8_0, XLMR_LAYOUT_Q8_0X4_R4, {K, N}, w4, (size_t)N * nb * sizeof(block_q8_0)};
+        q8_0_put_blocks(&t4, 0, w, (size_t)N * nb);
+        exact_reference(T, N, K, x, w, w4, b);
+    }
+#if KERN_HAVE_RELAXED
+    if (T >= KERN_U7_MIN_T) exact_kernels(T, N, K, x, w, w4, b);
+#endif
+    free(x); free(wf); free(b); free(w); free(w4);
+}
+
 int main(void) {
     /* R4 (N % 4 == 0): odd group counts, panels of several groups (K 3072: 4 groups per panel, N 20: 2 panels),
      * K past the panel table (16416: the scalar fallback), 1–3 tokens (int16 path) */
@@ -175,8 +264,14 @@ int main(void) {
                                     {9, 11, 128}, {13, 33, 768}, {16, 64, 768}, {31, 6, 3072}, {7, 12, 64},
                                     {1, 8, 768}, {2, 12, 96}, {3, 4, 32}, {6, 20, 3072}, {17, 36, 768}, {5, 4, 16416}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) one_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
+    static const int exact_shapes[][3] = {{4, 4, 32}, {5, 12, 64}, {8, 16, 768}, {13, 36, 768}, {9, 7, 96},
+                                          {17, 20, 3072}, {6, 3, 64}, {4, 8, 16416}};
+    for (size_t s = 0; s < sizeof exact_shapes / sizeof exact_shapes[0]; s++)
+        exact_shape(exact_shapes[s][0], exact_shapes[s][1], exact_shapes[s][2]);
 #if KERN_HAVE_RELAXED
     test_u7_edges();
+    test_probe();
+    printf("exact 8-bit kernels %s\n", exact_tested ? "tested" : "not run (this engine has no exact fused dot)");
 #endif
 #if defined(__wasm_relaxed_simd__) /* the build says so (model.runtime.simd in JS; test_api covers the others) */
     CHECK(strcmp(xlmr_build_simd(), "relaxed") == 0, "xlmr_build_simd() = %s in a relaxed build", xlmr_build_simd());
