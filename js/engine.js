@@ -241,6 +241,7 @@ export class Engine {
   async #plan(desc, signal, streamTotal) {
     const p = this.platform;
     if (desc.type === 'bytes') {
+    try { cfg.labels = JSON.parse(this.#cstr(this.#call('xlmr_model_labels_json', this.model))); } catch { cfg.labels = []; }
       const label = desc.value?.constructor?.name ?? 'bytes';
       return { kind: 'single', phase: 'read', label, open: async () => bytesReader(desc.value, signal, streamTotal) };
     }
@@ -648,10 +649,7 @@ export class Engine {
   headInfo() {
     this.#need();
     const cfg = this.config;
-    if (!this.labels) {
-      try { this.labels = JSON.parse(this.#cstr(this.#call('xlmr_model_labels_json', this.model))); } catch { this.labels = []; }
-    }
-    return { head: cfg.head ?? null, numLabels: cfg.numLabels ?? 0, problemType: cfg.problemType ?? null, labels: this.labels, maxTokens: cfg.maxTokens };
+    return { head: cfg.head ?? null, numLabels: cfg.numLabels ?? 0, problemType: cfg.problemType ?? null, labels: cfg.labels ?? [], maxTokens: cfg.maxTokens };
   }
 
   /** Text -> { ids, offsets } with <s> </s> (offsets: Int32Array (2n), UTF-16 [start, end) of text, the hub rule). */
@@ -758,7 +756,6 @@ export class Engine {
       try { this.#call('xlmr_model_free', m); } catch { /* trapped */ }
     }
     this.config = null;
-    this.labels = null;
     this.pieces.clear();
   }
 }

@@ -148,7 +148,10 @@ class Builder:
     def rerank_cases(self, head):
         cases = []
         for qkey, query, dkeys in (('en', 'Which city is the capital of France?', ['en', 'en2', 'de', 'fr', 'ru', 'ko']),
-                                   ('ru', 'Какая река течёт через Санкт-Петербург?', ['ru', 'ar', 'ja', 'en'])):
+                                   ('ru', 'Какая река течёт через Санкт-Петербург?', ['ru', 'ar', 'ja', 'en']),
+                                   ('de', 'Warum schlägt das Parsen fehl?', ['de', 'fr', 'en2', 'ko', 'ja']),
+                                   ('fr', "Comment afficher le plan d'exécution ?", ['fr', 'en', 'ar', 'ru']),
+                                   ('ja', 'ヘルプを表示するには?', ['ja', 'ko', 'en2', 'de', 'ar'])):
             docs = [TEXTS[k] for k in dkeys]
             ws = [self.tok.pair_windows(query, d, MAX_TOKENS, 'longest_first')[0] for d in docs]
             lgs = [float(self.logits('sequence', head, w)[0]) for w in ws]
@@ -166,7 +169,12 @@ class Builder:
                                  ('en', ['geography', 'cooking', 'sports', 'politics'], {'multiLabel': True}),
                                  ('de', ['Fehler', 'Erfolg', 'Warnung'], {'hypothesisTemplate': 'Dieser Text handelt von {}.'}),
                                  ('ru', ['география'], {}),
-                                 ('ja', ['help', 'error', 'travel'], {'multiLabel': False})):
+                                 ('ja', ['help', 'error', 'travel'], {'multiLabel': False}),
+                                 ('fr', ['informatique', 'cuisine', 'voyage'], {}),
+                                 ('ar', ['تقنية', 'رياضة'], {'multiLabel': True}),
+                                 ('ko', ['error', 'help', 'weather', 'music', 'food'], {}),
+                                 ('en2', ['databases', 'gardening'], {'hypothesisTemplate': 'The topic is {}'}),
+                                 ('ru', ['география', 'история', 'спорт'], {'multiLabel': True})):
             template = opts.get('hypothesisTemplate', 'This example is {}.')
             ws = [self.tok.pair_windows(TEXTS[key], template.format(c), MAX_TOKENS, 'only_first')[0] for c in cands]
             lgs = np.stack([self.logits('sequence', head, w) for w in ws])
