@@ -146,6 +146,12 @@ export declare class Model {
   /** The loaded model as a GGUF file, chunk by chunk (write or copy each chunk before asking for the next). */
   exportGguf(): AsyncIterableIterator<Uint8Array>;
   /** Diagnostics (wasm memory size, open loaders). */
+  /** text_classification.py's shapes: no topK -> [{label, score}] for a string, {label, score} for a pair, one each for an array. */
+  classify(inputs: string | TextPair | Array<string | TextPair>, options?: { topK?: number | null; functionToApply?: 'sigmoid' | 'softmax' | 'none'; truncation?: Truncation }): Promise<any>;
+  rerank(query: string, documents: string[], options?: { topK?: number; returnDocuments?: boolean; truncation?: Truncation; rawScores?: boolean; batchSize?: number }): Promise<Array<{ index: number; score: number; document?: string }>>;
+  zeroShot(text: string, candidateLabels: string[] | string, options?: { hypothesisTemplate?: string; multiLabel?: boolean }): Promise<{ sequence: string; labels: string[]; scores: number[] }>;
+  tokenClassify(text: string, options?: { aggregationStrategy?: 'none' | 'simple' | 'first' | 'average' | 'max'; ignoreLabels?: string[]; stride?: number }): Promise<Entity[]>;
+  answer(input: { question: string; context: string }, options?: { topK?: number; maxAnswerLen?: number; maxSeqLen?: number; docStride?: number; handleImpossibleAnswer?: boolean; alignToWords?: boolean }): Promise<Answer | Answer[]>;
   stats(): Promise<{ memoryBytes: number; liveLoaders: number; hasModel: boolean; [key: string]: unknown }>;
   /** Frees the model and ends its worker. Later calls reject with InvalidStateError. */
   dispose(): Promise<void>;
@@ -156,6 +162,14 @@ export declare function load(source: ModelSource, options?: LoadOptions): Promis
 export declare const DEFAULT_HUB_URL: string;
 
 /** Whether this engine validates WebAssembly SIMD128, which every build of the core needs. */
+export type Truncation = boolean | 'longest_first' | 'only_first' | 'only_second';
+export interface TextPair { text: string; textPair?: string; text_pair?: string }
+/** entity (aggregationStrategy 'none', with index) or entity_group; start / end: UTF-16 indexes into the text. */
+export interface Entity { entity?: string; entity_group?: string; score: number; index?: number; word: string; start: number; end: number }
+export interface Answer { score: number; start: number; end: number; answer: string }
+/** transformers.js' facade: a function with the task's call shape, plus task, model, dispose(). */
+export declare function pipeline(task: string, model?: ModelSource | Model, options?: Record<string, unknown>): Promise<((...args: any[]) => Promise<any>) & { task: string; model: Model; dispose(): Promise<void> }>;
+
 export declare function hasSimd(): boolean;
 /** Whether this engine validates the relaxed-SIMD instruction the relaxed builds use (what `simd: 'relaxed'` needs). */
 export declare function hasRelaxedSimd(): boolean;
