@@ -3,6 +3,7 @@
 // token ids.  Deliberately independent of js/ so the benchmark measures the core alone and keeps working
 // while the package API changes.
 
+import { selectKernel, kernelName } from '../js/wasm.js';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
@@ -50,9 +51,12 @@ export function syntheticIds(B, T, V, { mask = false } = {}) {
 }
 
 export class XlmrDriver {
-  /** threads > 1 needs the threaded build: threads - 1 workers join the calling thread. */
-  static async create(wasmPath, { threads = 1 } = {}) {
+  /** threads > 1 needs the threaded build: threads - 1 workers join the calling thread. A relaxed build runs the
+   *  package's kernel choice (the exact 8-bit kernel where the engine has it, else the u7 pair form); a path ending
+   *  in #pair-u7 keeps the pair form. d.kernel names what runs. */
+  static async create(wasmPathKernel, { threads = 1 } = {}) {
     const t0 = performance.now();
+    const [wasmPath, kernelWanted] = String(wasmPathKernel).split('#');
     const bytes = fs.readFileSync(wasmPath);
     const module = await WebAssembly.compile(bytes);
     const memImport = WebAssembly.Module.imports(module).find((i) => i.kind === 'memory');
@@ -62,6 +66,7 @@ export class XlmrDriver {
     instance = await WebAssembly.instantiate(module, importsFor(module, () => shared ?? instance.exports.memory, shared));
     if (instance.exports._initialize) instance.exports._initialize();
     const d = new XlmrDriver(instance.exports, shared);
+    d.kernel = kernelWanted === 'pair-u7' ? kernelName(instance.exports) : selectKernel(instance.exports);
     d.workers = [];
     if (threads > 1) {
       if (!shared || !instance.exports.xlmr_thread_main) throw new Error(`${wasmPath} is not a threaded build`);

@@ -11,7 +11,7 @@ import {
   XlmrError, ModelFormatError, NoMaskError, TooLongError, InvalidArgumentError, InvalidStateError, OutOfMemoryError,
   FileError, UnsupportedError, errorFromStatus, toXlmrError, abortError, shown,
 } from './errors.js';
-import { instantiate, isThreaded, canShareMemory } from './wasm.js';
+import { instantiate, isThreaded, canShareMemory, selectKernel, kernelName } from './wasm.js';
 import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES } from './sources.js';
 
 export const DTYPES = { q8_0: 0, f16: 1, f32: 2 };
@@ -43,9 +43,10 @@ function folderFileMissing(e, plan, name) {
 
 export class Engine {
   /** @param platform platform-node.js or platform-web.js; wasmModule optional precompiled module */
-  static async create(platform, { wasmModule, wasmUrl, threads = 1, simd = 'simd128' } = {}) {
+  static async create(platform, { wasmModule, wasmUrl, threads = 1, simd = 'auto' } = {}) {
     // threads > 1 needs shared memory and a Worker for each extra thread; else one thread, silently.
-    // simd 'relaxed' takes the relaxed-SIMD build where the engine validates it; else SIMD128, silently.
+    // simd 'relaxed' takes the relaxed-SIMD build where the engine validates it; 'auto' where its fused dot is exact
+    // (chooseBuild); else SIMD128, silently. A relaxed core runs its exact kernel where it finds one (selectKernel).
     let want = threads > 1 && canShareMemory() && typeof platform.spawnThread === 'function' ? threads : 1;
     let url = null, module = wasmModule;
     if (!module) {
@@ -53,7 +54,14 @@ export class Engine {
       module = await platform.compileWasm(url);
     }
     if (!isThreaded(module)) want = 1;
-    const wasm = await instantiate(module);
+    let wasm = await instantiate(module);
+    const kernel = selectKernel(wasm.exports);
+    if (simd === 'auto' && kernel === 'pair-u7' && !wasmModule && wasmUrl === undefined) {
+      // the core's probe disagrees with the JS one: 'auto' never runs the 7-bit form
+      url = String(platform.defaultWasmUrl(want, 'simd128'));
+      module = await platform.compileWasm(url);
+      wasm = await instantiate(module);
+    }
     const engine = new Engine(platform, wasm);
     engine.build = url ? decodeURIComponent(url.split(/[\\/]/).pop()) : 'wasmModule';
     if (want > 1) await engine.#startThreads(module, want - 1);
@@ -89,9 +97,10 @@ export class Engine {
     // The stacks stay allocated: a stopping thread may still be on its stack; the instance goes away soon.
   }
 
-  /** Which core runs: { build, simd, threads }; simd as the core reports it. */
+  /** Which core runs: { build, simd, kernel, threads }; simd as the core reports it, kernel the int8 GEMM's
+   *  ('simd128', 'vnni-exact' / 'sdot-exact': bit-identical to it, 'pair-u7': 7-bit activations). */
   runtime() {
-    return { build: this.build ?? 'custom', simd: this.#cstr(this.x.xlmr_build_simd()), threads: this.nThreads ?? 1 };
+    return { build: this.build ?? 'custom', simd: this.#cstr(this.x.xlmr_build_simd()), kernel: kernelName(this.x), threads: this.nThreads ?? 1 };
   }
 
   constructor(platform, wasm) {
@@ -232,6 +241,7 @@ export class Engine {
     this.padId = cfg.padTokenId ?? 1;
     this.maskId = cfg.maskTokenId ?? cfg.vocabSize - 1;
     cfg.maxTokens ??= cfg.maxPositions - this.padId - 1;
+    try { cfg.labels = JSON.parse(this.#cstr(this.#call('xlmr_model_labels_json', this.model))); } catch { cfg.labels = []; }
     this.config = cfg;
     report({ phase: 'ready', loaded: 1, total: 1 });
     return cfg;
@@ -241,7 +251,6 @@ export class Engine {
   async #plan(desc, signal, streamTotal) {
     const p = this.platform;
     if (desc.type === 'bytes') {
-    try { cfg.labels = JSON.parse(this.#cstr(this.#call('xlmr_model_labels_json', this.model))); } catch { cfg.labels = []; }
       const label = desc.value?.constructor?.name ?? 'bytes';
       return { kind: 'single', phase: 'read', label, open: async () => bytesReader(desc.value, signal, streamTotal) };
     }

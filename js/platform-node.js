@@ -105,7 +105,7 @@ export const platform = {
   },
 
   /** The default build next to this file (dist/ beside js/), compiled once per thread. */
-  defaultWasmUrl(threads = 1, simd = 'simd128') {
+  defaultWasmUrl(threads = 1, simd = 'auto') {
     return new URL(`../dist/${chooseBuild(threads, simd)}`, import.meta.url).href;
   },
 

@@ -18,7 +18,7 @@ export const platform = {
     return undefined;
   },
 
-  defaultWasmUrl(threads = 1, simd = 'simd128') {
+  defaultWasmUrl(threads = 1, simd = 'auto') {
     return new URL(`../dist/${chooseBuild(threads, simd)}`, import.meta.url).href;
   },
 

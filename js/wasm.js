@@ -138,6 +138,46 @@ export function hasRelaxedSimd() {
   try { return WebAssembly.validate(RELAXED_PROBE); } catch { return false; }
 }
 
+// One function (a, b) -> lane 0 of i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.splat(a), i8x16.splat(b), 0): what the
+// engine does with the fused dot's saturating cases, before a build is chosen (the core's xlmr_dot_probe, the same
+// cases, decides the kernel once the build runs).
+const DOT_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 7, 1, 96, 2, 127, 127, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 100, 0, 0,
+  10, 22, 1, 20, 0, 32, 0, 253, 15, 32, 1, 253, 15, 65, 0, 253, 17, 253, 147, 2, 253, 27, 0, 11,
+]);
+
+/** The fused relaxed dot product's behaviour on this engine, as the core's xlmr_dot_probe numbers it: 1 unsigned ×
+ *  signed exact (x86 AVX-VNNI), 2 signed × signed exact (AVX-VNNI-INT8, Arm sdot), 3 saturating (x86 without VNNI),
+ *  4 wrapping (Arm without dotprod), 5 other; 0 without relaxed SIMD. */
+export function dotProbe() {
+  let d;
+  try { d = new WebAssembly.Instance(new WebAssembly.Module(DOT_PROBE)).exports.d; } catch { return 0; }
+  if (d(-50, 3) !== -600) return 5;
+  const ff = d(-128, -1), h80 = d(-128, -128);
+  if (ff === -130560 && h80 === -65536) return 1;
+  if (ff === 512 && h80 === 65536) return 2;
+  if (ff === -65536 && h80 === -65536) return 3;
+  if (ff === 512 && h80 === -65536) return 4;
+  return 5;
+}
+
+/** The int8 kernel a core of this build runs on this engine, set once after instantiating: in a relaxed build the
+ *  exact 8-bit kernel where xlmr_dot_probe finds an exact fused dot, else the u7 pair form. Returns its name. */
+export function selectKernel(exports) {
+  if (typeof exports.xlmr_dot_probe !== 'function') return null; // a core from before the probe
+  const probe = exports.xlmr_dot_probe();
+  if (probe === 1 || probe === 2) exports.xlmr_int8_kernel(probe);
+  return kernelName(exports);
+}
+
+/** 'simd128' (SIMD128 build), 'pair-u7', 'vnni-exact' or 'sdot-exact' (relaxed builds), null for an older core. */
+export function kernelName(exports) {
+  if (typeof exports.xlmr_int8_kernel !== 'function') return null;
+  const k = exports.xlmr_int8_kernel(-1);
+  const relaxed = exports.xlmr_dot_probe() !== 0;
+  return !relaxed ? 'simd128' : ['pair-u7', 'vnni-exact', 'sdot-exact'][k] ?? null;
+}
+
 /** Shared memory and threads in this context (SharedArrayBuffer exists only on cross-origin isolated pages). */
 export function canShareMemory() {
   if (typeof SharedArrayBuffer !== 'function' || globalThis.crossOriginIsolated === false) return false;
@@ -157,11 +197,13 @@ export function autoThreads(cores) {
 }
 
 /** The build file name to use on this engine: the threaded build when threads > 1 can run; the relaxed-SIMD one
- *  when asked for (simd 'relaxed') and the engine validates relaxed SIMD. */
-export function chooseBuild(threads = 1, simd = 'simd128') {
+ *  when asked for (simd 'relaxed') and the engine validates relaxed SIMD, or, for simd 'auto', where the engine's
+ *  fused dot is exact (dotProbe 1 or 2: outputs bit-identical to SIMD128's, faster); else SIMD128. */
+export function chooseBuild(threads = 1, simd = 'auto') {
   if (typeof WebAssembly === 'undefined') throw new UnsupportedError('this platform has no WebAssembly');
   if (!hasSimd()) throw new UnsupportedError('this engine lacks WebAssembly SIMD128, which xlmr-wasm needs (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
-  const relaxed = simd === 'relaxed' && hasRelaxedSimd() ? '-relaxed' : '';
+  const useRelaxed = simd === 'relaxed' ? hasRelaxedSimd() : simd === 'auto' && hasRelaxedSimd() && [1, 2].includes(dotProbe());
+  const relaxed = useRelaxed ? '-relaxed' : '';
   return `xlmr${relaxed}${threads > 1 ? '-mt' : ''}.wasm`;
 }
 
