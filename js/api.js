@@ -12,7 +12,7 @@ import { bytesReader } from './sources.js';
 
 const DTYPES = ['q8_0', 'f16', 'f32'];
 const LOAD_OPTIONS = new Set(['onProgress', 'signal', 'worker', 'threads', 'simd', 'dtype', 'cache', 'wasmModule', 'wasmUrl', 'hubUrl', 'revision']);
-const SIMD_CHOICES = ['simd128', 'relaxed'];
+const SIMD_CHOICES = ['auto', 'simd128', 'relaxed'];
 
 function checkLoadOptions(o) {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('load() options must be an object');
@@ -342,7 +342,7 @@ export function makeLoad(platform, defaults = {}) {
     const loadOptions = {};
     for (const k of ['dtype', 'cache', 'hubUrl', 'revision']) if (o[k] !== undefined) loadOptions[k] = o[k];
     try {
-      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads === 'auto' ? autoThreads(platform.cores?.()) : o.threads ?? 1, simd: o.simd ?? 'simd128' };
+      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads === 'auto' ? autoThreads(platform.cores?.()) : o.threads ?? 1, simd: o.simd ?? 'auto' };
       await backend.call('init', init);
       let src = source;
       if (useWorker) {

@@ -29,10 +29,12 @@ export interface LoadOptions {
    *  to 1. 'auto': one per core the platform reports (navigator.hardwareConcurrency, os.availableParallelism()),
    *  at most 4. `model.runtime.threads` tells what runs. */
   threads?: number | 'auto';
-  /** 'relaxed': the relaxed-SIMD build (dist/xlmr-relaxed.wasm, or -relaxed-mt with threads) where the engine
-   *  validates relaxed SIMD, SIMD128 elsewhere; it computes with 7-bit activations. Default 'simd128'. Ignored
-   *  when wasmModule or wasmUrl says which core to run. `model.runtime.simd` tells what runs. */
-  simd?: 'simd128' | 'relaxed';
+  /** 'auto' (default): the relaxed-SIMD build where the engine's fused dot product is exact (x86 AVX-VNNI,
+   *  AVX-VNNI-INT8, Arm dotprod: outputs bit-identical to SIMD128's, faster), SIMD128 elsewhere. 'relaxed': the
+   *  relaxed-SIMD build (dist/xlmr-relaxed.wasm, or -relaxed-mt with threads) wherever the engine validates relaxed
+   *  SIMD, exact where it can be and with 7-bit activations where not; SIMD128 elsewhere. 'simd128': always SIMD128.
+   *  Ignored when wasmModule or wasmUrl says which core to run. `model.runtime.simd` and `.kernel` tell what runs. */
+  simd?: 'auto' | 'simd128' | 'relaxed';
   /** Weight type kept in memory when the source holds float safetensors (default 'q8_0'). A GGUF keeps its types.
    *  'q8_0' also computes with 8-bit activations and int16 attention; 'f16' / 'f32' weights compute in float. */
   dtype?: DType;
@@ -134,8 +136,9 @@ export declare class Model {
   readonly mode: 'worker' | 'in-thread';
   /** Which core runs: the build file ('xlmr.wasm', or 'wasmModule' when one was passed), the instruction set its
    *  kernels were compiled for as the core reports it ('simd128', 'relaxed' for the relaxed-SIMD builds, 'scalar'
-   *  for one compiled without SIMD), its thread count, and whether it runs in a Worker. */
-  readonly runtime: Readonly<{ build: string; simd: 'simd128' | 'relaxed' | 'scalar'; threads: number; worker: boolean }>;
+   *  for one compiled without SIMD), its int8 GEMM kernel ('simd128'; 'vnni-exact' or 'sdot-exact', bit-identical to
+   *  it; 'pair-u7', 7-bit activations), its thread count, and whether it runs in a Worker. */
+  readonly runtime: Readonly<{ build: string; simd: 'simd128' | 'relaxed' | 'scalar'; kernel: 'simd128' | 'vnni-exact' | 'sdot-exact' | 'pair-u7' | null; threads: number; worker: boolean }>;
   readonly disposed: boolean;
   /** One <mask>: a list of predictions. Several masks: one list per mask, in order. */
   fillMask(text: string, options?: FillMaskOptions): Promise<FillMaskPrediction[] | FillMaskPrediction[][]>;
