@@ -290,7 +290,8 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
       build: document.querySelector('#model-info dd')?.textContent,
       fill: xlmrDemo.state.lastFill?.result,
     }));
-    assert.deepEqual(env.runtime, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', threads: 1, worker: true });
+    const { build, simd, threads, worker } = env.runtime; // and whatever else runtime tells (the kernel, …)
+    assert.deepEqual({ build, simd, threads, worker }, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', threads: 1, worker: true });
     assert.match(env.build, /relaxed SIMD/, 'the page names the build');
     assert.ok(Array.isArray(env.fill) && env.fill.length > 0 && env.fill.every((c) => Number.isFinite(c.score)), 'fill-mask ran on it');
     st.diagnostic(`relaxed: ${JSON.stringify(env.runtime)}; top candidate ${JSON.stringify(env.fill[0]?.token_str ?? env.fill[0]?.[0]?.token_str)}`);
