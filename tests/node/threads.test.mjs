@@ -30,7 +30,7 @@ test('threads: 1, 2 and 3 threads give the same outputs as the single-threaded b
   for (const [threads, worker] of [[2, false], [2, true], [3, true]]) {
     const m = await load(FIXTURES, { wasmUrl: MT, threads, dtype: 'f32', cache: false, worker });
     try {
-      assert.deepEqual(m.runtime, { build: 'xlmr-mt.wasm', simd: 'simd128', threads, worker });
+      assert.deepEqual(m.runtime, { build: 'xlmr-mt.wasm', simd: 'simd128', kernel: 'simd128', threads, worker });
       const got = await outs(m);
       let worst = 0;
       got.forEach((g, i) => {
@@ -88,7 +88,7 @@ test("threads: 'auto' takes one thread per core, at most AUTO_THREADS_MAX; bad v
     // the package's own choice of build (no wasmUrl): the threaded one when 'auto' gives more than one thread
     const m = await load(tiny, { threads: 'auto', worker });
     try {
-      assert.deepEqual(m.runtime, { build: want > 1 ? 'xlmr-mt.wasm' : 'xlmr.wasm', simd: 'simd128', threads: want, worker });
+      assert.deepEqual(m.runtime, { build: want > 1 ? 'xlmr-mt.wasm' : 'xlmr.wasm', simd: 'simd128', kernel: 'simd128', threads: want, worker });
       assertFillMask(await m.fillMask('Paris is the <mask> of France.'), expected, 1e-6, "threads 'auto'");
     } finally {
       await m.dispose();

@@ -1,0 +1,63 @@
+// The int8 kernel choice (issue 20): the fused-dot probe (the JS one that picks a build and the core's that picks
+// the kernel agree), simd: 'auto' (the default) and what model.runtime says. Where the engine's fused dot is exact
+// (x86 AVX-VNNI: Node 22+, Chromium), 'auto' runs the relaxed build's exact kernel and every output equals the
+// SIMD128 build's bit for bit; elsewhere (Node 20, x86 without VNNI) it runs SIMD128. make test runs this file under
+// the machine's Node and under Node 26.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { load } from '../../js/index.node.js';
+import { instantiate, dotProbe, hasRelaxedSimd, chooseBuild } from '../../js/wasm.js';
+import { ROOT, FIXTURES, requireBuild, loadModelCases } from './helpers/common.mjs';
+
+const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
+const PLAIN = path.join(ROOT, 'dist', 'xlmr.wasm');
+for (const file of [RELAXED, PLAIN, path.join(ROOT, 'dist', 'xlmr-relaxed-mt.wasm')]) requireBuild({ file });
+const probe = dotProbe();
+const exact = probe === 1 || probe === 2;
+const KERNEL = exact ? ['', 'vnni-exact', 'sdot-exact'][probe] : 'simd128';
+const texts = loadModelCases().filter((c) => c.batch === 1).map((c) => c.texts[0]).slice(0, 6);
+console.log(`# ${process.version}: fused dot probe ${probe} (1 unsigned exact, 2 signed exact, 3 saturating, 4 wrapping, 5 other); auto runs ${KERNEL}`);
+
+test('the probe: one of the behaviours; the core finds what the JS probe found', { skip: !hasRelaxedSimd() && 'no relaxed SIMD in this engine' }, async () => {
+  assert.ok(probe >= 1 && probe <= 5, `dotProbe() = ${probe}`);
+  const { exports: x } = await instantiate(await WebAssembly.compile(fs.readFileSync(RELAXED)));
+  assert.equal(x.xlmr_dot_probe(), probe);
+  assert.equal(x.xlmr_int8_kernel(-1), 0, 'the pair form until the host picks');
+  assert.equal(x.xlmr_int8_kernel(9), -1, 'an unknown kernel is refused');
+  assert.equal(x.xlmr_int8_kernel(-1), 0);
+  const { exports: p } = await instantiate(await WebAssembly.compile(fs.readFileSync(PLAIN)));
+  assert.equal(p.xlmr_dot_probe(), 0, 'the SIMD128 build has no fused dot');
+  assert.equal(p.xlmr_int8_kernel(1), -1, 'the SIMD128 build has no other kernel');
+});
+
+test("simd 'auto' picks the build from the probe", () => {
+  assert.equal(chooseBuild(1), exact ? 'xlmr-relaxed.wasm' : 'xlmr.wasm');
+  assert.equal(chooseBuild(2, 'auto'), exact ? 'xlmr-relaxed-mt.wasm' : 'xlmr-mt.wasm');
+  assert.equal(chooseBuild(1, 'simd128'), 'xlmr.wasm');
+});
+
+test("simd 'auto' (the default): model.runtime names the kernel, and every output equals SIMD128's", { timeout: 300000 }, async () => {
+  const runs = [['simd128', { simd: 'simd128' }], ['auto', {}], ['autoInThread', { worker: false }], ['autoMt', { threads: 2 }]];
+  const out = {};
+  for (const [name, opts] of runs) {
+    const m = await load(FIXTURES, { cache: false, ...opts });
+    try {
+      const vecs = [];
+      for (const t of texts) vecs.push(await m.embed(t, { pooling: 'none', truncation: true }));
+      out[name] = { runtime: m.runtime, vecs, fill: await m.fillMask(texts[0].includes('<mask>') ? texts[0] : 'Hello <mask>.') };
+    } finally {
+      await m.dispose();
+    }
+  }
+  assert.equal(out.simd128.runtime.kernel, 'simd128');
+  const build = exact ? 'xlmr-relaxed' : 'xlmr';
+  assert.deepEqual(out.auto.runtime, { build: `${build}.wasm`, simd: exact ? 'relaxed' : 'simd128', kernel: KERNEL, threads: 1, worker: true });
+  assert.equal(out.autoInThread.runtime.kernel, KERNEL);
+  assert.equal(out.autoMt.runtime.kernel, KERNEL);
+  for (const name of ['auto', 'autoInThread', 'autoMt']) {
+    out[name].vecs.forEach((v, i) => assert.deepEqual(v, out.simd128.vecs[i], `${name}: text ${i} differs from SIMD128`));
+    assert.deepEqual(out[name].fill, out.simd128.fill);
+  }
+});
