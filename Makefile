@@ -186,6 +186,13 @@ test-c: check-tools $(addprefix build/native/,$(TESTS))
 test-wasm-c: check-tools $(addprefix build/wasm-tests/,$(addsuffix .wasm,$(TESTS)))
 	@set -e; for t in $(TESTS); do echo "== wasm $$t"; $(NODE) --no-concurrent-marking tests/run-wasi.mjs build/wasm-tests/$$t.wasm; done
 
+# test_tokenizer_json reads tokenizer.json files converted from the fixture's .model (over 500 KB each: made here, not
+# committed).
+TOKJSON := build/tokenizer-json/hub.json
+$(TOKJSON): tests/tokdiff/make_tokenizer_json.py tests/fixtures/sentencepiece.bpe.model
+	/usr/bin/python3 tests/tokdiff/make_tokenizer_json.py build/tokenizer-json
+test-c test-wasm-c: $(TOKJSON)
+
 fuzz: check-tools $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 	  echo "== $$f for $(FUZZ_SECONDS) s"; mkdir -p build/fuzz/work-$$f tests/fuzz/corpus/$$f; \

@@ -118,12 +118,15 @@ int xlmr_tokenize(xlmr_model *m, const char *text, size_t n, int max_len) {
 
 int32_t *xlmr_result_ids(xlmr_model *m) { return m && m->api ? m->api->ids.ids : NULL; }
 
+/* XLMR_OFFSETS_FILE: the rule the tokenizer's file implies. */
+static int offsets_rule(const xlmr_model *m, int rule) { return rule == XLMR_OFFSETS_FILE ? tok_offsets_rule(m->tok) : rule; }
+
 int xlmr_tokenize_offsets(xlmr_model *m, const char *text, size_t n, int max_len, int rule) {
     if (!m) return -XLMR_ERR_ARG;
     xlmr_error_clear(&m->err);
     struct xlmr_api_state *st = api_state(m);
     if (!st) return -XLMR_ERR_NOMEM;
-    xlmr_status s = tok_encode_offsets(m->tok, text, n, max_len, rule, &st->ids, &st->offsets, &m->err);
+    xlmr_status s = tok_encode_offsets(m->tok, text, n, max_len, offsets_rule(m, rule), &st->ids, &st->offsets, &m->err);
     if (s != XLMR_OK) return -(int)s;
     if (st->ids.n > INT32_MAX / 2) return -(int)xlmr_fail(&m->err, XLMR_ERR_TOO_LONG, "tokenize: %zu ids do not fit an int", st->ids.n);
     return (int)st->ids.n;
@@ -150,7 +153,7 @@ int xlmr_tokenize_pair(xlmr_model *m, const char *a, size_t na, const char *b, s
     tok_windows *w = &st->windows;
     swap_ids(&st->ids, &w->ids); /* reuse the buffers */
     swap_ids(&st->offsets, &w->offsets);
-    xlmr_status s = tok_encode_pair_windows(m->tok, a, na, b, nb, max_len, strategy, stride, rule, w, &m->err);
+    xlmr_status s = tok_encode_pair_windows(m->tok, a, na, b, nb, max_len, strategy, stride, offsets_rule(m, rule), w, &m->err);
     swap_ids(&st->ids, &w->ids);
     swap_ids(&st->offsets, &w->offsets);
     if (s != XLMR_OK) return -(int)s;

@@ -112,6 +112,24 @@ int xlmr_loader_set_tokenizer(xlmr_loader *ld, const uint8_t *bytes, size_t n) {
     return XLMR_OK;
 }
 
+int xlmr_loader_set_tokenizer_json(xlmr_loader *ld, const char *json, size_t n) {
+    if (!ld) return XLMR_ERR_ARG;
+    if (ld->phase == LD_FAILED) return ld->status;
+    if (!json && n) {
+        xlmr_fail(&ld->err, XLMR_ERR_ARG, "tokenizer.json: NULL text of length %zu", n);
+        return ld_fail(ld);
+    }
+    tok_tokenizer *t = NULL;
+    xlmr_error e = {0};
+    if (tok_from_hf_json(json, n, &t, &e) != XLMR_OK) {
+        xlmr_fail(&ld->err, e.code ? e.code : XLMR_ERR_FORMAT, "%s", e.msg);
+        return ld_fail(ld);
+    }
+    tok_free(ld->tok);
+    ld->tok = t;
+    return XLMR_OK;
+}
+
 /* ---- data phase ---- */
 
 ld_seg *ld_seg_push(xlmr_loader *ld, size_t *cap) {

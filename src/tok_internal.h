@@ -27,6 +27,10 @@ struct tok_tokenizer {
     int32_t byte_ids[256];
     int32_t bos, eos, unk, pad, mask;
     int add_space_prefix, remove_extra_whitespaces, escape_whitespaces;
+    /* what a tokenizer.json says (tok_json.c); zero, the hub's XLM-R file, for the other sources */
+    int offsets_rule;    /* TOK_OFFSETS_* its pre-tokenizer implies */
+    int pair_single_sep; /* pairs as <s> A </s> B </s> (a BERT-style template), not <s> A </s></s> B </s> */
+    int pair_type_b;     /* the pair template's type id of B's tokens */
 };
 
 /* The literal special tokens, in the order of their fairseq ids (<mask> last). */

@@ -27,12 +27,12 @@ static int push_slice(tok_windows *w, const pair_side *p, size_t lo, size_t hi, 
     return 1;
 }
 
-/* <s> A[a0, a1) </s></s> B[b0, b1) </s> as the next window. */
+/* <s> A[a0, a1) </s></s> B[b0, b1) </s> (one </s> between them with a BERT-style template) as the next window. */
 static int push_window(tok_windows *w, const tok_tokenizer *t, const pair_side *sa, size_t a0, size_t a1, const pair_side *sb, size_t b0,
                        size_t b1) {
     if (!tok_ids_push(&w->starts, (int32_t)w->ids.n)) return 0;
     int ok = push_token(w, t->bos, 0, 0, -1) && push_slice(w, sa, a0, a1, 0) && push_token(w, t->eos, 0, 0, -1) &&
-             push_token(w, t->eos, 0, 0, -1) && push_slice(w, sb, b0, b1, 1) && push_token(w, t->eos, 0, 0, -1);
+             (t->pair_single_sep || push_token(w, t->eos, 0, 0, -1)) && push_slice(w, sb, b0, b1, 1) && push_token(w, t->eos, 0, 0, -1);
     if (ok) w->n++;
     return ok;
 }
@@ -61,7 +61,7 @@ static int push_windows(tok_windows *w, const tok_tokenizer *t, const pair_side 
 static xlmr_status lay_out(const tok_tokenizer *t, const pair_side *sa, const pair_side *sb, int max_len, int strategy, int stride,
                            tok_windows *out, xlmr_error *err) {
     size_t la = sa->ids.n, lb = sb->ids.n;
-    const size_t budget = max_len > 0 ? (size_t)max_len - 4 : 0;
+    const size_t budget = max_len > 0 ? (size_t)max_len - (t->pair_single_sep ? 3 : 4) : 0;
     int ok;
     if (max_len <= 0 || la + lb <= budget) {
         ok = push_window(out, t, sa, 0, la, sb, 0, lb);

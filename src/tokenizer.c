@@ -332,10 +332,10 @@ xlmr_status tok_encode_pair(const tok_tokenizer *t, const char *a, size_t na, co
     if (!tok_ids_push(out, t->bos)) goto nomem;
     if ((st = tok_encode_raw(t, a, na, out, err))) goto fail;
     if ((st = tok_encode_raw(t, b, nb, &ib, err))) goto fail;
-    size_t la = out->n - 1, lb = ib.n;
-    if (max_len > 0 && la + lb + 4 > (size_t)max_len) {
+    size_t la = out->n - 1, lb = ib.n, n_special = t->pair_single_sep ? 3 : 4;
+    if (max_len > 0 && la + lb + n_special > (size_t)max_len) {
         /* longest_first: one id at a time from the longer sequence, from the second on a tie. */
-        size_t excess = la + lb + 4 - (size_t)max_len;
+        size_t excess = la + lb + n_special - (size_t)max_len;
         for (; excess; excess--) {
             if (la > lb)
                 la--;
@@ -344,7 +344,7 @@ xlmr_status tok_encode_pair(const tok_tokenizer *t, const char *a, size_t na, co
         }
         out->n = 1 + la;
     }
-    if (!tok_ids_push(out, t->eos) || !tok_ids_push(out, t->eos)) goto nomem;
+    if (!tok_ids_push(out, t->eos) || (!t->pair_single_sep && !tok_ids_push(out, t->eos))) goto nomem;
     for (size_t i = 0; i < lb; i++)
         if (!tok_ids_push(out, ib.ids[i])) goto nomem;
     if (!tok_ids_push(out, t->eos)) goto nomem;

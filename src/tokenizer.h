@@ -43,6 +43,10 @@ xlmr_status tok_from_spm_model(const uint8_t *bytes, size_t n, tok_tokenizer **o
 /* From the GGUF tokenizer arrays (copied; d may be freed afterwards). Byte fallback is on when the
    vocabulary holds byte tokens (type 6). */
 xlmr_status tok_from_vocab(const tok_vocab_desc *d, tok_tokenizer **out, xlmr_error *err);
+/* From a Hugging Face tokenizer.json (the `tokenizers` library's file) of a Unigram model in XLM-R's layouts: the
+   same tokenizer the .model it was converted from gives (tok_json.c says which layouts read). The text may be
+   freed afterwards. The file also decides the offsets rule and the pair template (below). */
+xlmr_status tok_from_hf_json(const char *json, size_t n, tok_tokenizer **out, xlmr_error *err);
 /* Fills d with pointers into t (valid while t lives) — the GGUF writer serializes this;
    tok_from_vocab(d) rebuilds an identical tokenizer. */
 void tok_export_vocab(const tok_tokenizer *t, tok_vocab_desc *d);
@@ -72,6 +76,12 @@ xlmr_status tok_encode_raw(const tok_tokenizer *t, const char *text, size_t n, t
  * (0, 0), a special token typed in the text spans its characters, and a piece of the normalized text spans
  * the original characters it came from (SentencePiece's alignment). */
 enum { TOK_OFFSETS_TRIMMED = 0, TOK_OFFSETS_METASPACE = 1 };
+
+/* The rule t's source implies: a tokenizer.json's pre-tokenizer, else TOK_OFFSETS_TRIMMED (the hub's file). */
+int tok_offsets_rule(const tok_tokenizer *t);
+/* The pair template: separators between A and B (2: <s> A </s></s> B </s>, RoBERTa's; 1: <s> A </s> B </s>,
+   a BERT-style tokenizer.json) and the type id of B's tokens (0, or 1 in BERT-style files). */
+void tok_pair_template(const tok_tokenizer *t, int *separators, int *type_b);
 
 /* tok_encode_raw, appending two entries (start, end) per id to offsets. */
 xlmr_status tok_encode_raw_offsets(const tok_tokenizer *t, const char *text, size_t n, int rule, tok_ids *out, tok_ids *offsets,

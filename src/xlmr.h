@@ -41,6 +41,10 @@ XLMR_API(xlmr_free) void xlmr_free(void *p);
 XLMR_API(xlmr_loader_new) xlmr_loader *xlmr_loader_new(int dtype);
 XLMR_API(xlmr_loader_set_config) int xlmr_loader_set_config(xlmr_loader *ld, const char *json, size_t n);
 XLMR_API(xlmr_loader_set_tokenizer) int xlmr_loader_set_tokenizer(xlmr_loader *ld, const uint8_t *bytes, size_t n);
+/* The tokenizer from a Hugging Face tokenizer.json instead (converted repositories carry it and no
+ * sentencepiece.bpe.model): a Unigram model in the XLM-R family's layouts, giving the .model's ids; its
+ * pre-tokenizer decides the offsets rule (XLMR_OFFSETS_FILE) and its post-processor the pair template. */
+XLMR_API(xlmr_loader_set_tokenizer_json) int xlmr_loader_set_tokenizer_json(xlmr_loader *ld, const char *json, size_t n);
 /* A sentence-transformers folder's pooling: its Pooling module's config.json (json, n bytes: pooling_mode_cls_token,
  * _mean_tokens, _lasttoken; other modes are refused) and whether modules.json lists a Normalize module. They become
  * the model's embedding defaults (info JSON "pooling", "normalize") and are written to GGUF (bert.pooling_type,
@@ -101,8 +105,9 @@ XLMR_API(xlmr_result_ids) int32_t *xlmr_result_ids(xlmr_model *m);
 /* xlmr_tokenize with offsets: every id's [start, end) in UTF-16 code units of text, as (count, 2) int32 at
  * xlmr_result_offsets; <s> </s> are (0, 0). rule XLMR_OFFSETS_HUB (the hub's tokenizer.json: no span holds
  * the whitespace its "▁" stands for, a lone "▁" spans the next word's first character) or
- * XLMR_OFFSETS_METASPACE (Metaspace alone: the whitespace included). Returns the count or -status. */
-enum { XLMR_OFFSETS_HUB = 0, XLMR_OFFSETS_METASPACE = 1 };
+ * XLMR_OFFSETS_METASPACE (Metaspace alone: the whitespace included), or XLMR_OFFSETS_FILE: the one the tokenizer's
+ * file implies (a tokenizer.json's pre-tokenizer; the hub rule for a .model or GGUF). Returns the count or -status. */
+enum { XLMR_OFFSETS_FILE = -1, XLMR_OFFSETS_HUB = 0, XLMR_OFFSETS_METASPACE = 1 };
 XLMR_API(xlmr_tokenize_offsets) int xlmr_tokenize_offsets(xlmr_model *m, const char *text, size_t n, int max_len, int rule);
 XLMR_API(xlmr_result_offsets) int32_t *xlmr_result_offsets(xlmr_model *m);
 /* <s> A </s></s> B </s> in windows. max_len <= 0: one window, no truncation. Else strategy
