@@ -1,4 +1,5 @@
-// The `xlmr` command line: fill-mask, embed, tokenize, convert, info.
+// The `xlmr` command line: fill-mask, embed, tokenize, convert, info, and the task heads' classify, rerank,
+// zero-shot, ner and qa.
 // Progress goes to stderr (a bar on a terminal, plain lines otherwise); results go to stdout.
 
 import fs from 'node:fs';
@@ -14,6 +15,14 @@ commands:
   fill-mask TEXT...   top-k predictions for each <mask> in each text
   embed TEXT...       sentence embeddings (one vector per text)
   tokenize TEXT...    token ids and pieces
+  classify TEXT...    labels of a text-classification model (--text-pair T pairs each text with T)
+  rerank --query Q DOC...
+                      documents ranked by a cross-encoder's score for the query
+  zero-shot --labels a,b,c TEXT...
+                      candidate labels ranked by an NLI model
+  ner TEXT...         entities of a token-classification model, with character offsets
+  qa --question Q --context C
+                      answer spans of a question-answering model (context from stdin when not given)
   convert -o FILE     write the model as GGUF (--dtype q8_0 | f16 | f32)
   info                the model's configuration
 
@@ -21,7 +30,20 @@ options:
   -m, --model M       path, URL or hub id (default ${DEFAULT_MODEL});
                       "tiny" is the small random test model bundled with the package
   --json              print one JSON document
-  -k, --top-k N       fill-mask: predictions per mask (5)
+  -k, --top-k N       fill-mask: predictions per mask (5); classify: labels per text (1, "all": every
+                      label); rerank: documents shown (all); qa: answers (1)
+  --text-pair T       classify: the second text of each pair
+  --function F        classify: sigmoid | softmax | none (the model's default)
+  --query Q           rerank: the query
+  --raw-scores        rerank: the logits instead of their sigmoid
+  --labels a,b,c      zero-shot: the candidate labels, comma-separated
+  --template T        zero-shot: the hypothesis, {} for the label ("This example is {}.")
+  --multi-label       zero-shot: score each label on its own (entailment vs contradiction)
+  --aggregation A     ner: none | simple | first | average | max (simple)
+  --stride N          ner: window a long text with N tokens of overlap
+  --question Q        qa: the question
+  --context C         qa: the text holding the answer
+  --max-answer-len N  qa: longest answer in tokens (15)
   --pooling P         embed: mean | cls | none (mean)
   --no-normalize      embed: skip L2 normalisation
   --batch-size N      embed: texts per batch (16)
@@ -41,13 +63,29 @@ Texts come from the arguments, or one per line from standard input when there ar
 const FLAGS = {
   '--model': 'model', '-m': 'model', '--top-k': 'topK', '-k': 'topK', '--pooling': 'pooling', '--batch-size': 'batchSize',
   '--dtype': 'dtype', '--output': 'output', '-o': 'output', '--hub-url': 'hubUrl', '--revision': 'revision', '--cache': 'cache',
-  '--wasm': 'wasm',
+  '--wasm': 'wasm', '--text-pair': 'textPair', '--function': 'functionToApply', '--query': 'query', '--labels': 'labels',
+  '--template': 'template', '--aggregation': 'aggregation', '--stride': 'stride', '--question': 'question',
+  '--context': 'context', '--max-answer-len': 'maxAnswerLen',
 };
 const SWITCHES = {
   '--json': ['json', true], '--no-normalize': ['normalize', false], '--truncation': ['truncation', true],
   '--no-cache': ['cache', false], '--no-worker': ['worker', false], '--quiet': ['quiet', true], '-q': ['quiet', true],
   '--help': ['help', true], '-h': ['help', true], '--version': ['version', true],
+  '--raw-scores': ['rawScores', true], '--multi-label': ['multiLabel', true],
 };
+
+/** The options only some commands take (the others are common to all). */
+const COMMAND_OPTIONS = {
+  topK: ['fill-mask', 'classify', 'rerank', 'qa'], pooling: ['embed'], normalize: ['embed'], batchSize: ['embed', 'rerank'],
+  output: ['convert'], textPair: ['classify'], functionToApply: ['classify'], query: ['rerank'], rawScores: ['rerank'],
+  labels: ['zero-shot'], template: ['zero-shot'], multiLabel: ['zero-shot'], aggregation: ['ner'], stride: ['ner'],
+  question: ['qa'], context: ['qa'], maxAnswerLen: ['qa'],
+};
+const OPTION_NAMES = Object.fromEntries(Object.entries({ ...FLAGS, ...Object.fromEntries(Object.entries(SWITCHES).map(([k, v]) => [k, v[0]])) })
+  .filter(([flag]) => flag.startsWith('--')).map(([flag, key]) => [key, flag]));
+OPTION_NAMES.normalize = '--no-normalize';
+const AGGREGATIONS = ['none', 'simple', 'first', 'average', 'max'];
+const FUNCTIONS = ['sigmoid', 'softmax', 'none'];
 
 class UsageError extends Error {}
 
@@ -74,14 +112,39 @@ export function parseArgs(argv) {
       throw new UsageError(`unknown option ${a}`);
     }
   }
-  for (const k of ['topK', 'batchSize']) {
-    if (o[k] !== undefined) {
+  if (o.topK === 'all' && o.command === 'classify') o.topK = null;
+  for (const k of ['topK', 'batchSize', 'stride', 'maxAnswerLen']) {
+    if (o[k] !== undefined && o[k] !== null) {
       const n = Number(o[k]);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${k === 'topK' ? 'top-k' : 'batch-size'} must be a positive integer`);
+      if (!Number.isInteger(n) || n < (k === 'stride' ? 0 : 1)) {
+        throw new UsageError(`${OPTION_NAMES[k]} must be a ${k === 'stride' ? 'non-negative' : 'positive'} integer`);
+      }
       o[k] = n;
     }
   }
+  if (o.aggregation !== undefined && !AGGREGATIONS.includes(o.aggregation)) {
+    throw new UsageError(`--aggregation must be one of ${AGGREGATIONS.join(', ')}`);
+  }
+  if (o.functionToApply !== undefined && !FUNCTIONS.includes(o.functionToApply)) {
+    throw new UsageError(`--function must be one of ${FUNCTIONS.join(', ')}`);
+  }
+  if (o.labels !== undefined) {
+    o.labels = o.labels.split(',').map((l) => l.trim()).filter(Boolean);
+    if (!o.labels.length) throw new UsageError('--labels needs at least one label: --labels a,b,c');
+  }
   return o;
+}
+
+/** A usage error for an option the command does not take, or a required one it lacks (null when all is well). */
+export function commandUsageError(o) {
+  for (const [key, commands] of Object.entries(COMMAND_OPTIONS)) {
+    const given = key === 'normalize' ? o.normalize === false : o[key] !== undefined;
+    if (given && !commands.includes(o.command)) return `${OPTION_NAMES[key]} is not an option of ${o.command}`;
+  }
+  const required = { convert: ['output'], rerank: ['query'], 'zero-shot': ['labels'], qa: ['question'] }[o.command] ?? [];
+  for (const key of required) if (o[key] === undefined) return `${OPTION_NAMES[key]} is required`;
+  if (o.command === 'qa' && o.texts.length) return 'qa takes the question and context as --question and --context, not as arguments';
+  return null;
 }
 
 /** "tiny" -> the bundled test model: models/tiny/ in the package, else the fixtures of a checkout. */
@@ -148,10 +211,14 @@ export function progressPrinter(stream, { tty = stream.isTTY } = {}) {
   };
 }
 
-async function readStdinLines(stdin) {
+async function readStdinText(stdin) {
   const chunks = [];
   for await (const c of stdin) chunks.push(c);
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readStdinLines(stdin) {
+  return (await readStdinText(stdin)).split(/\r?\n/).filter((l) => l.trim() !== '');
 }
 
 function round(x, d = 6) { return Number(x.toFixed(d)); }
@@ -169,17 +236,24 @@ export async function main(argv, { stdout = process.stdout, stderr = process.std
     stdout.write(`${pkg.version}\n`);
     return 0;
   }
-  const commands = ['fill-mask', 'embed', 'tokenize', 'convert', 'info'];
+  const commands = ['fill-mask', 'embed', 'tokenize', 'classify', 'rerank', 'zero-shot', 'ner', 'qa', 'convert', 'info'];
   if (o.help || !o.command) { (o.help ? stdout : stderr).write(HELP + '\n'); return o.help ? 0 : 2; }
   if (!commands.includes(o.command)) { stderr.write(`xlmr: unknown command ${o.command}; one of ${commands.join(', ')}\n`); return 2; }
 
+  const usage = commandUsageError(o);
+  if (usage) { stderr.write(`xlmr ${o.command}: ${usage}\n`); return 2; }
   let texts = o.texts;
-  const needsText = ['fill-mask', 'embed', 'tokenize'].includes(o.command);
+  const needsText = ['fill-mask', 'embed', 'tokenize', 'classify', 'rerank', 'zero-shot', 'ner'].includes(o.command);
   if (needsText && !texts.length) {
-    if (stdin.isTTY) { stderr.write(`xlmr ${o.command}: give the text as arguments or on standard input\n`); return 2; }
+    const what = o.command === 'rerank' ? 'documents' : 'text';
+    if (stdin.isTTY) { stderr.write(`xlmr ${o.command}: give the ${what} as arguments or on standard input\n`); return 2; }
     texts = await readStdinLines(stdin);
+    if (!texts.length) { stderr.write(`xlmr ${o.command}: no ${what} on standard input\n`); return 2; }
   }
-  if (o.command === 'convert' && !o.output) { stderr.write('xlmr convert: --output FILE.gguf is required\n'); return 2; }
+  if (o.command === 'qa' && o.context === undefined) {
+    if (stdin.isTTY) { stderr.write('xlmr qa: give the context as --context C or on standard input\n'); return 2; }
+    o.context = await readStdinText(stdin);
+  }
 
   const modelSource = !o.model ? DEFAULT_MODEL : o.model === 'tiny' ? tinyModelPath() : o.model;
   const progress = o.quiet ? null : progressPrinter(stderr);
@@ -245,6 +319,8 @@ async function run(o, model, texts) {
       }
       return vecs.map((v) => Array.from(v, (x) => x.toFixed(6)).join(' ')).join('\n') + '\n';
     }
+    case 'classify': case 'rerank': case 'zero-shot': case 'ner': case 'qa':
+      return runTask(o, model, texts);
     case 'convert': {
       const file = path.resolve(o.output);
       const tmp = `${file}.${process.pid}.tmp`;
@@ -267,6 +343,58 @@ async function run(o, model, texts) {
       if (o.json) process.stdout.write(JSON.stringify({ output: file, bytes: size, dtype: o.dtype ?? 'q8_0' }) + '\n');
       else process.stderr.write(msg + '\n');
       return '';
+    }
+    default:
+      throw new UsageError(o.command);
+  }
+}
+
+const json = (x) => JSON.stringify(x, null, 2) + '\n';
+const score = (x) => x.toFixed(4);
+/** One result for one input, a list of them for several (as fill-mask prints). */
+const oneOrList = (list) => (list.length === 1 ? list[0] : list);
+
+async function runTask(o, model, texts) {
+  const truncation = !!o.truncation;
+  switch (o.command) {
+    case 'classify': {
+      const inputs = o.textPair === undefined ? texts : texts.map((text) => ({ text, textPair: o.textPair }));
+      const opts = { topK: o.topK === undefined ? 1 : o.topK, truncation };
+      if (o.functionToApply) opts.functionToApply = o.functionToApply;
+      const res = await model.classify(inputs, opts);
+      if (o.json) return json(oneOrList(res));
+      return texts.map((t, i) => [t, ...res[i].map((r) => `  ${score(r.score)}  ${r.label}`)].join('\n')).join('\n') + '\n';
+    }
+    case 'rerank': {
+      const opts = { returnDocuments: true, truncation, rawScores: !!o.rawScores };
+      if (o.topK) opts.topK = o.topK;
+      if (o.batchSize) opts.batchSize = o.batchSize;
+      const res = await model.rerank(o.query, texts, opts);
+      if (o.json) return json(res);
+      return res.map((r) => `${score(r.score)}  [${r.index}] ${r.document}`).join('\n') + '\n';
+    }
+    case 'zero-shot': {
+      const opts = { multiLabel: !!o.multiLabel };
+      if (o.template !== undefined) opts.hypothesisTemplate = o.template;
+      const res = [];
+      for (const t of texts) res.push(await model.zeroShot(t, o.labels, opts));
+      if (o.json) return json(oneOrList(res));
+      return res.map((r) => [r.sequence, ...r.labels.map((l, i) => `  ${score(r.scores[i])}  ${l}`)].join('\n')).join('\n') + '\n';
+    }
+    case 'ner': {
+      const opts = { aggregationStrategy: o.aggregation ?? 'simple' };
+      if (o.stride !== undefined) opts.stride = o.stride;
+      const res = [];
+      for (const t of texts) res.push(await model.tokenClassify(t, opts));
+      if (o.json) return json(oneOrList(res));
+      return texts.map((t, i) => [t, ...res[i].map((e) => `  ${(e.entity_group ?? e.entity).padEnd(8)} ${score(e.score)}  ${e.start}-${e.end}  ${JSON.stringify(t.slice(e.start, e.end))}`)].join('\n')).join('\n') + '\n';
+    }
+    case 'qa': {
+      const opts = { topK: o.topK ?? 1 };
+      if (o.maxAnswerLen) opts.maxAnswerLen = o.maxAnswerLen;
+      const res = await model.answer({ question: o.question, context: o.context }, opts);
+      if (o.json) return json(res);
+      return (Array.isArray(res) ? res : [res]).map((a) => `${score(a.score)}  ${a.start}-${a.end}  ${JSON.stringify(a.answer)}`).join('\n') + '\n';
     }
     default:
       throw new UsageError(o.command);

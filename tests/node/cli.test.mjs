@@ -1,5 +1,6 @@
 // The `xlmr` command: each subcommand on the fixture model (outputs equal the references), --json,
-// stdin input, progress on stderr (plain lines when not a terminal, a bar on one), errors and exit codes.
+// stdin input, progress on stderr (plain lines when not a terminal, a bar on one), errors and exit codes; the
+// task commands (classify, rerank, zero-shot, ner, qa) on the tiny head models equal the package's own calls.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,6 +10,9 @@ import path from 'node:path';
 import { ROOT, FIXTURES, BUILDS, requireBuild, loadModelCases, assertFillMask, assertClose } from './helpers/common.mjs';
 import { startServer } from './helpers/server.mjs';
 import { parseArgs, progressPrinter } from '../../js/cli.js';
+import { load } from '../../js/index.node.js';
+import { pathToFileURL } from 'node:url';
+import { headModelFolder } from './helpers/head-models.mjs';
 
 const BIN = path.join(ROOT, 'bin', 'xlmr.js');
 requireBuild(BUILDS[0]);
@@ -135,4 +139,76 @@ test('convert: GGUF in q8_0 / f16 / f32 that loads back with the same outputs', 
   }
   assert.ok(sizes.q8_0 < sizes.f16 && sizes.f16 < sizes.f32, JSON.stringify(sizes));
   console.log(`# convert sizes: ${JSON.stringify(sizes)}`);
+});
+
+test('task commands on the head models: --json equals the API, text output, usage errors', { timeout: 180000 }, async (t) => {
+  const names = ['sentiment', 'reranker', 'nli', 'ner', 'qa'];
+  const dirs = Object.fromEntries(names.map((n) => [n, headModelFolder(n)]));
+  const models = {};
+  t.after(async () => {
+    for (const m of Object.values(models)) await m.dispose();
+    for (const f of Object.values(dirs)) f.remove();
+  });
+  for (const n of names) models[n] = await load(dirs[n].dir, { dtype: 'f32', worker: false, cache: false, wasmUrl: pathToFileURL(BUILDS[0].file) });
+  const cli = async (name, args, opts) => {
+    const r = await run([args[0], '--model', dirs[name].dir, '--dtype', 'f32', '--no-cache', '-q', ...args.slice(1)], opts);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const same = (r, want, what) => assert.deepEqual(JSON.parse(r.stdout), JSON.parse(JSON.stringify(want)), what);
+
+  const texts = ['I love this film.', 'Das war schrecklich.', 'Ça va.'];
+  same(await cli('sentiment', ['classify', '--json', texts[0]]), await models.sentiment.classify([texts[0]], { topK: 1 }).then((r) => r[0]), 'classify one text');
+  same(await cli('sentiment', ['classify', '--json', '--top-k', 'all', ...texts]), await models.sentiment.classify(texts, { topK: null }), 'classify --top-k all');
+  same(await cli('sentiment', ['classify', '--json', '-k', '2', '--text-pair', 'a second text', texts[0], texts[1]]),
+    await models.sentiment.classify(texts.slice(0, 2).map((text) => ({ text, textPair: 'a second text' })), { topK: 2 }), 'classify pairs');
+  same(await cli('sentiment', ['classify', '--json', '--function', 'none'], { input: texts.join('\n') + '\n' }),
+    await models.sentiment.classify(texts, { topK: 1, functionToApply: 'none' }), 'classify from stdin');
+  const plainCls = await cli('sentiment', ['classify', texts[0]]);
+  const top = (await models.sentiment.classify(texts[0], { topK: 1 }))[0];
+  assert.equal(plainCls.stdout, `${texts[0]}\n  ${top.score.toFixed(4)}  ${top.label}\n`);
+
+  const query = 'What is the capital of France?';
+  const docs = ['Paris is the capital of France.', 'Bananas are yellow.', 'Berlin liegt in Deutschland.'];
+  same(await cli('reranker', ['rerank', '--json', '--query', query, ...docs]), await models.reranker.rerank(query, docs, { returnDocuments: true }), 'rerank');
+  same(await cli('reranker', ['rerank', '--json', '--raw-scores', '--top-k', '2', '--query', query], { input: docs.join('\n') }),
+    await models.reranker.rerank(query, docs, { returnDocuments: true, rawScores: true, topK: 2 }), 'rerank raw, stdin');
+  const plainRr = await cli('reranker', ['rerank', '--query', query, ...docs]);
+  assert.equal(plainRr.stdout.trim().split('\n').length, 3);
+  assert.match(plainRr.stdout, /^\d\.\d{4} {2}\[\d\] /);
+
+  const labels = ['sports', 'politics', 'science'];
+  same(await cli('nli', ['zero-shot', '--json', '--labels', labels.join(','), texts[0]]), await models.nli.zeroShot(texts[0], labels), 'zero-shot');
+  same(await cli('nli', ['zero-shot', '--json', '--multi-label', '--template', 'It is about {}.', '--labels', 'sports, politics', texts[0], texts[1]]),
+    await Promise.all(texts.slice(0, 2).map((x) => models.nli.zeroShot(x, ['sports', 'politics'], { multiLabel: true, hypothesisTemplate: 'It is about {}.' }))), 'zero-shot multi-label, template');
+
+  const nerText = 'Angela Merkel visited Paris and met Emmanuel Macron in the Élysée.';
+  same(await cli('ner', ['ner', '--json', nerText]), await models.ner.tokenClassify(nerText, { aggregationStrategy: 'simple' }), 'ner (simple by default)');
+  for (const a of ['none', 'first', 'average', 'max']) {
+    same(await cli('ner', ['ner', '--json', '--aggregation', a, nerText]), await models.ner.tokenClassify(nerText, { aggregationStrategy: a }), `ner --aggregation ${a}`);
+  }
+  const plainNer = await cli('ner', ['ner', nerText]);
+  const ents = await models.ner.tokenClassify(nerText, { aggregationStrategy: 'simple' });
+  assert.equal(plainNer.stdout.trim().split('\n').length, 1 + ents.length);
+
+  const context = 'The capital of France is Paris. Berlin is the capital of Germany, and Madrid of Spain.';
+  same(await cli('qa', ['qa', '--json', '--question', query, '--context', context]), await models.qa.answer({ question: query, context }), 'qa');
+  same(await cli('qa', ['qa', '--json', '--top-k', '3', '--max-answer-len', '5', '--question', query], { input: context }),
+    await models.qa.answer({ question: query, context }, { topK: 3, maxAnswerLen: 5 }), 'qa top-k 3, context from stdin');
+
+  // The model lacks the head: exit 1 with ERR_UNSUPPORTED (as JSON with --json).
+  const wrong = await run(['ner', '--model', dirs.qa.dir, '--no-cache', '-q', '--json', 'text']);
+  assert.equal(wrong.code, 1);
+  assert.equal(JSON.parse(wrong.stdout).error.code, 'ERR_UNSUPPORTED');
+  // Usage errors: exit 2 without loading anything.
+  for (const args of [
+    ['rerank', 'doc'], ['zero-shot', 'text'], ['zero-shot', '--labels', ' , ', 'text'], ['qa', '--context', 'c'],
+    ['qa', '--question', 'q', '--context', 'c', 'extra'], ['ner', '--aggregation', 'longest', 'x'], ['embed', '--query', 'q', 'x'],
+    ['fill-mask', '--labels', 'a', 'x <mask>'], ['classify', '--function', 'relu', 'x'], ['ner', '--stride', '-1', 'x'],
+    ['qa', '--question', 'q', '--context', 'c', '--top-k', 'all'],
+  ]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^xlmr/);
+  }
 });
