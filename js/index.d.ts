@@ -1,4 +1,5 @@
-// Types for xlmr-wasm: XLM-RoBERTa fill-mask, embeddings and tokenization in WebAssembly.
+// Types for xlmr-wasm: XLM-RoBERTa fill-mask, embeddings, tokenization and the fine-tuned task heads
+// (classification, reranking, zero-shot, token classification, question answering) in WebAssembly.
 
 /** What load() accepts: a path (Node), URL, hub id ("FacebookAI/xlm-roberta-base"), or the bytes of a .gguf. */
 export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | Response | ReadableStream<Uint8Array>;
@@ -71,6 +72,15 @@ export interface ModelConfig {
   eosTokenId: number;
   unkTokenId: number;
   maskTokenId: number;
+  /** The task head the model file carries (at most one): what classify, rerank, zeroShot (text-classification),
+   *  tokenClassify (token-classification), answer (question-answering) and fillMask need; null for none. */
+  head: 'fill-mask' | 'text-classification' | 'token-classification' | 'question-answering' | null;
+  /** Outputs of the head: labels of a classifier (1 for a reranker or a regression), 2 for question answering. */
+  numLabels: number;
+  /** config.json's problem_type, which sets classify's default function. */
+  problemType: 'regression' | 'single_label_classification' | 'multi_label_classification' | null;
+  /** id2label in id order (LABEL_i when the config names none). */
+  labels: string[];
   [key: string]: unknown;
 }
 
@@ -120,6 +130,8 @@ export interface EmbedOptions {
 
 export interface TokenizeOptions {
   truncation?: boolean;
+  /** Also give each token's character span (Hugging Face's fast tokenizer's offsets). */
+  offsets?: boolean;
 }
 
 export interface Tokenized {
@@ -128,6 +140,91 @@ export interface Tokenized {
   /** The pieces of those ids. */
   tokens: string[];
 }
+
+export interface TokenizedWithOffsets extends Tokenized {
+  /** Per id, [start, end) in UTF-16 code units of the text (what JS indexes); <s> and </s> are [0, 0]. */
+  offsets: Array<[number, number]>;
+}
+
+/** Truncation of a text or a pair: true = 'longest_first'; false refuses long inputs with TooLongError. */
+export type Truncation = boolean | 'longest_first' | 'only_first' | 'only_second';
+
+/** A classify() input of two texts: <s> text </s></s> textPair </s> (text_pair accepted too). */
+export interface TextPair { text: string; textPair?: string; text_pair?: string }
+
+/** One label and its score (text_classification.py's { label, score }). */
+export interface LabelScore { label: string; score: number }
+
+export interface ClassifyOptions {
+  /** Labels per input, sorted by score; null: every label. Absent: the pipeline's legacy shapes (below). */
+  topK?: number | null;
+  /** Default from the model: 'none' for regression, 'sigmoid' for multi-label or one label, else 'softmax'. */
+  functionToApply?: 'sigmoid' | 'softmax' | 'none';
+  truncation?: Truncation;
+}
+
+export interface RerankOptions {
+  /** Best documents kept (default all). */
+  topK?: number | null;
+  /** Put each document's text in its result. */
+  returnDocuments?: boolean;
+  truncation?: Truncation;
+  /** The logit instead of its sigmoid. */
+  rawScores?: boolean;
+  /** Pairs per forward pass (default 16). */
+  batchSize?: number;
+}
+
+/** A reranked document: its index in the input and its score, sorted best first. */
+export interface RankedDocument { index: number; score: number; document?: string }
+
+export interface ZeroShotOptions {
+  /** The hypothesis with {} where the label goes (default 'This example is {}.'). */
+  hypothesisTemplate?: string;
+  /** Score each label alone (entailment against contradiction) instead of a softmax over the labels. */
+  multiLabel?: boolean;
+}
+
+/** zero_shot_classification.py's output: labels sorted by score. */
+export interface ZeroShotResult { sequence: string; labels: string[]; scores: number[] }
+
+export type AggregationStrategy = 'none' | 'simple' | 'first' | 'average' | 'max';
+
+export interface TokenClassifyOptions {
+  /** 'none' (default): one entity per token; the others group tokens into words and entities. */
+  aggregationStrategy?: AggregationStrategy;
+  /** Labels left out (default ['O']). */
+  ignoreLabels?: string[];
+  /** Window a long text with this many tokens of overlap (not with 'none'); without it a long text is truncated. */
+  stride?: number;
+}
+
+/** An entity of aggregationStrategy 'none': one token. start / end: UTF-16 indexes into the text. */
+export interface TokenEntity { entity: string; score: number; index: number; word: string; start: number; end: number }
+/** An entity of the other strategies: tokens grouped ('B-PER', 'I-PER' -> 'PER'). */
+export interface EntityGroup { entity_group: string; score: number; word: string; start: number; end: number }
+/** Either kind of entity. */
+export type Entity = TokenEntity | EntityGroup;
+
+export interface QuestionAnswerInput { question: string; context: string }
+
+export interface AnswerOptions {
+  /** Answers wanted (default 1); a list comes back when more than one is found. */
+  topK?: number;
+  /** Longest answer in tokens (default 15). */
+  maxAnswerLen?: number;
+  /** Tokens per window of question + context (default min(model maximum, 384)). */
+  maxSeqLen?: number;
+  /** Tokens of overlap between windows (default min(maxSeqLen / 2, 128)). */
+  docStride?: number;
+  /** Allow the empty answer (score of <s> as start and end). */
+  handleImpossibleAnswer?: boolean;
+  /** Widen spans to whole whitespace-separated words (default true). */
+  alignToWords?: boolean;
+}
+
+/** An answer span: start / end are UTF-16 indexes into the context; answer = context.slice(start, end). */
+export interface Answer { score: number; start: number; end: number; answer: string }
 
 export declare class Model {
   private constructor();
@@ -145,16 +242,31 @@ export declare class Model {
   /** A string: one vector (hiddenSize, or seqLen × hiddenSize for pooling 'none'); an array: one per text. */
   embed(text: string, options?: EmbedOptions): Promise<Float32Array>;
   embed(texts: string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  tokenize(text: string, options: TokenizeOptions & { offsets: true }): Promise<TokenizedWithOffsets>;
   tokenize(text: string, options?: TokenizeOptions): Promise<Tokenized>;
+  /** Sequence classification (text_classification.py's shapes). Without topK: a string gives [{ label, score }]
+   *  (the best label), a pair { label, score }, an array one { label, score } per item. With topK (null: every
+   *  label): an input gives its labels sorted by score, an array one such list per item. */
+  classify(text: string, options?: ClassifyOptions & { topK?: undefined }): Promise<LabelScore[]>;
+  classify(pair: TextPair, options?: ClassifyOptions & { topK?: undefined }): Promise<LabelScore>;
+  classify(inputs: Array<string | TextPair>, options?: ClassifyOptions & { topK?: undefined }): Promise<LabelScore[]>;
+  classify(input: string | TextPair, options: ClassifyOptions & { topK: number | null }): Promise<LabelScore[]>;
+  classify(inputs: Array<string | TextPair>, options: ClassifyOptions & { topK: number | null }): Promise<LabelScore[][]>;
+  /** A cross-encoder's score of each (query, document) pair (a single-output text-classification head), sorted. */
+  rerank(query: string, documents: string[], options?: RerankOptions): Promise<RankedDocument[]>;
+  /** Zero-shot classification with an NLI head: candidates as an array or one comma-separated string. */
+  zeroShot(text: string, candidateLabels: string[] | string, options?: ZeroShotOptions): Promise<ZeroShotResult>;
+  /** Token classification (NER) with character offsets into the text. */
+  tokenClassify(text: string, options?: TokenClassifyOptions & { aggregationStrategy?: 'none' }): Promise<TokenEntity[]>;
+  tokenClassify(text: string, options: TokenClassifyOptions & { aggregationStrategy: 'simple' | 'first' | 'average' | 'max' }): Promise<EntityGroup[]>;
+  tokenClassify(text: string, options?: TokenClassifyOptions): Promise<Entity[]>;
+  /** Extractive question answering over a context of any length (strided windows). One answer unless topK > 1
+   *  finds several, then a list sorted by score. */
+  answer(input: QuestionAnswerInput, options?: AnswerOptions & { topK?: 1 }): Promise<Answer>;
+  answer(input: QuestionAnswerInput, options?: AnswerOptions): Promise<Answer | Answer[]>;
   /** The loaded model as a GGUF file, chunk by chunk (write or copy each chunk before asking for the next). */
   exportGguf(): AsyncIterableIterator<Uint8Array>;
   /** Diagnostics (wasm memory size, open loaders). */
-  /** text_classification.py's shapes: no topK -> [{label, score}] for a string, {label, score} for a pair, one each for an array. */
-  classify(inputs: string | TextPair | Array<string | TextPair>, options?: { topK?: number | null; functionToApply?: 'sigmoid' | 'softmax' | 'none'; truncation?: Truncation }): Promise<any>;
-  rerank(query: string, documents: string[], options?: { topK?: number; returnDocuments?: boolean; truncation?: Truncation; rawScores?: boolean; batchSize?: number }): Promise<Array<{ index: number; score: number; document?: string }>>;
-  zeroShot(text: string, candidateLabels: string[] | string, options?: { hypothesisTemplate?: string; multiLabel?: boolean }): Promise<{ sequence: string; labels: string[]; scores: number[] }>;
-  tokenClassify(text: string, options?: { aggregationStrategy?: 'none' | 'simple' | 'first' | 'average' | 'max'; ignoreLabels?: string[]; stride?: number }): Promise<Entity[]>;
-  answer(input: { question: string; context: string }, options?: { topK?: number; maxAnswerLen?: number; maxSeqLen?: number; docStride?: number; handleImpossibleAnswer?: boolean; alignToWords?: boolean }): Promise<Answer | Answer[]>;
   stats(): Promise<{ memoryBytes: number; liveLoaders: number; hasModel: boolean; [key: string]: unknown }>;
   /** Frees the model and ends its worker. Later calls reject with InvalidStateError. */
   dispose(): Promise<void>;
@@ -162,17 +274,55 @@ export declare class Model {
 
 export declare function load(source: ModelSource, options?: LoadOptions): Promise<Model>;
 
+/** What every pipeline function carries besides its call: the task (aliases resolved), the model, dispose()
+ *  (frees the model when pipeline() loaded it; a Model passed in stays the caller's). */
+export interface PipelineBase<Task extends string> { task: Task; model: Model; dispose(): Promise<void> }
+
+/** Options in this package's camelCase or transformers.js' snake_case (top_k, aggregation_strategy, …). */
+type Options<T> = T & { [snakeCase: string]: unknown };
+
+export type FillMaskPipeline = PipelineBase<'fill-mask'> &
+  ((text: string, options?: Options<FillMaskOptions>) => Promise<FillMaskPrediction[] | FillMaskPrediction[][]>);
+export type FeatureExtractionPipeline = PipelineBase<'feature-extraction'> & {
+  (text: string, options?: Options<EmbedOptions>): Promise<Float32Array>;
+  (texts: string[], options?: Options<EmbedOptions>): Promise<Float32Array[]>;
+};
+export type TextClassificationPipeline = PipelineBase<'text-classification'> & {
+  (inputs: string | Array<string | TextPair>, options?: Options<ClassifyOptions>): Promise<LabelScore[] | LabelScore[][]>;
+  (pair: TextPair, options?: Options<ClassifyOptions>): Promise<LabelScore | LabelScore[]>;
+};
+export type TokenClassificationPipeline = PipelineBase<'token-classification'> &
+  ((text: string, options?: Options<TokenClassifyOptions>) => Promise<Entity[]>);
+export type QuestionAnsweringPipeline = PipelineBase<'question-answering'> & {
+  (question: string, context: string, options?: Options<AnswerOptions>): Promise<Answer | Answer[]>;
+  (input: QuestionAnswerInput, options?: Options<AnswerOptions>): Promise<Answer | Answer[]>;
+};
+export type ZeroShotClassificationPipeline = PipelineBase<'zero-shot-classification'> &
+  ((text: string, candidateLabels: string[] | string, options?: Options<ZeroShotOptions>) => Promise<ZeroShotResult>);
+export type TextRankingPipeline = PipelineBase<'text-ranking'> &
+  ((query: string, documents: string[], options?: Options<RerankOptions>) => Promise<RankedDocument[]>);
+
+/** transformers.js' load options (progress_callback, cache_dir, dtype 'q8' | 'fp16' | 'fp32', …) or load()'s. */
+export type PipelineLoadOptions = Omit<LoadOptions, 'dtype'> & {
+  dtype?: DType | 'q8' | 'int8' | 'uint8' | 'fp16' | 'fp32';
+  progress_callback?: (progress: LoadProgress) => void;
+  cache_dir?: string;
+  [key: string]: unknown;
+};
+
+/** transformers.js' facade: a function with the task's call shape. model: a loaded Model or any load() source
+ *  (default FacebookAI/xlm-roberta-base); a model without the task's head is UnsupportedError. */
+export declare function pipeline(task: 'fill-mask', model?: ModelSource | Model, options?: PipelineLoadOptions): Promise<FillMaskPipeline>;
+export declare function pipeline(task: 'feature-extraction' | 'embeddings', model?: ModelSource | Model, options?: PipelineLoadOptions): Promise<FeatureExtractionPipeline>;
+export declare function pipeline(task: 'text-classification' | 'sentiment-analysis', model?: ModelSource | Model, options?: PipelineLoadOptions): Promise<TextClassificationPipeline>;
+export declare function pipeline(task: 'token-classification' | 'ner', model?: ModelSource | Model, options?: PipelineLoadOptions): Promise<TokenClassificationPipeline>;
+export declare function pipeline(task: 'question-answering', model?: ModelSource | Model, options?: PipelineLoadOptions): Promise<QuestionAnsweringPipeline>;
+export declare function pipeline(task: 'zero-shot-classification', model?: ModelSource | Model, options?: PipelineLoadOptions): Promise<ZeroShotClassificationPipeline>;
+export declare function pipeline(task: 'text-ranking' | 'rerank' | 'ranking', model?: ModelSource | Model, options?: PipelineLoadOptions): Promise<TextRankingPipeline>;
+
 export declare const DEFAULT_HUB_URL: string;
 
 /** Whether this engine validates WebAssembly SIMD128, which every build of the core needs. */
-export type Truncation = boolean | 'longest_first' | 'only_first' | 'only_second';
-export interface TextPair { text: string; textPair?: string; text_pair?: string }
-/** entity (aggregationStrategy 'none', with index) or entity_group; start / end: UTF-16 indexes into the text. */
-export interface Entity { entity?: string; entity_group?: string; score: number; index?: number; word: string; start: number; end: number }
-export interface Answer { score: number; start: number; end: number; answer: string }
-/** transformers.js' facade: a function with the task's call shape, plus task, model, dispose(). */
-export declare function pipeline(task: string, model?: ModelSource | Model, options?: Record<string, unknown>): Promise<((...args: any[]) => Promise<any>) & { task: string; model: Model; dispose(): Promise<void> }>;
-
 export declare function hasSimd(): boolean;
 /** Whether this engine validates the relaxed-SIMD instruction the relaxed builds use (what `simd: 'relaxed'` needs). */
 export declare function hasRelaxedSimd(): boolean;

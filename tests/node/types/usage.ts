@@ -1,7 +1,8 @@
 // Type-checked against js/index.d.ts by types.test.mjs (tsc --noEmit): the README's usage, typed.
 import {
-  load, Model, XlmrError, NoMaskError, TooLongError, AbortError, NetworkError, hasSimd, hasRelaxedSimd, autoThreads,
-  type LoadProgress, type FillMaskPrediction, type ModelConfig, type ErrorCode,
+  load, pipeline, Model, XlmrError, NoMaskError, TooLongError, AbortError, NetworkError, UnsupportedError, hasSimd, hasRelaxedSimd, autoThreads,
+  type LoadProgress, type FillMaskPrediction, type ModelConfig, type ErrorCode, type LabelScore, type RankedDocument,
+  type ZeroShotResult, type TokenEntity, type EntityGroup, type Entity, type Answer,
 } from 'xlmr-wasm';
 
 async function main(): Promise<void> {
@@ -73,6 +74,76 @@ async function main(): Promise<void> {
 }
 
 main();
+
+// The task heads (issue 18): each call's return type follows its input and options.
+async function tasks(m: Model): Promise<void> {
+  const head: 'fill-mask' | 'text-classification' | 'token-classification' | 'question-answering' | null = m.config.head;
+  const labels: string[] = m.config.labels;
+  console.log(head, labels, m.config.numLabels, m.config.problemType);
+  const t = await m.tokenize('Hello world', { offsets: true });
+  const [s0, e0]: [number, number] = t.offsets[1];
+  console.log(s0, e0, t.ids.length);
+  // @ts-expect-error: offsets only when asked for
+  (await m.tokenize('x')).offsets;
+
+  const legacy: LabelScore[] = await m.classify('great film');
+  const pair: LabelScore = await m.classify({ text: 'a', textPair: 'b' });
+  const each: LabelScore[] = await m.classify(['a', { text: 'b', text_pair: 'c' }]);
+  const topOne: LabelScore[] = await m.classify('a', { topK: 2, functionToApply: 'softmax' });
+  const all: LabelScore[][] = await m.classify(['a', 'b'], { topK: null, truncation: 'only_first' });
+  console.log(legacy[0].label, pair.score, each.length, topOne[0].score, all[1][0].label);
+  // @ts-expect-error: a string without topK gives a list, not one label
+  const notOne: LabelScore = await m.classify('a');
+  // @ts-expect-error: an array with topK gives a list per item
+  const notFlat: LabelScore[] = await m.classify(['a'], { topK: 2 });
+  console.log(notOne, notFlat);
+  // @ts-expect-error: functionToApply is one of three
+  m.classify('a', { functionToApply: 'relu' });
+
+  const ranked: RankedDocument[] = await m.rerank('query', ['doc a', 'doc b'], { topK: 1, returnDocuments: true, rawScores: false, batchSize: 8 });
+  const idx: number = ranked[0].index;
+  const doc: string | undefined = ranked[0].document;
+  const zs: ZeroShotResult = await m.zeroShot('text', ['sports', 'politics'], { hypothesisTemplate: 'About {}.', multiLabel: true });
+  const zs2: ZeroShotResult = await m.zeroShot('text', 'sports, politics');
+  console.log(idx, doc, zs.labels[0], zs.scores[0], zs2.sequence);
+
+  const tokens: TokenEntity[] = await m.tokenClassify('Angela Merkel', { ignoreLabels: [] });
+  const words: EntityGroup[] = await m.tokenClassify('Angela Merkel', { aggregationStrategy: 'simple', stride: 16 });
+  const either: Entity[] = await m.tokenClassify('x', { aggregationStrategy: Math.random() > 0.5 ? 'none' : 'max' });
+  console.log(tokens[0].entity, tokens[0].index, words[0].entity_group, words[0].start, words[0].end, either.length);
+  // @ts-expect-error: no such strategy
+  m.tokenClassify('x', { aggregationStrategy: 'longest' });
+
+  const one: Answer = await m.answer({ question: 'q', context: 'c' });
+  const some: Answer | Answer[] = await m.answer({ question: 'q', context: 'c' }, { topK: 3, maxAnswerLen: 30, docStride: 64, maxSeqLen: 256, handleImpossibleAnswer: true, alignToWords: false });
+  const span: string = one.answer.slice(one.start, one.end);
+  console.log(span, Array.isArray(some) ? some.length : some.score);
+  // @ts-expect-error: answer takes { question, context }
+  m.answer('q');
+
+  const ner = await pipeline('ner', m);
+  const found: Entity[] = await ner('Angela Merkel', { aggregation_strategy: 'simple' });
+  const qa = await pipeline('question-answering', 'deepset/xlm-roberta-base-squad2', { dtype: 'q8', progress_callback: (p: LoadProgress) => console.log(p.loaded) });
+  const a1 = await qa('q', 'c', { top_k: 2 });
+  const a2 = await qa({ question: 'q', context: 'c' });
+  const rr = await pipeline('text-ranking', 'BAAI/bge-reranker-v2-m3');
+  const r1: RankedDocument[] = await rr('q', ['a', 'b'], { return_documents: true });
+  const zsp = await pipeline('zero-shot-classification', m);
+  const z1: ZeroShotResult = await zsp('text', ['a', 'b'], { multi_label: true });
+  const cls = await pipeline('sentiment-analysis', m);
+  const c1 = await cls('text', { top_k: null });
+  const fe = await pipeline('feature-extraction', m);
+  const v: Float32Array = await fe('text', { pooling: 'mean' });
+  const task: 'text-classification' = cls.task;
+  console.log(found, a1, a2, r1, z1, c1, v, task);
+  await Promise.all([ner.dispose(), qa.dispose(), rr.dispose()]);
+  try {
+    await m.answer({ question: 'q', context: 'c' });
+  } catch (e) {
+    if (e instanceof UnsupportedError) { const code: 'ERR_UNSUPPORTED' = e.code; console.log(code); }
+  }
+}
+load('x').then(tasks);
 
 // @ts-expect-error: option names are fixed
 load('x', { dType: 'q8_0' });
