@@ -210,6 +210,11 @@ int xlmr_classify(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int
     return -(int)model_classify(m, ids, lengths, B, T, out);
 }
 
+int xlmr_m3_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, float *dense, float *sparse,
+                  float *colbert) {
+    return -(int)model_m3_embed(m, ids, lengths, B, T, dense, sparse, colbert);
+}
+
 int xlmr_token_logits(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, float *out) {
     return -(int)model_token_logits(m, ids, lengths, B, T, out);
 }

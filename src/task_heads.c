@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "encoder.h"
+#include "heads.h"
 #include "kernels.h"
 
 static const float *floats(const xlmr_tensor *t) { return (const float *)t->data; }
@@ -68,4 +69,53 @@ xlmr_status model_token_logits(xlmr_model *m, const int32_t *ids, const int32_t 
     if (st != XLMR_OK) return st;
     token_job j = {lengths, T, out};
     return encoder_run_groups(m, ids, lengths, B, T, 0, 0, token_group, &j);
+}
+
+typedef struct m3_job {
+    const int32_t *lengths;
+    int T;
+    float *dense, *sparse, *colbert;
+} m3_job;
+
+/* BGE-M3's outputs of sequences [b0, b1) from their packed rows (len, H): the <s> row L2-normalised (dense), ReLU of
+ * the lexical weight of every row (sparse), the normalised ColBERT projection of rows 1 .. len - 1 (colbert). */
+static void m3_group(xlmr_model *m, int b0, int b1, void *ctx) {
+    const m3_job *j = (const m3_job *)ctx;
+    struct xlmr_scratch *s = m->scratch;
+    const int H = m->config.hidden_size, T = j->T;
+    for (int b = b0; b < b1; b++) {
+        const int len = j->lengths[b];
+        const float *rows = s->hidden + (size_t)s->seq_start[b - b0] * H;
+        if (j->dense) {
+            memcpy(j->dense + (size_t)b * H, rows, (size_t)H * sizeof(float));
+            head_l2_normalize(j->dense + (size_t)b * H, H);
+        }
+        if (j->sparse) {
+            float *w = j->sparse + (size_t)b * T;
+            kern_input in = kern_input_of(rows, len, H, s->qmem);
+            kern_linear(w, 1, &in, &m->w.m3_sparse, floats(&m->w.m3_sparse_b));
+            for (int t = 0; t < T; t++) w[t] = t < len && w[t] > 0.0f ? w[t] : 0.0f;
+        }
+        if (j->colbert) {
+            float *v = j->colbert + (size_t)b * T * H;
+            memset(v, 0, (size_t)H * sizeof(float));
+            if (len > 1) {
+                kern_input in = kern_input_of(rows + H, len - 1, H, s->qmem);
+                kern_linear(v + H, H, &in, &m->w.m3_colbert, floats(&m->w.m3_colbert_b));
+            }
+            for (int t = 1; t < len; t++) head_l2_normalize(v + (size_t)t * H, H);
+            memset(v + (size_t)len * H, 0, (size_t)(T - len) * H * sizeof(float));
+        }
+    }
+}
+
+xlmr_status model_m3_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T, float *dense,
+                           float *sparse, float *colbert) {
+    if (!m) return XLMR_ERR_ARG;
+    xlmr_error_clear(&m->err);
+    const void *any = dense ? (const void *)dense : sparse ? (const void *)sparse : (const void *)colbert;
+    xlmr_status st = encoder_check_batch(m, ids, lengths, B, T, any, XLMR_HEAD_M3, "bge-m3 embed");
+    if (st != XLMR_OK) return st;
+    m3_job j = {lengths, T, dense, sparse, colbert};
+    return encoder_run_groups(m, ids, lengths, B, T, 0, 0, m3_group, &j);
 }

@@ -81,13 +81,24 @@
     X(qa_out, "qa.weight", "qa_outputs.weight", TENSOR_DIM_H, TENSOR_DIM_SPAN_ENDS, TENSOR_MATRIX, 0)                \
     X(qa_out_b, "qa.bias", "qa_outputs.bias", TENSOR_DIM_SPAN_ENDS, TENSOR_DIM_1, TENSOR_VECTOR, 0)
 
+/* BGE-M3's two extra outputs beside its dense (CLS) vector, as FlagEmbedding's BGEM3 model computes them: a
+ * multi-vector (ColBERT) projection of every token but <s>, and one lexical weight per token (ReLU of a linear map).
+ * Hugging Face folders ship them as colbert_linear.pt and sparse_linear.pt (state dicts of "weight" and "bias");
+ * the GGUF names are ours. */
+#define XLMR_TENSORS_HEAD_M3(X)                                                                                      \
+    X(m3_colbert, "m3.colbert.weight", "colbert_linear.weight", TENSOR_DIM_H, TENSOR_DIM_H, TENSOR_MATRIX, 0)         \
+    X(m3_colbert_b, "m3.colbert.bias", "colbert_linear.bias", TENSOR_DIM_H, TENSOR_DIM_1, TENSOR_VECTOR, 0)           \
+    X(m3_sparse, "m3.sparse.weight", "sparse_linear.weight", TENSOR_DIM_H, TENSOR_DIM_1, TENSOR_MATRIX, 0)            \
+    X(m3_sparse_b, "m3.sparse.bias", "sparse_linear.bias", TENSOR_DIM_1, TENSOR_DIM_1, TENSOR_VECTOR, 0)
+
 /* The task heads: H(ID, name, task) for each XLMR_TENSORS_HEAD_<ID> list above; ID names XLMR_HEAD_<ID>
  * (model.h), task is what the JS API calls it. */
 #define XLMR_HEADS(H)                                                                                                \
     H(MLM, mlm, "fill-mask")                                                                                         \
     H(SEQ_CLS, seq_cls, "text-classification")                                                                       \
     H(TOKEN_CLS, token_cls, "token-classification")                                                                  \
-    H(QA, qa, "question-answering")
+    H(QA, qa, "question-answering")                                                                                  \
+    H(M3, m3, "bge-m3")
 
 /* A made-up tensor for the table's own test (tests/c/test_tensor_table.c, built with -DXLMR_TEST_EXTRA_TENSOR):
  * one row here is all it takes for a tensor to be loaded from both formats, checked and written. */

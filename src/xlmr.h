@@ -150,6 +150,11 @@ XLMR_API(xlmr_classify) int xlmr_classify(xlmr_model *m, const int32_t *ids, con
                                           float *out);
 XLMR_API(xlmr_token_logits) int xlmr_token_logits(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B,
                                                   int T, float *out);
+/* BGE-M3's three outputs in one pass (a model with colbert_linear and sparse_linear): dense (B, H) normalised <s>
+ * rows, sparse (B, T) per-token lexical weights (ReLU; every token), colbert (B, T, H) normalised multi-vectors of
+ * tokens 1 .. length - 1 (row 0 zero); any of the three may be NULL. Returns 0 or a status. */
+XLMR_API(xlmr_m3_embed) int xlmr_m3_embed(xlmr_model *m, const int32_t *ids, const int32_t *lengths, int B, int T,
+                                          float *dense, float *sparse, float *colbert);
 /* The classification head's label names, id order, as a JSON array of strings ("[]" without one). */
 XLMR_API(xlmr_model_labels_json) const char *xlmr_model_labels_json(xlmr_model *m);
 

@@ -2,7 +2,7 @@
  * done here in double on the same build's hidden states (embed: CLS rows for the classifier, every row for the
  * token heads) — F32 within 1e-5, Q8_0 the same argmax on most rows; labels from config.json's id2label (default
  * LABEL_i, a count that disagrees with the tensors refused), problem_type, the GGUF round trip (llama.cpp's reranker
- * names and bert.classifier.output_labels), and the errors of asking a model for a head it lacks.
+ * names and bert.classifier.output_labels), BGE-M3's dense / sparse / ColBERT outputs, and the errors of asking a model for a head it lacks.
  * PyTorch's own numbers for these heads are checked by the Node suite (tests/node/tasks.test.mjs). */
 #include <math.h>
 
@@ -220,6 +220,58 @@ static void check_token_head(const char *wname, const char *bname, int rows, int
     free(hf.data);
 }
 
+/* BGE-M3: dense, sparse and ColBERT outputs against FlagEmbedding's formulas in double on embed's rows */
+static void check_m3(void) {
+    head_file hf = {{"colbert_linear.weight", "colbert_linear.bias", "sparse_linear.weight", "sparse_linear.bias"},
+                    {H, 1}, 2, NULL};
+    size_t wn, cn;
+    unsigned char *w = model_file(&hf, &wn);
+    char *cfg = config_with("", &cn);
+    char msg[XLMR_ERROR_MSG_MAX];
+    xlmr_model *m = load(w, wn, cfg, cn, XLMR_DTYPE_F32, msg);
+    CHECK(m && m->config.head == XLMR_HEAD_M3 && strstr(xlmr_model_info_json(m), "\"head\":\"bge-m3\""), "M3 loads: %s", msg);
+    if (m) {
+        float dense[2 * H], sparse[2 * 12], colbert[2 * 12 * H], hidden[2 * 12 * H], cls[2 * H];
+        CHECK(xlmr_m3_embed(m, ids, lengths, 2, 12, dense, sparse, colbert) == 0, "m3: %s", xlmr_model_error(m));
+        CHECK(xlmr_embed(m, ids, lengths, 2, 12, XLMR_POOL_NONE, 0, hidden) == 0, "embed");
+        CHECK(xlmr_embed(m, ids, lengths, 2, 12, XLMR_POOL_CLS, 1, cls) == 0 && memcmp(cls, dense, sizeof cls) == 0,
+              "dense = normalised CLS");
+        double worst_sparse = 0, worst_colbert = 0, pad = 0, ref[12 * H];
+        for (int b = 0; b < 2; b++) {
+            const float *hb = hidden + (size_t)b * 12 * H;
+            linear_ref(hb, lengths[b], hf.data + H * H + H, hf.data + H * H + H + H, 1, 0, ref);
+            for (int t = 0; t < 12; t++) {
+                const double want = t < lengths[b] && ref[t] > 0 ? ref[t] : 0;
+                worst_sparse = fmax(worst_sparse, fabs(sparse[b * 12 + t] - want));
+            }
+            linear_ref(hb, lengths[b], hf.data, hf.data + H * H, H, 0, ref);
+            for (int t = 0; t < 12; t++) {
+                double norm = 0;
+                for (int k = 0; k < H; k++) norm += ref[t * H + k] * ref[t * H + k];
+                norm = fmax(sqrt(norm), 1e-12);
+                for (int k = 0; k < H; k++) {
+                    const float got = colbert[((size_t)b * 12 + t) * H + k];
+                    if (t >= 1 && t < lengths[b]) worst_colbert = fmax(worst_colbert, fabs(got - ref[t * H + k] / norm));
+                    else pad = fmax(pad, fabs(got));
+                }
+            }
+        }
+        CHECK(worst_sparse < 1e-5 && worst_colbert < 1e-5 && pad == 0, "F32 sparse %g, colbert %g, zero rows %g",
+              worst_sparse, worst_colbert, pad);
+        CHECK(xlmr_m3_embed(m, ids, lengths, 2, 12, NULL, sparse, NULL) == 0, "one output alone");
+        xlmr_model *g = reload_gguf(m, msg);
+        float g_colbert[2 * 12 * H];
+        CHECK(g && xlmr_m3_embed(g, ids, lengths, 2, 12, NULL, NULL, g_colbert) == 0 &&
+                  memcmp(g_colbert, colbert, sizeof colbert) == 0, "GGUF round trip: %s", msg);
+        xlmr_model_free(g);
+        CHECK(xlmr_classify(m, ids, lengths, 2, 12, dense) == -XLMR_ERR_UNSUPPORTED, "classify on bge-m3");
+    }
+    xlmr_model_free(m);
+    free(cfg);
+    free(w);
+    free(hf.data);
+}
+
 static void check_errors(void) {
     size_t cn, wn;
     char *cfg = config_with("", &cn);
@@ -247,6 +299,7 @@ int main(void) {
     check_reranker_defaults();
     check_token_head("classifier.weight", "classifier.bias", 7, 0);
     check_token_head("qa_outputs.weight", "qa_outputs.bias", 2, 1);
+    check_m3();
     check_errors();
     free(fixture);
     free(cfg_base);
