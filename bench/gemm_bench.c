@@ -9,6 +9,7 @@
  *   gemm_bench [min_ms_per_shape [T N K]...]     (default shapes below; e.g. 1 250002 768 for the MLM decoder)
  * Prints one JSON line per shape and kernel: {"T":…,"N":…,"K":…,"kernel":…,"layout":…,"ms":…,"gops":…,"rows_gops":…} (medians of the
  * second half of the runs, wall clock; 1 MAC = 2 ops), then the peak. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -82,7 +83,10 @@ static double run_shape(int T, int N, int K, double min_ms, int kernel) {
     qsort(times + h, runs - h, sizeof *times, cmp_double);
     qsort(qtimes + h, runs - h, sizeof *qtimes, cmp_double);
     qsort(rtimes + h, runs - h, sizeof *rtimes, cmp_double);
-    const double med = times[h + (runs - h) / 2], best = times[h], qmed = qtimes[h + (runs - h) / 2];
+    /* a coarse clock (a browser page's) can read 0 ms for a small shape: bound it to 1 µs to keep the JSON finite */
+    const double tiny = 1e-3;
+    const double med = fmax(times[h + (runs - h) / 2], tiny), best = fmax(times[h], tiny), qmed = qtimes[h + (runs - h) / 2];
+    rtimes[h + (runs - h) / 2] = fmax(rtimes[h + (runs - h) / 2], tiny);
     const double ops = 2.0 * T * N * K, gops = ops / (med * 1e6), gops_best = ops / (best * 1e6);
     printf("{\"T\":%d,\"N\":%d,\"K\":%d,\"kernel\":\"%s\",\"layout\":\"%s\",\"runs\":%d,\"ms\":%.3f,\"best_ms\":%.3f,\"gops\":%.2f,"
            "\"gops_best\":%.2f,\"rows_gops\":%.2f,\"quantize_ms\":%.3f,\"check\":%.4f}\n",
