@@ -10,9 +10,11 @@
 # loads the worker, so the worker receives a ready WebAssembly.Module (no compiling from bytes at run time).
 # tests/edge checks that this list matches the import graph of js/index.workerd.js.
 #
-# The model is the bundled tiny test model (random weights). For another, convert it to GGUF
+# The model is the bundled tiny test model (random weights, a fill-mask head). For another, convert it to GGUF
 # (`node bin/xlmr.js convert --model <hub id|folder|URL> --dtype q8_0 -o my.gguf`) and point the
-# "examples/edge/model.gguf" module at that file. Mind the memory limit: see README, "Edge functions".
+# "examples/edge/model.gguf" module at that file: a fine-tuned classifier, reranker, NER or QA model serves
+# /classify, /rerank, /zero-shot, /ner or /qa (the routes its head cannot serve answer 400 ERR_UNSUPPORTED).
+# Mind the memory limit: see README, "Edge functions".
 
 using Workerd = import "/workerd/workerd.capnp";
 
@@ -31,9 +33,14 @@ const xlmrWorker :Workerd.Worker = (
     (name = "js/engine.js", esModule = embed "../../js/engine.js"),
     (name = "js/errors.js", esModule = embed "../../js/errors.js"),
     (name = "js/ops.js", esModule = embed "../../js/ops.js"),
+    (name = "js/pipeline.js", esModule = embed "../../js/pipeline.js"),
     (name = "js/platform-web.js", esModule = embed "../../js/platform-web.js"),
     (name = "js/sha256.js", esModule = embed "../../js/sha256.js"),
     (name = "js/sources.js", esModule = embed "../../js/sources.js"),
+    (name = "js/tasks/common.js", esModule = embed "../../js/tasks/common.js"),
+    (name = "js/tasks/question-answering.js", esModule = embed "../../js/tasks/question-answering.js"),
+    (name = "js/tasks/text-classification.js", esModule = embed "../../js/tasks/text-classification.js"),
+    (name = "js/tasks/token-classification.js", esModule = embed "../../js/tasks/token-classification.js"),
     (name = "js/wasm.js", esModule = embed "../../js/wasm.js"),
   ],
   compatibilityDate = "2025-09-01",

@@ -4,7 +4,25 @@
 //                    -> { "dims": H, "embeddings": [[…H floats], …] }   (one array per text; a bare string gives one)
 //   POST /fill-mask  { "text": "… <mask> …", "topK"?: 5, "truncation"?: false }
 //                    -> { "result": [{ score, token, token_str, sequence }, …] }   (several masks: one list each)
-//   GET  /           -> { model config, how it was loaded, wasm memory in bytes }
+//   POST /classify   { "text": "…" | { text, textPair } } or { "texts": [ "…" | { text, textPair }, … ] },
+//                    "topK"?: 1 (null: every label), "functionToApply"?, "truncation"?
+//                    -> { "result": [{ label, score }, …] }   ("texts": one such list per input)
+//   POST /rerank     { "query": "…", "documents": ["…", …], "topK"?, "returnDocuments"?, "rawScores"?, "truncation"? }
+//                    -> { "result": [{ index, score, document? }, …] }   (best first)
+//   POST /zero-shot  { "text": "…", "candidateLabels": ["…", …], "hypothesisTemplate"?, "multiLabel"? }
+//                    -> { "result": { sequence, labels, scores } }
+//   POST /ner        { "text": "…", "aggregationStrategy"?: "none", "ignoreLabels"?, "stride"? }
+//                    -> { "result": [{ entity | entity_group, score, index?, word, start, end }, …] }
+//   POST /qa         { "question": "…", "context": "…", "topK"?, "maxAnswerLen"?, "maxSeqLen"?, "docStride"?,
+//                      "handleImpossibleAnswer"?, "alignToWords"? } -> { "result": { score, start, end, answer } }
+//                    (a list when topK > 1 finds several)
+//   GET  /           -> { model config (config.head: the task it serves), how it was loaded, wasm memory in bytes }
+//
+// The example serves one model, and a model file carries one head: fill-mask needs a masked LM, classify /
+// rerank / zero-shot a sequence classifier (rerank one with a single output, zero-shot an NLI one), ner a token
+// classifier, qa a question-answering model. A route the model cannot serve answers 400 ERR_UNSUPPORTED: the
+// request cannot succeed on this deployment however often it is sent, so it is the caller's to change (a 4xx,
+// which clients do not retry), not a failure of the server (5xx).
 //
 // Edge runtimes forbid compiling WebAssembly from bytes, so the core comes in as a module the runtime
 // compiled when it loaded the worker (`import … from '….wasm'` gives a WebAssembly.Module), and the model
@@ -43,7 +61,7 @@ function fail(status, code, message) {
 }
 
 // Input mistakes are the caller's (400); anything else is ours (500).
-const CLIENT_ERRORS = new Set(['ERR_NO_MASK', 'ERR_TOO_LONG', 'ERR_INVALID_ARGUMENT']);
+const CLIENT_ERRORS = new Set(['ERR_NO_MASK', 'ERR_TOO_LONG', 'ERR_INVALID_ARGUMENT', 'ERR_UNSUPPORTED']);
 
 async function readJson(request) {
   const type = request.headers.get('content-type') || '';
@@ -59,17 +77,23 @@ async function readJson(request) {
   }
 }
 
+const badRequest = (message) => Object.assign(new Error(message), { status: 400, code: 'ERR_INVALID_ARGUMENT' });
+
 /** Only the options the API knows, so a typo is an error rather than silently ignored. */
 function pick(body, allowed, required) {
+  const fields = [required].flat();
   const opts = {};
   for (const [k, v] of Object.entries(body)) {
-    if (k === required) continue;
-    if (!allowed.includes(k)) {
-      throw Object.assign(new Error(`unknown field ${JSON.stringify(k)}; known: ${[required, ...allowed].join(', ')}`), { status: 400, code: 'ERR_INVALID_ARGUMENT' });
-    }
+    if (fields.includes(k)) continue;
+    if (!allowed.includes(k)) throw badRequest(`unknown field ${JSON.stringify(k)}; known: ${[...fields, ...allowed].join(', ')}`);
     opts[k] = v;
   }
   return opts;
+}
+
+function requireString(body, field) {
+  if (typeof body[field] !== 'string') throw badRequest(`${JSON.stringify(field)} must be a string`);
+  return body[field];
 }
 
 async function embed(request) {
@@ -93,6 +117,53 @@ async function fillMask(request) {
   return json(200, { result: await model.fillMask(body.text, opts) });
 }
 
+async function classify(request) {
+  const body = await readJson(request);
+  if ((body.text === undefined) === (body.texts === undefined)) throw badRequest('give "text" (one input) or "texts" (an array of inputs)');
+  if (body.texts !== undefined && !(Array.isArray(body.texts) && body.texts.length)) throw badRequest('"texts" must be a non-empty array');
+  const opts = pick(body, ['topK', 'functionToApply', 'truncation'], ['text', 'texts']);
+  if (opts.topK === undefined) opts.topK = 1;
+  const model = await getModel();
+  return json(200, { result: await model.classify(body.text ?? body.texts, opts) });
+}
+
+async function rerank(request) {
+  const body = await readJson(request);
+  const query = requireString(body, 'query');
+  const opts = pick(body, ['topK', 'returnDocuments', 'rawScores', 'truncation', 'batchSize'], ['query', 'documents']);
+  const model = await getModel();
+  return json(200, { result: await model.rerank(query, body.documents, opts) });
+}
+
+async function zeroShot(request) {
+  const body = await readJson(request);
+  const text = requireString(body, 'text');
+  const opts = pick(body, ['hypothesisTemplate', 'multiLabel'], ['text', 'candidateLabels']);
+  const model = await getModel();
+  return json(200, { result: await model.zeroShot(text, body.candidateLabels, opts) });
+}
+
+async function ner(request) {
+  const body = await readJson(request);
+  const text = requireString(body, 'text');
+  const opts = pick(body, ['aggregationStrategy', 'ignoreLabels', 'stride'], 'text');
+  const model = await getModel();
+  return json(200, { result: await model.tokenClassify(text, opts) });
+}
+
+async function qa(request) {
+  const body = await readJson(request);
+  const question = requireString(body, 'question');
+  const context = requireString(body, 'context');
+  const opts = pick(body, ['topK', 'maxAnswerLen', 'maxSeqLen', 'docStride', 'handleImpossibleAnswer', 'alignToWords'], ['question', 'context']);
+  const model = await getModel();
+  return json(200, { result: await model.answer({ question, context }, opts) });
+}
+
+const ROUTES = {
+  '/embed': embed, '/fill-mask': fillMask, '/classify': classify, '/rerank': rerank, '/zero-shot': zeroShot, '/ner': ner, '/qa': qa,
+};
+
 async function info() {
   const model = await getModel();
   const stats = await model.stats();
@@ -106,12 +177,12 @@ export default {
   async fetch(request) {
     const { pathname } = new URL(request.url);
     try {
-      if (pathname === '/embed' || pathname === '/fill-mask') {
+      if (Object.hasOwn(ROUTES, pathname)) {
         if (request.method !== 'POST') return new Response('use POST\n', { status: 405, headers: { allow: 'POST' } });
-        return pathname === '/embed' ? await embed(request) : await fillMask(request);
+        return await ROUTES[pathname](request);
       }
       if (pathname === '/' && request.method === 'GET') return await info();
-      return fail(404, 'ERR_NOT_FOUND', `no route ${request.method} ${pathname}; try POST /embed or POST /fill-mask`);
+      return fail(404, 'ERR_NOT_FOUND', `no route ${request.method} ${pathname}; POST one of ${Object.keys(ROUTES).join(', ')}, or GET /`);
     } catch (e) {
       if (e?.status) return fail(e.status, e.code, e.message);
       if (e instanceof XlmrError) return fail(CLIENT_ERRORS.has(e.code) ? 400 : 500, e.code, e.message);
