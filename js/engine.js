@@ -12,7 +12,7 @@ import {
   FileError, UnsupportedError, errorFromStatus, toXlmrError, abortError, shown,
 } from './errors.js';
 import { instantiate, isThreaded, canShareMemory, selectKernel, kernelName } from './wasm.js';
-import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES } from './sources.js';
+import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES, isMissingFile, openTokenizer } from './sources.js';
 
 export const DTYPES = { q8_0: 0, f16: 1, f32: 2 };
 const POOLING = { none: 0, cls: 1, mean: 2 };
@@ -21,6 +21,7 @@ const CACHE_FORMAT = 1; // bump when the cached GGUF layout changes
 const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
 const READ_SLICE = 4 << 20; // most bytes handed to one direct file read
 const THREAD_STACK = 256 * 1024; // XLMR_THREAD_STACK (src/threads.h)
+const OFFSETS_FILE = -1; // XLMR_OFFSETS_FILE: the rule the tokenizer's file implies (the hub's, or a tokenizer.json's)
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder('utf-8', { fatal: false });
@@ -33,9 +34,9 @@ function named(e, label) {
 
 /** A folder file that cannot be opened: say which one, where, and what a model folder holds. */
 function folderFileMissing(e, plan, name) {
-  if (e?.status === 404 || (e?.code === 'ERR_FILE' && e.cause?.code === 'ENOENT')) {
+  if (isMissingFile(e)) {
     e.message += ` — ${plan.label} is read as a Hugging Face model folder, which needs ${FOLDER_FILES.config}, ` +
-      `${FOLDER_FILES.tokenizer} and ${FOLDER_FILES.weights} (${name} is missing); for a single model file, ` +
+      `${FOLDER_FILES.tokenizer} (or ${FOLDER_FILES.tokenizerJson}) and ${FOLDER_FILES.weights} (${name} is missing); for a single model file, ` +
       'give the path or URL of a .gguf';
   }
   return e;
@@ -314,11 +315,16 @@ export class Engine {
     let ld = this.#newLoader(dtype);
     try {
       if (plan.kind === 'folder') {
-        for (const [what, setter] of [['config', 'xlmr_loader_set_config'], ['tokenizer', 'xlmr_loader_set_tokenizer']]) {
-          const name = FOLDER_FILES[what];
-          let reader;
+        for (let [what, setter] of [['config', 'xlmr_loader_set_config'], ['tokenizer', 'xlmr_loader_set_tokenizer']]) {
+          let name = FOLDER_FILES[what], reader;
           try {
-            reader = await plan.open(name);
+            if (what === 'tokenizer') {
+              const tok = await openTokenizer(plan.open);
+              ({ reader, name } = tok);
+              if (tok.json) setter = 'xlmr_loader_set_tokenizer_json';
+            } else {
+              reader = await plan.open(name);
+            }
           } catch (e) {
             throw folderFileMissing(e, plan, name);
           }
@@ -661,13 +667,13 @@ export class Engine {
     return { head: cfg.head ?? null, numLabels: cfg.numLabels ?? 0, problemType: cfg.problemType ?? null, labels: cfg.labels ?? [], maxTokens: cfg.maxTokens };
   }
 
-  /** Text -> { ids, offsets } with <s> </s> (offsets: Int32Array (2n), UTF-16 [start, end) of text, the hub rule). */
+  /** Text -> { ids, offsets } with <s> </s> (offsets: Int32Array (2n), UTF-16 [start, end) of text, the rule of the tokenizer's file). */
   encode(text, maxLen = 0) {
     this.#need();
     if (typeof text !== 'string') throw new InvalidArgumentError(`expected a string, got ${text === null ? 'null' : typeof text}`);
     const s = this.#putString(text);
     try {
-      const n = this.#call('xlmr_tokenize_offsets', this.model, s.ptr, s.len, maxLen, 0);
+      const n = this.#call('xlmr_tokenize_offsets', this.model, s.ptr, s.len, maxLen, OFFSETS_FILE);
       if (n < 0) throw this.#modelError(n);
       const buf = this.wasm.memory.buffer;
       return {
@@ -693,7 +699,7 @@ export class Engine {
     let sb = null;
     try {
       sb = this.#putString(b);
-      const nw = this.#call('xlmr_tokenize_pair', this.model, sa.ptr, sa.len, sb.ptr, sb.len, maxLen, code, stride, 0);
+      const nw = this.#call('xlmr_tokenize_pair', this.model, sa.ptr, sa.len, sb.ptr, sb.len, maxLen, code, stride, OFFSETS_FILE);
       if (nw < 0) throw this.#modelError(nw);
       const view = (name, n) => Int32Array.from(new Int32Array(this.wasm.memory.buffer, this.#call(name, this.model), n));
       const starts = view('xlmr_result_window_starts', nw + 1);

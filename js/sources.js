@@ -10,12 +10,39 @@ import { XlmrError, NetworkError, InvalidArgumentError, ModelFormatError, abortE
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
-/** The Hugging Face folder layout this package reads. */
+/** The Hugging Face folder layout this package reads (tokenizerJson: read when there is no `tokenizer`, as in the
+ * converted repositories transformers.js uses). */
 export const FOLDER_FILES = Object.freeze({
   config: 'config.json',
   tokenizer: 'sentencepiece.bpe.model',
+  tokenizerJson: 'tokenizer.json',
   weights: 'model.safetensors',
 });
+
+/** An open() failure that means the file is not there (HTTP 404, ENOENT), as opposed to one that broke. */
+export function isMissingFile(e) {
+  return e?.status === 404 || (e?.code === 'ERR_FILE' && e.cause?.code === 'ENOENT');
+}
+
+/**
+ * A folder's tokenizer: sentencepiece.bpe.model, else tokenizer.json. open(name) -> reader (throws when missing).
+ * Returns { reader, name, json } (json: the reader holds a tokenizer.json); when neither is there, the error of
+ * the .model's open() is thrown, its message naming both.
+ */
+export async function openTokenizer(open) {
+  try {
+    return { reader: await open(FOLDER_FILES.tokenizer), name: FOLDER_FILES.tokenizer, json: false };
+  } catch (e) {
+    if (!isMissingFile(e)) throw e;
+    try {
+      return { reader: await open(FOLDER_FILES.tokenizerJson), name: FOLDER_FILES.tokenizerJson, json: true };
+    } catch (e2) {
+      if (!isMissingFile(e2)) throw e2;
+      e.message += ` (nor is there a ${FOLDER_FILES.tokenizerJson})`;
+      throw e;
+    }
+  }
+}
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
 const HUB_ID_WITH_FILE = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)\/(.+\.(?:gguf|safetensors))$/;

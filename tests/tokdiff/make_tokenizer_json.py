@@ -18,7 +18,8 @@ XLMRobertaConverter (convert_slow_tokenizer.py) fills them:
 Vocabulary (XLMRobertaConverter.vocab): <s> <pad> </s> <unk> at 0..3 with score 0.0, the .model's pieces 3.. with
 their scores, <mask> last; unk_id 3. added_tokens: the five specials (<mask> with lstrip true, as the hub file).
 
-Usage: /usr/bin/python3 tests/tokdiff/make_tokenizer_json.py OUTDIR   (run from the repository root)
+Usage: /usr/bin/python3 tests/tokdiff/make_tokenizer_json.py OUTDIR [--model FILE.model]   (from the repository root;
+--model converts another .model, e.g. bench/synth-tokenizer.mjs's 250k-piece one, to measure memory)
 """
 import base64
 import json
@@ -31,9 +32,9 @@ MODEL = 'tests/fixtures/sentencepiece.bpe.model'
 META = '\u2581'
 
 
-def load_proto():
+def load_proto(path):
     m = pb.ModelProto()
-    with open(MODEL, 'rb') as f:
+    with open(path, 'rb') as f:
         m.ParseFromString(f.read())
     assert m.trainer_spec.model_type == 1, 'Unigram'
     return m
@@ -107,9 +108,15 @@ def layouts(proto):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else 'build/tokenizer-json'
+    args = sys.argv[1:]
+    model = MODEL
+    if '--model' in args:
+        k = args.index('--model')
+        model = args[k + 1]
+        del args[k:k + 2]
+    out = args[0] if args else 'build/tokenizer-json'
     os.makedirs(out, exist_ok=True)
-    proto = load_proto()
+    proto = load_proto(model)
     for name, (doc, indent) in layouts(proto).items():
         seps = (',', ': ') if indent else (',', ':')
         text = json.dumps(doc, ensure_ascii=False, indent=indent, separators=seps)
