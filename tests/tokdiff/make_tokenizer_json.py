@@ -53,9 +53,12 @@ def added_token(i, content, lstrip=False, normalized=False):
             'normalized': normalized, 'special': True}
 
 
-def added_tokens(n):
-    return [added_token(0, '<s>'), added_token(1, '<pad>'), added_token(2, '</s>'), added_token(3, '<unk>'),
-            added_token(n - 1, '<mask>', lstrip=True, normalized=True)]
+def added_tokens(proto, n):
+    # the converter's spm_added_tokens: the .model's user-defined pieces (type 4) as non-special added tokens, at
+    # their fairseq ids (piece i -> i + 1)
+    user = [dict(added_token(i + 1, p.piece), special=False) for i, p in enumerate(proto.pieces) if i >= 3 and p.type == 4]
+    return [added_token(0, '<s>'), added_token(1, '<pad>'), added_token(2, '</s>'), added_token(3, '<unk>')] + user + [
+        added_token(n - 1, '<mask>', lstrip=True, normalized=True)]
 
 
 def precompiled(proto):
@@ -86,9 +89,10 @@ def template(bert_style):
 
 def tokenizer(proto, normalizer, pre_tokenizer, post_processor, decoder):
     v = vocab(proto)
-    return {'version': '1.0', 'truncation': None, 'padding': None, 'added_tokens': added_tokens(len(v)),
+    return {'version': '1.0', 'truncation': None, 'padding': None, 'added_tokens': added_tokens(proto, len(v)),
             'normalizer': normalizer, 'pre_tokenizer': pre_tokenizer, 'post_processor': post_processor,
-            'decoder': decoder, 'model': {'type': 'Unigram', 'unk_id': 3, 'vocab': v, 'byte_fallback': False}}
+            'decoder': decoder, 'model': {'type': 'Unigram', 'unk_id': 3, 'vocab': v,
+                      'byte_fallback': proto.trainer_spec.byte_fallback}}
 
 
 def layouts(proto):
