@@ -87,6 +87,10 @@ static void write_header(xlmr_model *m, gguf_wbuf *b) {
     gguf_w_kv_u32(b, "tokenizer.ggml.padding_token_id", (uint32_t)(c->bert_positions ? d.pad_id : c->pad_id));
     gguf_w_kv_u32(b, "tokenizer.ggml.cls_token_id", (uint32_t)d.bos_id);
     gguf_w_kv_u32(b, "tokenizer.ggml.mask_token_id", (uint32_t)d.mask_id);
+    /* ours, written when a tokenizer.json decided them (llama.cpp's keys carry neither) */
+    if (d.offsets_rule) gguf_w_kv_u32(b, "xlmr.tokenizer.offsets_rule", (uint32_t)d.offsets_rule);
+    if (d.pair_single_sep) gguf_w_kv_bool(b, "xlmr.tokenizer.pair_single_separator", 1);
+    if (d.pair_type_b) gguf_w_kv_u32(b, "xlmr.tokenizer.pair_type_b", (uint32_t)d.pair_type_b);
     gguf_w_kv_bool(b, "tokenizer.ggml.add_bos_token", 1);
     gguf_w_kv_bool(b, "tokenizer.ggml.add_eos_token", 1);
 

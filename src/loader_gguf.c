@@ -93,6 +93,17 @@ static int tokenizer_options(xlmr_loader *ld, int64_t n_tok, tok_vocab_desc *d) 
         }
     }
     d->escape_whitespaces = 1;
+    int32_t rule, type_b;
+    int single = 0;
+    if (!key_int(ld, "xlmr.tokenizer.offsets_rule", 0, 0, 0, 1, &rule) ||
+        !key_int(ld, "xlmr.tokenizer.pair_type_b", 0, 0, 0, 1, &type_b))
+        return 0;
+    i = gguf_find_key(r, b, "xlmr.tokenizer.pair_single_separator");
+    if (i >= 0 && !gguf_get_bool(r, b, i, &single)) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "GGUF: xlmr.tokenizer.pair_single_separator must be a bool");
+        return 0;
+    }
+    d->offsets_rule = rule, d->pair_type_b = type_b, d->pair_single_sep = single;
     static const char *const id_keys[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
                                           "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id",
                                           "tokenizer.ggml.mask_token_id"};

@@ -223,6 +223,9 @@ xlmr_status tok_from_vocab(const tok_vocab_desc *d, tok_tokenizer **out, xlmr_er
     t->add_space_prefix = d->add_space_prefix != 0;
     t->remove_extra_whitespaces = d->remove_extra_whitespaces != 0;
     t->escape_whitespaces = d->escape_whitespaces != 0;
+    t->offsets_rule = d->offsets_rule;
+    t->pair_single_sep = d->pair_single_sep != 0;
+    t->pair_type_b = d->pair_type_b;
     if ((st = alloc_tables(t, d, total, &sc, err)) || (st = copy_tokens(t, d, &sc, err)) ||
         (st = tok_normalizer_set_charsmap(&t->nz, t->charsmap, t->charsmap_len, err)) || (st = build_tries(t, &sc, err))) {
         XLMR_FREE(sc.keys);
@@ -252,4 +255,7 @@ void tok_export_vocab(const tok_tokenizer *t, tok_vocab_desc *d) {
     d->unk_id = t->unk;
     d->pad_id = t->pad;
     d->mask_id = t->mask;
+    d->offsets_rule = t->offsets_rule;
+    d->pair_single_sep = t->pair_single_sep;
+    d->pair_type_b = t->pair_type_b;
 }

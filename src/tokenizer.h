@@ -36,6 +36,10 @@ typedef struct tok_vocab_desc {
     size_t charsmap_len;
     int add_space_prefix, remove_extra_whitespaces, escape_whitespaces;
     int32_t bos_id, eos_id, unk_id, pad_id, mask_id; /* fairseq ids: 0, 2, 3, 1, V-1 */
+    /* what a tokenizer.json decided (tok_json.c), kept through GGUF; zero for XLM-R's own layout */
+    int offsets_rule;    /* TOK_OFFSETS_* */
+    int pair_single_sep; /* pairs as <s> A </s> B </s> */
+    int pair_type_b;     /* token type id of a pair's second text */
 } tok_vocab_desc;
 
 /* From a sentencepiece.bpe.model file (bytes may be freed afterwards). */

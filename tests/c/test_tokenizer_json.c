@@ -153,6 +153,16 @@ static void test_layouts(const tok_tokenizer *spm) {
         check_same_vocab(t, spm, l->file);
         check_cases(t, l->file);
         check_pair(t, l);
+        /* what the file decided survives the GGUF writer's export and the reader's rebuild */
+        tok_vocab_desc d;
+        tok_export_vocab(t, &d);
+        tok_tokenizer *back = NULL;
+        CHECK(tok_from_vocab(&d, &back, &err) == XLMR_OK, "%s: rebuilt: %s", l->file, err.msg);
+        if (back) {
+            CHECK(tok_offsets_rule(back) == l->rule, "%s: rebuilt offsets rule %d", l->file, tok_offsets_rule(back));
+            check_pair(back, l);
+            tok_free(back);
+        }
         tok_free(t);
     }
 }
