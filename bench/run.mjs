@@ -6,6 +6,8 @@
 //                      [--peer-dir $PEER_DIR (/work/peer)] [--warmup-time 4000] [--min-time 3000]
 //                      [--wasm-dir DIR (builds to measure instead of dist/)] [--nice -10] [--sides ours,ort] [--check-f32] [--no-gguf] [--runs 5] [--max-runs 15] [--quiet-max 0.4] [--quiet-wait 20] [--no-paired]
 //                      [--append FILE (add to an earlier run's results, e.g. with --rounds 0 --only /pair)]
+//                      [--variants auto,simd128 (with --rounds 0 --no-write: each latency case in one child, those builds
+//                       of ours and ORT in turn; run the driver under another Node to measure that engine)]
 //   node bench/run.mjs --report bench/results/FILE.jsonl   (re-write BENCHMARKS.md + SVG from a results file)
 //
 // The peer model comes from ../shared/tools/peer-model/make_models.py (PEER_DIR/models: encoder_q8.onnx,
@@ -377,10 +379,49 @@ async function childPair(cfg) {
     ortMedianMs: median(ortTimes), ratioMedian: median(ratios), ratioQ1: q(ratios, 0.25), ratioQ3: q(ratios, 0.75) };
 }
 
+// --variants auto,simd128: one child per latency case and thread count loads each named build of ours and ORT and
+// runs them in turn, the order rotated every round (a, b, ORT; b, ORT, a; ...), PAIR_GAP_MS apart; each variant's
+// ratio is the median over rounds of its time / ORT's time in the same round. auto = the relaxed builds with the
+// package's kernel choice (js/wasm.js selectKernel: the exact fused kernel where the engine has it), simd128 = the
+// SIMD128 builds.
+export const VARIANT_BUILDS = { auto: ['xlmr-relaxed.wasm', 'xlmr-relaxed-mt.wasm'], simd128: ['xlmr.wasm', 'xlmr-mt.wasm'],
+  'pair-u7': ['xlmr-relaxed.wasm#pair-u7', 'xlmr-relaxed-mt.wasm#pair-u7'] };
+
+async function childVariants(cfg) {
+  const sides = [];
+  for (const v of cfg.variants) {
+    const [w1, wm] = VARIANT_BUILDS[v].map((f) => path.join(cfg.snapDir, f));
+    const s = await setupOurs({ ...cfg, wasm1: w1, wasmMt: wm });
+    sides.push({ name: v, kernel: s.drv.kernel, run: async () => s.run(), initMs: s.base.initMs });
+  }
+  const ort = await setupOrt(cfg);
+  sides.push({ name: 'ort', run: ort.run, initMs: ort.base.initMs });
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const timed = async (f) => { await sleep(PAIR_GAP_MS); const a = performance.now(); await f(); return performance.now() - a; };
+  const w0 = performance.now();
+  for (let i = 0; i < 50 && (i < cfg.warmup || performance.now() - w0 < 2 * cfg.warmupTime); i++) for (const s of sides) await timed(s.run);
+  const times = sides.map(() => []);
+  const t0 = performance.now();
+  for (let r = 0; r < cfg.maxRuns && (r < cfg.runs || performance.now() - t0 < sides.length * cfg.minTime); r++) {
+    const order = sides.map((_, i) => (i + r) % sides.length);
+    if (r % 2) order.reverse();
+    for (const i of order) times[i].push(await timed(sides[i].run));
+  }
+  const q = (xs, p) => { const s = [...xs].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+  const ortTimes = times[sides.length - 1];
+  const variants = sides.slice(0, -1).map((s, i) => {
+    const ratios = times[i].map((t, r) => t / ortTimes[r]);
+    return { name: s.name, kernel: s.kernel, initMs: s.initMs, times: times[i], medianMs: median(times[i]),
+      ratioMedian: median(ratios), ratioQ1: q(ratios, 0.25), ratioQ3: q(ratios, 0.75) };
+  });
+  return { variants, ortTimes, ortMedianMs: median(ortTimes), ortInitMs: ort.base.initMs, rounds: ortTimes.length };
+}
+
 async function child(cfg) {
   let res;
   try {
-    res = cfg.side === 'ours' ? await childOurs(cfg) : cfg.side === 'pair' ? await childPair(cfg) : await childOrt(cfg);
+    res = cfg.side === 'ours' ? await childOurs(cfg) : cfg.side === 'pair' ? await childPair(cfg)
+      : cfg.side === 'variants' ? await childVariants(cfg) : await childOrt(cfg);
     const st = procStatus();
     res = { ...cfg, ok: true, ...res, rssEndMB: st.rssMB, peakRssMB: Math.max(st.hwmMB, process.resourceUsage().maxRSS / 1024) };
   } catch (e) {
@@ -466,6 +507,11 @@ async function driver() {
   fs.rmSync(wasmMt, { force: true });
   if (fs.existsSync(from[1])) fs.copyFileSync(from[1], wasm1);
   if (fs.existsSync(from.mt)) fs.copyFileSync(from.mt, wasmMt);
+  const variants = A.variants ? String(A.variants).split(',') : null;
+  for (const f of variants ? ['xlmr-relaxed.wasm', 'xlmr-relaxed-mt.wasm'] : []) {
+    const src = path.join(A['wasm-dir'] ?? path.join(ROOT, 'dist'), f);
+    if (fs.existsSync(src)) fs.copyFileSync(src, path.join(snap, f));
+  }
   const quick = !!A.quick;
   const rounds = +(A.rounds ?? (quick ? 1 : 3));
   const threads = String(A.threads ?? '1,2').split(',').map(Number);
@@ -503,7 +549,10 @@ async function driver() {
       }
     }
   }
-  if (haveOurs && haveOrt && !A['no-paired']) { // after the rounds: one paired child per latency case and thread count
+  if (variants && haveOurs && haveOrt) { // one child per latency case and thread count: every variant and ORT in turn
+    for (const c of CASES.filter((x) => x.kind === 'enc' || x.kind === 'fill'))
+      for (const t of threads) jobs.push([rounds, { ...base, ...c, side: 'variants', variants, snapDir: snap, ourFormat, threads: t, round: rounds, baseUrl }]);
+  } else if (haveOurs && haveOrt && !A['no-paired']) { // after the rounds: one paired child per latency case and thread count
     for (const c of CASES.filter((x) => x.kind === 'enc' || x.kind === 'fill'))
       for (const t of threads) if (t === 1 || fs.existsSync(wasmMt)) jobs.push([rounds, { ...base, ...c, side: 'pair', ourFormat, threads: t, round: rounds, baseUrl }]);
   }
@@ -526,6 +575,7 @@ async function driver() {
     const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
     console.log(`[round ${r}] ${tag}: ${!res.ok ? 'FAILED ' + res.error
       : res.kind === 'check' ? JSON.stringify(res.check)
+        : res.side === 'variants' ? `ORT ${f(res.ortMedianMs)} ms; ` + res.variants.map((v) => `${v.name} (${v.kernel}) ${f(v.medianMs)} ms, ratio ${v.ratioMedian.toFixed(2)} (IQR ${v.ratioQ1.toFixed(2)}–${v.ratioQ3.toFixed(2)})`).join('; ') + ` (${res.rounds} rounds)`
         : res.side === 'pair' ? `paired: ours ${f(res.oursMedianMs)} ms, ORT ${f(res.ortMedianMs)} ms, ratio ${res.ratioMedian.toFixed(2)} (IQR ${res.ratioQ1.toFixed(2)}–${res.ratioQ3.toFixed(2)}, ${res.ratios.length} pairs)`
         : res.kind === 'load' ? `load ${f(res.loadMs)} ms (${f(res.fileBytes / 1e6 / (res.loadMs / 1000))} MB/s), peak ${f(res.peakRssMB)} MB`
           : `median ${f(res.medianMs)} ms (${res.times.length} runs, ${res.nWarm} warm), peak ${f(res.peakRssMB)} MB, other ${f(res.foreignCores)}`}`);
