@@ -12,14 +12,19 @@
 //   /fixtures/…                          tests/fixtures (the tiny random-weight test model, a Hugging Face-style folder)
 //   /hub/{owner}/{name}/resolve/{rev}/{file}
 //                                        a local stand-in for a model hub, so hub ids load offline:
-//                                        `xlmr-wasm/tiny-random` is tests/fixtures; `{owner}/{name}` is also looked
-//                                        up as models/{owner}/{name}/ and models/{name}/.
+//                                        `xlmr-wasm/tiny-random` is tests/fixtures; `xlmr-wasm/tiny-{head}` (sentiment,
+//                                        topics, stars, reranker, nli, ner, qa) is the fixture encoder with that
+//                                        task head, assembled as tests/node/helpers/head-models.mjs does (in memory,
+//                                        from tests/fixtures/heads/{head}/); `{owner}/{name}` is also looked up as
+//                                        models/{owner}/{name}/ and models/{name}/.
 // `import { createServer } from './scripts/serve.mjs'` gives the same server to tests.
 
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Readable } from 'node:stream';
+import { readSafetensors, writeSafetensors } from '../tests/node/helpers/head-models.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,6 +38,26 @@ const MOUNTS = {
 
 /** Hub ids answered from local folders. */
 export const LOCAL_HUB = { 'xlmr-wasm/tiny-random': 'tests/fixtures' };
+
+/** Hub ids of the tiny task-head models: xlmr-wasm/tiny-{head} for each folder of tests/fixtures/heads/. */
+export const HEAD_MODELS = fs.existsSync(path.join(ROOT, 'tests', 'fixtures', 'heads'))
+  ? fs.readdirSync(path.join(ROOT, 'tests', 'fixtures', 'heads')).filter((h) => fs.existsSync(path.join(ROOT, 'tests', 'fixtures', 'heads', h, 'head.safetensors')))
+  : [];
+const headWeights = new Map();
+
+/** A head model's file as bytes (model.safetensors: the fixture encoder's roberta.* tensors plus the head's), or null. */
+function headModelFile(head, file) {
+  const dir = path.join(ROOT, 'tests', 'fixtures', 'heads', head);
+  if (file === 'config.json') return fs.readFileSync(path.join(dir, 'config.json'));
+  if (file === 'sentencepiece.bpe.model') return fs.readFileSync(path.join(ROOT, 'tests', 'fixtures', 'sentencepiece.bpe.model'));
+  if (file !== 'model.safetensors') return null;
+  if (!headWeights.has(head)) {
+    const encoder = readSafetensors(path.join(ROOT, 'tests', 'fixtures', 'model.safetensors'));
+    for (const k of Object.keys(encoder)) if (!k.startsWith('roberta.')) delete encoder[k];
+    headWeights.set(head, writeSafetensors({ ...encoder, ...readSafetensors(path.join(dir, 'head.safetensors')) }));
+  }
+  return headWeights.get(head);
+}
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -143,6 +168,16 @@ export function createServer({ isolated = true, throttleBytesPerSecond = 0, log 
     if (url.pathname === '/favicon.ico') return done(204, '');
     if (/^\/(web|js|dist|models|fixtures)$/.test(url.pathname)) {
       return done(301, '', { Location: url.pathname + '/' });
+    }
+    const headFile = /^\/hub\/xlmr-wasm\/tiny-([a-z]+)\/resolve\/[^/]+\/([^/]+)$/.exec(url.pathname);
+    if (headFile && HEAD_MODELS.includes(headFile[1])) {
+      const bytes = headModelFile(headFile[1], headFile[2]);
+      if (!bytes) return done(404, `not found: ${url.pathname}\n`);
+      res.writeHead(200, { ...headers, 'Content-Type': contentType(headFile[2]), 'Content-Length': bytes.length });
+      log?.(`200 ${req.method} ${url.pathname} ${bytes.length}`);
+      if (req.method === 'HEAD') return res.end();
+      if (throttleBytesPerSecond > 0 && bytes.length > 64 * 1024) return throttled(Readable.from([bytes]), res, throttleBytesPerSecond);
+      return res.end(bytes);
     }
     const file = mapPath(url.pathname);
     let stat;

@@ -1,4 +1,5 @@
-// The demo page: choose a model, watch it stream, then fill-mask and embeddings. Uses only the public
+// The demo page: choose a model, watch it stream, then fill-mask and embeddings, and a panel for each task the
+// model's head serves (classification, reranking, zero-shot, entities, question answering). Uses only the public
 // API of the package (../js/index.js); every model call runs in the package's Worker, this thread draws.
 //
 // URL parameters (handy for links and for the browser tests):
@@ -6,7 +7,9 @@
 //   &hubUrl=…  &worker=0  &cache=0  &threads=N  &simd=relaxed  &autoload=0
 
 import { load, hasSimd, hasRelaxedSimd, autoThreads } from '../js/index.js';
-import { renderFillMask, renderHeatmap, renderSearch, renderInfo } from './render.js';
+import {
+  renderFillMask, renderHeatmap, renderSearch, renderInfo, renderLabels, renderRanked, renderMarked, renderEntities, renderAnswers,
+} from './render.js';
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -20,6 +23,7 @@ const state = {
   embeddings: null, // { texts, vectors: Float32Array[] }
   lastFill: null, // raw fillMask result shown
   lastSearch: null,
+  tasks: {}, // per task panel: { input, result } of the last call shown
   loadCount: 0,
   errors: [],
 };
@@ -150,12 +154,44 @@ function chosenSource() {
   return { source: url, label: url, options: {} };
 }
 
+const TASK_PANELS = ['#classify-panel', '#rerank-panel', '#zeroshot-panel', '#ner-panel', '#qa-panel'];
+
 function setPanelsEnabled(on) {
-  for (const id of ['#fill-panel', '#embed-panel']) {
+  for (const id of ['#fill-panel', '#embed-panel', ...TASK_PANELS]) {
     const p = $(id);
     p.setAttribute('aria-disabled', String(!on));
     for (const c of p.querySelectorAll('textarea, input, button')) c.disabled = !on;
   }
+}
+
+/**
+ * The panels this model serves, from its head (model.config.head): fill-mask for a masked LM; classify for a
+ * sequence classifier, plus rerank when it has one output (a cross-encoder) and zero-shot when a label is
+ * entail*; entities for a token classifier; answers for a QA model. Embeddings always (every model has the encoder).
+ */
+export function panelsFor(cfg) {
+  const head = cfg.head ?? (cfg.hasMlmHead ? 'fill-mask' : null);
+  const labels = cfg.labels ?? [];
+  const classifier = head === 'text-classification';
+  return {
+    '#fill-panel': head === 'fill-mask',
+    '#classify-panel': classifier,
+    '#rerank-panel': classifier && cfg.numLabels === 1,
+    '#zeroshot-panel': classifier && labels.some((l) => /^entail/i.test(l)),
+    '#ner-panel': head === 'token-classification',
+    '#qa-panel': head === 'question-answering',
+    '#embed-panel': true,
+  };
+}
+
+function showPanels(cfg) {
+  let n = 1;
+  for (const [id, on] of Object.entries(panelsFor(cfg))) {
+    const p = $(id);
+    p.hidden = !on;
+    if (on) p.querySelector('.num').textContent = `${++n} · `;
+  }
+  document.body.dataset.head = cfg.head ?? 'none';
 }
 
 function errorText(e) {
@@ -209,11 +245,15 @@ async function loadModel() {
       ['max tokens', String(cfg.maxTokens ?? cfg.maxPositions ?? '?')],
       ...(li.format ? [['format', `${li.format}${li.converted ? ' → converted while streaming' : ''}`]] : []),
       ...(cfg.weightType ? [['weights', `${cfg.weightType}${cfg.weightsBytes ? `, ${fmtMB(cfg.weightsBytes)} MB in wasm memory` : ''}`]] : []),
+      ['head', headText(cfg)],
     ]);
+    showPanels(cfg);
     document.body.dataset.state = 'ready';
     setPanelsEnabled(true);
-    scheduleFill(0);
+    const shown = panelsFor(cfg);
+    if (shown['#fill-panel']) scheduleFill(0);
     runEmbeddings();
+    for (const [id, run] of Object.entries(TASK_RUNS)) if (shown[id]) run();
   } catch (e) {
     view.stop();
     if (state.loading !== ac) return;
@@ -228,6 +268,100 @@ async function loadModel() {
     }
   }
 }
+
+function headText(cfg) {
+  const head = cfg.head ?? (cfg.hasMlmHead ? 'fill-mask' : null);
+  if (!head) return 'none (embeddings only)';
+  if (head === 'fill-mask' || head === 'question-answering') return head;
+  const labels = cfg.labels ?? [];
+  return `${head}, ${cfg.numLabels} label${cfg.numLabels === 1 ? '' : 's'}${labels.length ? `: ${labels.join(', ')}` : ''}`;
+}
+
+// ---------- task panels: one call in flight per panel, a click while busy runs once more after it ----------
+
+/** Wraps a panel's call: status text, errors shown in the panel, the last { input, result } in state.tasks. */
+function taskRunner(name, compute) {
+  const t = { busy: false, again: false, runs: 0 };
+  const status = () => $(`#${name}-status`);
+  const run = async () => {
+    if (!state.model) return;
+    if (t.busy) { t.again = true; return; }
+    t.busy = true;
+    status().textContent = 'computing…';
+    const t0 = performance.now();
+    try {
+      const { input, result, note } = await compute(state.model);
+      state.tasks[name] = { input, result };
+      status().textContent = `${note ? `${note} · ` : ''}${(performance.now() - t0).toFixed(0)} ms`;
+      status().classList.remove('error');
+    } catch (e) {
+      if (!state.model) return;
+      status().textContent = errorText(e);
+      status().classList.add('error');
+      state.tasks[name] = { error: e?.code ?? String(e) };
+    } finally {
+      t.busy = false;
+      t.runs++;
+      document.body.dataset[`${name}Runs`] = String(t.runs);
+      if (t.again) { t.again = false; run(); }
+    }
+  };
+  return run;
+}
+
+const lines = (sel) => $(sel).value.split('\n').map((s) => s.trim()).filter(Boolean);
+
+const runClassify = taskRunner('classify', async (model) => {
+  const text = $('#classify-text').value;
+  const pair = $('#classify-pair').value.trim();
+  const input = pair ? { text, textPair: pair } : text;
+  const result = await model.classify(input, { topK: null, truncation: true });
+  renderLabels($('#classify-results'), result);
+  return { input, result };
+});
+
+const runRerank = taskRunner('rerank', async (model) => {
+  const query = $('#rerank-query').value.trim();
+  const documents = lines('#rerank-docs').slice(0, 64);
+  const result = documents.length ? await model.rerank(query, documents, { returnDocuments: true, truncation: true }) : [];
+  renderRanked($('#rerank-results'), result);
+  return { input: { query, documents }, result, note: `${documents.length} documents` };
+});
+
+const runZeroShot = taskRunner('zeroshot', async (model) => {
+  const text = $('#zeroshot-text').value;
+  const candidateLabels = $('#zeroshot-labels').value.split(',').map((l) => l.trim()).filter(Boolean);
+  const options = { hypothesisTemplate: $('#zeroshot-template').value, multiLabel: $('#zeroshot-multi').checked };
+  const result = await model.zeroShot(text, candidateLabels, options);
+  renderLabels($('#zeroshot-results'), result.labels.map((label, i) => ({ label, score: result.scores[i] })));
+  return { input: { text, candidateLabels, options }, result };
+});
+
+const runNer = taskRunner('ner', async (model) => {
+  const text = $('#ner-text').value;
+  const aggregationStrategy = $('#ner-aggregation').value;
+  const result = await model.tokenClassify(text, { aggregationStrategy, ...(aggregationStrategy === 'none' ? {} : { stride: 128 }) });
+  renderMarked($('#ner-marked'), text, result.map((e) => {
+    const label = e.entity_group ?? e.entity;
+    return { start: e.start, end: e.end, label, title: `${label} ${e.score.toFixed(3)}` };
+  }));
+  renderEntities($('#ner-list'), result);
+  return { input: { text, aggregationStrategy }, result, note: `${result.length} entities` };
+});
+
+const runQa = taskRunner('qa', async (model) => {
+  const question = $('#qa-question').value.trim();
+  const context = $('#qa-context').value;
+  const topK = Math.max(1, Math.min(10, Number($('#qa-topk').value) || 1));
+  const r = await model.answer({ question, context }, { topK });
+  const result = Array.isArray(r) ? r : [r];
+  // the best answer marked in its context; the others listed
+  renderMarked($('#qa-marked'), context, result.slice(0, 1).map((a) => ({ start: a.start, end: a.end, label: 'answer', title: `score ${a.score.toFixed(4)}` })));
+  renderAnswers($('#qa-list'), result);
+  return { input: { question, context, topK }, result: r };
+});
+
+const TASK_RUNS = { '#classify-panel': runClassify, '#rerank-panel': runRerank, '#zeroshot-panel': runZeroShot, '#ner-panel': runNer, '#qa-panel': runQa };
 
 // ---------- fill-mask: debounced, one call in flight, the newest text wins ----------
 
@@ -371,6 +505,12 @@ async function init() {
   $('#embed-text').addEventListener('input', () => { clearTimeout(emb.timer); emb.timer = setTimeout(runEmbeddings, 600); });
   $('#search-btn').addEventListener('click', () => runSearch());
   $('#search-text').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') runSearch(); });
+  for (const [btn, run, enter] of [['#classify-btn', runClassify, '#classify-pair'], ['#rerank-btn', runRerank, '#rerank-query'],
+    ['#zeroshot-btn', runZeroShot, '#zeroshot-labels'], ['#ner-btn', runNer, null], ['#qa-btn', runQa, '#qa-question']]) {
+    $(btn).addEventListener('click', () => run());
+    if (enter) $(enter).addEventListener('keydown', (ev) => { if (ev.key === 'Enter') run(); });
+  }
+  $('#ner-aggregation').addEventListener('change', () => runNer());
 
   await setupThreads();
   const m = params.get('model');
@@ -392,6 +532,11 @@ globalThis.xlmrDemo = {
   runFill,
   runEmbeddings,
   runSearch,
+  runClassify,
+  runRerank,
+  runZeroShot,
+  runNer,
+  runQa,
 };
 
 init();

@@ -77,7 +77,7 @@ export function renderHeatmap(root, texts, sim) {
   table.append(el('thead', {}, head));
   const body = el('tbody');
   for (let i = 0; i < n; i++) {
-    const tr = el('tr', {}, el('th', { className: 'rowlabel', title: texts[i] }, el('span', { className: 'mono' }, `${i + 1} `), shorten(texts[i], 28)));
+    const tr = el('tr', {}, el('th', { className: 'rowlabel', title: texts[i] }, el('span', { className: 'mono' }, `${i + 1} `), el('span', { className: 'txt' }, shorten(texts[i], 28))));
     for (let j = 0; j < n; j++) {
       const v = sim[i * n + j];
       const t = i === j ? 1 : (v - lo) / (hi - lo);
@@ -108,4 +108,67 @@ export function renderSearch(root, hits) {
 
 export function renderInfo(root, pairs) {
   root.replaceChildren(...pairs.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+}
+
+/** Scores as a bar chart: [{ label, score }] in the order given (best first); bars scaled to the top score. */
+export function renderLabels(root, items) {
+  const top = Math.max(1e-9, ...items.map((x) => Math.abs(x.score)));
+  root.replaceChildren(...items.map((x, r) => el('div', { className: 'bar-row', dataset: { label: x.label, score: String(x.score) } },
+    el('span', { className: 'rank mono' }, String(r + 1)),
+    el('span', { className: 'tok' }, x.label),
+    el('span', { className: 'bar-track' }, el('span', { className: 'bar', style: { width: `${Math.max(0.5, (100 * Math.max(0, x.score)) / top)}%` } })),
+    el('span', { className: 'score mono' }, x.score >= 0 && x.score <= 1 ? pct(x.score) : x.score.toFixed(3)))));
+}
+
+/** Reranked documents: [{ index, score, document }] best first. */
+export function renderRanked(root, ranked) {
+  root.replaceChildren(...ranked.map((r) => el('li', { className: 'hit', dataset: { index: String(r.index), score: String(r.score) } },
+    el('span', { className: 'score mono' }, r.score.toFixed(3)),
+    el('span', { className: 'bar-track' }, el('span', { className: 'bar', style: { width: `${Math.max(0.5, 100 * Math.max(0, Math.min(1, r.score)))}%` } })),
+    el('span', { className: 'hit-text', title: r.document }, el('span', { className: 'mono hint' }, `#${r.index + 1} `), r.document))));
+}
+
+/** A stable hue per label (the part after B- / I-, so both halves of an entity share it). */
+function labelHue(label) {
+  const base = String(label).replace(/^[BIES]-/, '');
+  let h = 0;
+  for (const c of base) h = (h * 31 + c.codePointAt(0)) % 360;
+  return h;
+}
+
+/**
+ * `text` with the spans marked: spans [{ start, end, label, title }] (UTF-16 offsets into text, as the package
+ * reports them), sorted and non-overlapping; the text between them plain. Overlapping spans keep the first.
+ */
+export function renderMarked(root, text, spans) {
+  const parts = [];
+  let at = 0;
+  for (const s of [...spans].sort((a, b) => a.start - b.start || b.end - a.end)) {
+    if (s.start < at || s.end <= s.start) continue;
+    if (s.start > at) parts.push(text.slice(at, s.start));
+    const hue = labelHue(s.label);
+    parts.push(el('mark', {
+      title: s.title ?? s.label,
+      style: { background: `hsl(${hue} 80% 88%)`, borderColor: `hsl(${hue} 55% 45%)` },
+      dataset: { start: String(s.start), end: String(s.end), label: s.label },
+    }, text.slice(s.start, s.end), el('span', { className: 'mark-label mono' }, s.label)));
+    at = s.end;
+  }
+  if (at < text.length) parts.push(text.slice(at));
+  root.replaceChildren(...parts);
+}
+
+/** Entities as a list: label, score, [start, end), the word. */
+export function renderEntities(root, entities) {
+  root.replaceChildren(...entities.map((e) => {
+    const label = e.entity_group ?? e.entity;
+    return el('li', { dataset: { label, start: String(e.start), end: String(e.end) } },
+      el('span', { className: 'mono' }, `${label} ${e.score.toFixed(3)} [${e.start}, ${e.end}) `), el('q', {}, e.word));
+  }));
+}
+
+/** Answers: score, [start, end), the answer text. */
+export function renderAnswers(root, answers) {
+  root.replaceChildren(...answers.map((a) => el('li', { dataset: { start: String(a.start), end: String(a.end), score: String(a.score) } },
+    el('span', { className: 'mono' }, `${a.score.toFixed(4)} [${a.start}, ${a.end}) `), el('q', {}, a.answer))));
 }

@@ -366,3 +366,138 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   fs.writeFileSync(path.join(OUT_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
 });
+
+// ---------- task panels (issue 18) and phone width ----------
+
+/** Elements whose right edge lies beyond the viewport (visible ones, with a size), and the page's scroll width. */
+async function overflow(page) {
+  return page.evaluate(() => {
+    const vw = window.innerWidth;
+    const bad = [];
+    for (const e of document.querySelectorAll('body *')) {
+      const r = e.getBoundingClientRect();
+      if (!r.width || !r.height || e.closest('[hidden]')) continue;
+      if (r.right > vw + 0.5 || r.left < -0.5) {
+        bad.push(`${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className && typeof e.className === 'string' ? `.${e.className.split(' ').join('.')}` : ''} [${r.left.toFixed(0)}, ${r.right.toFixed(0)}]`);
+      }
+    }
+    return { innerWidth: vw, scrollWidth: document.documentElement.scrollWidth, bad: bad.slice(0, 12), count: bad.length };
+  });
+}
+
+function assertNoOverflow(o, what) {
+  assert.ok(o.scrollWidth <= o.innerWidth, `${what}: document.scrollWidth ${o.scrollWidth} > innerWidth ${o.innerWidth}`);
+  assert.equal(o.count, 0, `${what}: ${o.count} elements past the viewport's edges: ${o.bad.join(', ')}`);
+}
+
+/** Same keys and non-score values; numbers under score(s) within tol (the page may run another SIMD flavour). */
+function assertSameTask(got, want, tol, where) {
+  if (typeof want === 'number') {
+    assert.ok(typeof got === 'number' && Math.abs(got - want) <= tol, `${where}: ${got} vs ${want}`);
+  } else if (Array.isArray(want)) {
+    assert.ok(Array.isArray(got) && got.length === want.length, `${where}: ${JSON.stringify(got)?.slice(0, 200)} vs ${JSON.stringify(want).slice(0, 200)}`);
+    want.forEach((w, i) => assertSameTask(got[i], w, tol, `${where}[${i}]`));
+  } else if (want && typeof want === 'object') {
+    assert.deepEqual(Object.keys(got ?? {}), Object.keys(want), `${where}: keys`);
+    for (const k of Object.keys(want)) assertSameTask(got[k], want[k], tol, `${where}.${k}`);
+  } else {
+    assert.equal(got, want, where);
+  }
+}
+
+/** Per head model: the panels it shows, and each panel's input set in the page and Node's call for it. */
+const TASK_PAGES = {
+  sentiment: { panels: ['classify'], runs: [
+    ['classify', { '#classify-text': 'Das Essen war kalt und der Service langsam.', '#classify-pair': '' }, (m) => m.classify('Das Essen war kalt und der Service langsam.', { topK: null, truncation: true })],
+  ] },
+  reranker: { panels: ['classify', 'rerank'], runs: [
+    ['rerank', { '#rerank-query': 'Wo liegt Madrid?', '#rerank-docs': 'Madrid ist die Hauptstadt Spaniens.\nBananas are yellow.\nМосква — столица России.\n马德里是西班牙的首都。' },
+      (m) => m.rerank('Wo liegt Madrid?', ['Madrid ist die Hauptstadt Spaniens.', 'Bananas are yellow.', 'Москва — столица России.', '马德里是西班牙的首都。'], { returnDocuments: true, truncation: true })],
+  ] },
+  nli: { panels: ['classify', 'zeroshot'], runs: [
+    ['zeroshot', { '#zeroshot-text': 'Le gouvernement a présenté son budget.', '#zeroshot-labels': 'politique, sport, cuisine', '#zeroshot-template': 'Ce texte parle de {}.' },
+      (m) => m.zeroShot('Le gouvernement a présenté son budget.', ['politique', 'sport', 'cuisine'], { hypothesisTemplate: 'Ce texte parle de {}.', multiLabel: false })],
+    ['classify', { '#classify-text': 'A man is playing a guitar.', '#classify-pair': 'Someone makes music.' },
+      (m) => m.classify({ text: 'A man is playing a guitar.', textPair: 'Someone makes music.' }, { topK: null, truncation: true })],
+  ] },
+  ner: { panels: ['ner'], runs: [
+    ['ner', { '#ner-text': 'Ólafur Ragnar Grímsson flew from Reykjavík to 東京 with Icelandair.' },
+      (m) => m.tokenClassify('Ólafur Ragnar Grímsson flew from Reykjavík to 東京 with Icelandair.', { aggregationStrategy: 'simple', stride: 128 })],
+  ] },
+  qa: { panels: ['qa'], runs: [
+    ['qa', { '#qa-question': 'Which river flows through Paris?', '#qa-context': 'Paris lies on the Seine. Lyon lies where the Rhône meets the Saône. '.repeat(3), '#qa-topk': '3' },
+      (m) => m.answer({ question: 'Which river flows through Paris?', context: 'Paris lies on the Seine. Lyon lies where the Rhône meets the Saône. '.repeat(3) }, { topK: 3 })],
+  ] },
+};
+const ALL_TASK_PANELS = ['fill', 'classify', 'rerank', 'zeroshot', 'ner', 'qa'];
+
+test('task panels on the head models equal Node; nothing overflows at 390 px', { skip, timeout: 300_000 }, async (t) => {
+  const { load } = await import('../../js/index.node.js');
+  const { headModelFolder } = await import('../node/helpers/head-models.mjs');
+  const browser = await launch(found.chromium, found.executablePath);
+  t.after(() => browser.close());
+  const { server, url } = await listen(createServer({ isolated: false }));
+  t.after(() => new Promise((r) => server.close(r)));
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+
+  for (const [name, spec] of Object.entries(TASK_PAGES)) {
+    await t.test(name, async (st) => {
+      const folder = headModelFolder(name);
+      st.after(() => folder.remove());
+      const ref = await load(folder.dir, { worker: false, cache: false }); // Q8_0, as the page converts it
+      st.after(() => ref.dispose());
+      const page = await browser.context.newPage();
+      st.after(() => page.close());
+      const problems = [];
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await page.goto(`${url}/web/?model=xlmr-wasm/tiny-${name}&hubUrl=${encodeURIComponent(`${url}/hub`)}&cache=0`);
+      await page.waitForFunction((p) => document.body.dataset.state === 'ready' && p.every((x) => document.body.dataset[`${x}Runs`]), spec.panels, { timeout: 60_000 })
+        .catch(async (e) => { throw new Error(`${name}: ${e.message}; ${await page.evaluate(() => xlmrDemo.state.errors.join('; '))} ${problems.join('; ')}`); });
+      const shown = await page.evaluate((ids) => ids.filter((p) => !document.querySelector(`#${p}-panel`).hidden), ALL_TASK_PANELS);
+      assert.deepEqual(shown, spec.panels, `${name}: the panels its head serves`);
+      for (const [panel, fields, call] of spec.runs) {
+        const before = await page.evaluate((p) => Number(document.body.dataset[`${p}Runs`] ?? 0), panel);
+        for (const [sel, value] of Object.entries(fields)) await page.fill(sel, value);
+        await page.click(`#${panel}-btn`);
+        await page.waitForFunction(([p, n]) => Number(document.body.dataset[`${p}Runs`]) > n && !/computing/.test(document.querySelector(`#${p}-status`).textContent), [panel, before], { timeout: 30_000 });
+        const got = await page.evaluate((p) => xlmrDemo.state.tasks[p], panel);
+        assert.ok(got && !got.error, `${name} ${panel}: ${JSON.stringify(got)}`);
+        assertSameTask(got.result, await call(ref), TOL, `${name} ${panel}`);
+        if (panel === 'ner' || panel === 'qa') {
+          // the marks are the reported spans of the text
+          const marks = await page.evaluate((p) => [...document.querySelectorAll(`#${p}-marked mark`)].map((m) => ({ start: Number(m.dataset.start), end: Number(m.dataset.end), text: m.firstChild.textContent })), panel);
+          const text = fields[panel === 'ner' ? '#ner-text' : '#qa-context'];
+          const spans = panel === 'ner' ? got.result : [Array.isArray(got.result) ? got.result[0] : got.result];
+          // a span overlapping one already marked (a lone ▁ piece shares the next word's first character) is not marked again
+          let at = 0;
+          const kept = spans.filter((s) => s.end > s.start).sort((x, y) => x.start - y.start || y.end - x.end)
+            .filter((s) => (s.start >= at ? ((at = s.end), true) : false));
+          assert.deepEqual(marks, kept.map((s) => ({ start: s.start, end: s.end, text: text.slice(s.start, s.end) })), `${name}: marks at the offsets`);
+        }
+      }
+      await page.setViewportSize({ width: 1100, height: 900 });
+      const wide = path.join(OUT_DIR, `task-${name}.png`);
+      await page.locator(`#${spec.panels.at(-1)}-panel`).screenshot({ path: wide });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(100);
+      const phone = path.join(OUT_DIR, `phone-${name}.png`);
+      await page.screenshot({ path: phone, fullPage: true });
+      assertNoOverflow(await overflow(page), `${name} at 390 px`);
+      st.diagnostic(`${name}: panels ${shown.join(', ')}; screenshots ${path.relative(ROOT, wide)}, ${path.relative(ROOT, phone)}`);
+    });
+  }
+
+  await t.test('the tiny model at 390 px: model card and panels inside the viewport', async (st) => {
+    const page = await browser.context.newPage();
+    st.after(() => page.close());
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${url}/web/?model=tiny&cache=0`);
+    await page.waitForFunction(() => document.body.dataset.state === 'ready' && document.body.dataset.fillRuns && document.body.dataset.embedRuns, null, { timeout: 60_000 });
+    const shown = await page.evaluate((ids) => ids.filter((p) => !document.querySelector(`#${p}-panel`).hidden), ALL_TASK_PANELS);
+    assert.deepEqual(shown, ['fill'], 'a masked LM shows fill-mask (and embeddings), no task panel');
+    const phone = path.join(OUT_DIR, 'phone-tiny.png');
+    await page.screenshot({ path: phone, fullPage: true });
+    assertNoOverflow(await overflow(page), 'tiny model at 390 px');
+    st.diagnostic(`screenshot ${path.relative(ROOT, phone)}`);
+  });
+});
