@@ -215,7 +215,7 @@ CHECK_SUITES := $(filter-out tests/node/threads.test.mjs tests/node/relaxed.test
 check:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-c check-node
 check-node: wasm
-	XLMR_TEST_BUILDS=clang=dist/xlmr.wasm $(NODE) --test $(CHECK_SUITES)
+	XLMR_TEST_BUILDS=clang=dist/xlmr.wasm $(NODE) --test --test-concurrency=2 $(CHECK_SUITES)
 
 # Real-browser (Debian chromium + npm playwright-core) and edge (npm workerd) tests of web/ and examples/edge/;
 # each skips with a message saying what to install when its browser/runtime is absent.
