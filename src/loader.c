@@ -1,6 +1,6 @@
 /* loader.c — the streaming loader's byte protocol (room / dest / commit, loader.h) and its data phase: each
  * segment's bytes land in their tensor's place, straight or through the stage (converted, quantized or put in
- * the GEMM's layout). The headers are read by loader_gguf.c and loader_safetensors.c. */
+ * the GEMM's layout). The headers are read by loader_gguf.c, loader_safetensors.c and loader_torch.c. */
 #include "loader_internal.h"
 
 #include <stdio.h>
@@ -40,10 +40,9 @@ static const char *ld_looks_like(const uint8_t *b, size_t n, int want_json) {
     if (b[i] == '<') return "an HTML or XML page (an error or login page served instead of the file? check the URL)";
     if (!want_json && (b[i] == '{' || b[i] == '[')) return "JSON, not a model file";
     if (n - i >= 4 && memcmp(b + i, "\x89PNG", 4) == 0) return "a PNG image";
-    if (n - i >= 4 && memcmp(b + i, "PK\x03\x04", 4) == 0)
-        return "a zip archive (a PyTorch .bin checkpoint? use model.safetensors or a .gguf)";
     if (n - i >= 2 && b[i] == 0x80 && b[i + 1] >= 2 && b[i + 1] <= 5)
-        return "a Python pickle (a PyTorch .bin checkpoint? use model.safetensors or a .gguf)";
+        return "a Python pickle (a PyTorch checkpoint in the format before torch 1.6? save it again with torch.save, "
+               "or as safetensors)";
     if (n - i >= 4 && memcmp(b + i, "\x1f\x8b", 2) == 0) return "gzip-compressed data (decompress it first)";
     return NULL;
 }
@@ -242,12 +241,15 @@ static void ld_data_advance(xlmr_loader *ld, size_t k) {
         ld->seg_pos = 0;
         ld->seg_elems = 0;
         ld->stage_len = 0;
-        if (ld->seg_i == ld->n_segs) ld->phase = LD_DONE;
+        if (ld->seg_i == ld->n_segs) {
+            if (ld->format == LOADER_FORMAT_TORCH) ld_torch_storage_done(ld);
+            else ld->phase = LD_DONE;
+        }
     }
 }
 
-/* Routes n bytes that are already in memory (header over-read) through the data phase. */
-static void ld_data_push(xlmr_loader *ld, const uint8_t *src, size_t n) {
+size_t ld_data_push(xlmr_loader *ld, const uint8_t *src, size_t n) {
+    const size_t n0 = n;
     while (n > 0 && ld->phase == LD_DATA) {
         uint8_t *d;
         size_t r = ld_data_room(ld, &d);
@@ -257,6 +259,7 @@ static void ld_data_push(xlmr_loader *ld, const uint8_t *src, size_t n) {
         src += k;
         n -= k;
     }
+    return n0 - n;
 }
 
 /* ---- set-up shared by both formats ---- */
@@ -355,7 +358,8 @@ size_t xlmr_loader_room(xlmr_loader *ld) {
     switch (ld->phase) {
     case LD_DETECT:
     case LD_HEAD_GGUF:
-    case LD_HEAD_ST: {
+    case LD_HEAD_ST:
+    case LD_HEAD_TORCH: {
         if (!ld_head_reserve(ld)) return 0;
         size_t lim = ld->hwant < ld->hcap ? ld->hwant : ld->hcap;
         return lim - ld->hlen;
@@ -374,6 +378,7 @@ uint8_t *xlmr_loader_dest(xlmr_loader *ld) {
     case LD_DETECT:
     case LD_HEAD_GGUF:
     case LD_HEAD_ST:
+    case LD_HEAD_TORCH:
         if (!ld_head_reserve(ld)) return NULL;
         return ld->hbuf + ld->hlen;
     case LD_DATA: {
@@ -399,6 +404,14 @@ static int ld_head_step(xlmr_loader *ld) {
         if (memcmp(ld->hbuf, "GGUF", 4) == 0) {
             ld->phase = LD_HEAD_GGUF;
             ld->format = LOADER_FORMAT_GGUF;
+        } else if (memcmp(ld->hbuf, "PK\x03\x04", 4) == 0) {
+            ld->phase = LD_HEAD_TORCH;
+            ld->format = LOADER_FORMAT_TORCH;
+        } else if (memcmp(ld->hbuf, "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46", 8) == 0) {
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT,
+                      "a PyTorch checkpoint in the legacy format torch wrote before 1.6 (a pickle stream, not a zip): "
+                      "load it with torch and save it again with torch.save, or as safetensors");
+            return ld_fail(ld);
         } else {
             uint64_t n = st_header_len(ld->hbuf);
             if (!n) {
@@ -441,6 +454,7 @@ static int ld_head_step(xlmr_loader *ld) {
         ld_free_header(ld);
         return XLMR_OK;
     }
+    if (ld->phase == LD_HEAD_TORCH) return ld_torch_step(ld) ? XLMR_OK : ld_fail(ld);
     if (ld->phase == LD_HEAD_ST && ld->hlen == ld->hwant) {
         if (!ld_st_ready(ld)) return ld_fail(ld);
         ld->phase = ld->n_segs ? LD_DATA : LD_DONE;
@@ -497,6 +511,14 @@ const char *xlmr_loader_error(xlmr_loader *ld) { return ld ? ld->err.msg : "no l
 
 xlmr_model *xlmr_loader_finish(xlmr_loader *ld) {
     if (!ld || ld->phase == LD_FAILED) return NULL;
+    if (ld->format == LOADER_FORMAT_TORCH && ld->phase != LD_DONE) {
+        char where[200];
+        ld_torch_where(ld, where, sizeof where);
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "file truncated: the zip archive ended at byte %llu, %s",
+                  (unsigned long long)ld->received, where);
+        ld_fail(ld);
+        return NULL;
+    }
     if (ld->phase == LD_DATA && !(ld->seg_i == ld->n_segs - 1 && ld->segs[ld->seg_i].optional)) {
         const ld_seg *sg = &ld->segs[ld->seg_i];
         char what[200] = "";
@@ -558,6 +580,7 @@ void xlmr_loader_free(xlmr_loader *ld) {
     XLMR_FREE(ld->segs);
     XLMR_FREE(ld->stage);
     XLMR_FREE(ld->fbuf);
+    ld_torch_free(ld);
     tok_free(ld->tok);
     labels_free(&ld->labels);
     XLMR_FREE(ld);

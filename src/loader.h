@@ -14,6 +14,10 @@
  * the position / token-type tables stay F32) as it fills, so no float tensor is ever held whole. The
  * position table is stored without its first pad_id + 1 rows (llama.cpp's convention, see model.h).
  *
+ * PyTorch (pytorch_model.bin, .pt: torch.save's zip): data.pkl is read as a restricted pickle (torch_pickle.h: no
+ * code runs), then each storage entry streams through the stage as safetensors tensors do, in the archive's order;
+ * the zip records between them go to the header buffer (torch_zip.h). The total is known once the end record is read.
+ *
  * When room is 0 the file is complete (or an error stopped it: xlmr_loader_status). Bytes left over after
  * that mean the file is longer than its tables say: xlmr_loader_feed reports it; a host using dest/room
  * directly must check too. xlmr_loader_finish checks nothing is missing and hands over the model. */
@@ -24,7 +28,7 @@
 
 #define LOADER_STAGE_BYTES (64 * 1024) /* a multiple of 32 floats */
 
-enum { LOADER_FORMAT_UNKNOWN = 0, LOADER_FORMAT_GGUF = 1, LOADER_FORMAT_SAFETENSORS = 2 };
+enum { LOADER_FORMAT_UNKNOWN = 0, LOADER_FORMAT_GGUF = 1, LOADER_FORMAT_SAFETENSORS = 2, LOADER_FORMAT_TORCH = 3 };
 
 int loader_format(const xlmr_loader *ld);
 

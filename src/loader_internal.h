@@ -1,5 +1,6 @@
-/* loader_internal.h — the loader's state, shared by its three parts: the byte protocol and data phase
- * (loader.c), the GGUF header (loader_gguf.c) and the safetensors header (loader_safetensors.c). Each header
+/* loader_internal.h — the loader's state, shared by its parts: the byte protocol and data phase (loader.c), the
+ * GGUF header (loader_gguf.c), the safetensors header (loader_safetensors.c), the PyTorch zip (loader_torch.c) and
+ * the Hugging Face names both of those map (loader_hf.c). Each header
  * reader turns the file's tables into the model's slots and a list of segments: the data section in file order,
  * each run of bytes either a tensor we keep or bytes we skip. */
 #ifndef XLMR_LOADER_INTERNAL_H
@@ -11,7 +12,7 @@
 #include "model_slots.h"
 #include "tokenizer.h"
 
-enum { LD_DETECT, LD_HEAD_GGUF, LD_HEAD_ST, LD_DATA, LD_DONE, LD_FAILED };
+enum { LD_DETECT, LD_HEAD_GGUF, LD_HEAD_ST, LD_HEAD_TORCH, LD_DATA, LD_DONE, LD_FAILED };
 
 #define LD_HEAD_MIN_CAP 4096
 #define LD_SINK_BYTES 4096
@@ -62,6 +63,8 @@ struct xlmr_loader {
     float *fbuf;
     uint64_t seg_elems; /* source elements of the current segment consumed (GGUF interleaved tensors: blocks) */
 
+    struct ld_torch *torch; /* PyTorch zip: the records between the storages (loader_torch.c) */
+
     uint8_t sink[LD_SINK_BYTES];
 };
 
@@ -88,5 +91,23 @@ int ld_apply_labels(xlmr_loader *ld, const char *from);
  * says why not (0). */
 int ld_gguf_ready(xlmr_loader *ld);
 int ld_st_ready(xlmr_loader *ld);
+
+/* A Hugging Face state dict's tensors (n of them; shapes (rows, columns)) and config.json: the model begun, shapes
+ * checked, weight types chosen, the weights block allocated. Returns from[slot] = the index of the tensor holding it
+ * (-1: none; the caller frees it), or NULL with ld->err set. format names the file kind in messages. */
+struct st_tensor;
+int *ld_hf_begin(xlmr_loader *ld, const struct st_tensor *ts, size_t n, const char *format);
+
+/* Pushes n bytes already in memory (a header's over-read) through the data phase; returns how many it took (fewer
+ * when the segments end first). */
+size_t ld_data_push(xlmr_loader *ld, const uint8_t *src, size_t n);
+
+/* PyTorch zip (loader_torch.c): parses the records in ld->hbuf as far as they go, entering the data phase for each
+ * storage (1), or ld->err says why not (0). ld_torch_storage_done: the data phase of a storage ended. */
+int ld_torch_step(xlmr_loader *ld);
+void ld_torch_storage_done(xlmr_loader *ld);
+/* Where the archive stopped, for finish's message when the bytes end early. */
+void ld_torch_where(const xlmr_loader *ld, char *buf, size_t n);
+void ld_torch_free(xlmr_loader *ld);
 
 #endif

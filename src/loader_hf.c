@@ -1,0 +1,117 @@
+/* loader_hf.c — a Hugging Face state dict's tensor list (names, dtypes, shapes: a safetensors header or a PyTorch
+ * checkpoint's pickle) and the host's config.json turned into the model: names mapped to slots (tensor_table.h),
+ * the head found, shapes checked, the weight types chosen from the loader's dtype, the weights block allocated. */
+#include "loader_internal.h"
+
+#include "quant.h"
+#include "safetensors.h"
+
+/* The head the file's tensors belong to, into c->head, and its label count from their shapes into c->num_labels; a
+ * layer beyond the config is an error. */
+static int find_head(xlmr_loader *ld, const st_tensor *ts, size_t n, xlmr_config *c, const char *format) {
+    int rank;
+    for (size_t k = 0; k < n; k++) {
+        const int s = model_slot_find_hf(c, ts[k].name, ts[k].name_len, &rank);
+        if (s == MODEL_HF_BAD_LAYER) {
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: tensor '%.100s' is beyond num_hidden_layers %d", format,
+                      ts[k].name, (int)c->num_layers);
+            return 0;
+        }
+        if (s < 0) continue;
+        const st_tensor *t = &ts[k];
+        const int64_t ne[2] = {t->shape[t->n_dims > 1 ? 1 : 0], t->n_dims > 1 ? t->shape[0] : 1}; /* (columns, rows) */
+        if (!ld_note_head(ld, &c->head, model_slot_head(c, s), format) || !ld_note_labels(ld, c, s, ne)) return 0;
+    }
+    return 1;
+}
+
+/* from[slot] = the file tensor holding it: of several names for one slot the preferred one (tensor_table.h's first)
+ * wins; two tensors under the same name rank (e.g. with and without "roberta.") are an error. */
+static int map_names(xlmr_loader *ld, const st_tensor *ts, size_t n, int *from, int n_slots, const char *format) {
+    int *rank_of = XLMR_MALLOC((size_t)n_slots * sizeof(int)), rank;
+    if (!rank_of) {
+        xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    for (int s = 0; s < n_slots; s++) from[s] = -1;
+    int ok = 1;
+    for (size_t k = 0; ok && k < n; k++) {
+        const int s = model_slot_find_hf(&ld->m->config, ts[k].name, ts[k].name_len, &rank);
+        if (s < 0) continue;
+        if (from[s] >= 0 && rank_of[s] == rank) {
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: tensors '%.100s' and '%.100s' are the same weight", format,
+                      ts[from[s]].name, ts[k].name);
+            ok = 0;
+        } else if (from[s] < 0 || rank < rank_of[s]) {
+            from[s] = (int)k;
+            rank_of[s] = rank;
+        }
+    }
+    XLMR_FREE(rank_of);
+    return ok;
+}
+
+/* Slot s's file tensor t against the config: Hugging Face's (rows, columns), the position table with the rows no
+ * token reads still in (model_position_offset); a float dtype. Sets the slot's weight type. */
+static int check_and_type(xlmr_loader *ld, const model_slot *ms, int s, const st_tensor *t, const char *format) {
+    const xlmr_config *c = &ld->m->config;
+    char sb[96], sb2[96];
+    const int want_dims = ms->kind == TENSOR_VECTOR ? 1 : 2;
+    int64_t want[2] = {ms->ne[1] + (ms->desc->flags & TENSOR_POSITIONS ? model_position_offset(c) : 0), ms->ne[0]};
+    if (want_dims == 1) want[0] = ms->ne[0];
+    if (t->n_dims != want_dims || t->shape[0] != want[0] || (want_dims == 2 && t->shape[1] != want[1])) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: tensor '%.100s' has shape %s, expected %s from config.json", format,
+                  t->name, ld_shape_str(sb, sizeof sb, t->n_dims, t->shape), ld_shape_str(sb2, sizeof sb2, want_dims, want));
+        return 0;
+    }
+    if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: tensor '%.100s' has dtype %.20s; expected F32, F16 or BF16", format,
+                  t->name, t->dtype_name);
+        return 0;
+    }
+    int32_t type = XLMR_TYPE_F32;
+    if (ms->kind == TENSOR_MATRIX) {
+        if (ld->dtype == XLMR_DTYPE_F16) type = XLMR_TYPE_F16;
+        else if (ld->dtype == XLMR_DTYPE_Q8_0) type = ms->ne[0] % QK8_0 == 0 ? XLMR_TYPE_Q8_0 : XLMR_TYPE_F16;
+    }
+    ld->types[s] = type;
+    return 1;
+}
+
+static int check_slots(xlmr_loader *ld, const st_tensor *ts, const int *from, int n_slots, const char *format) {
+    const xlmr_config *c = &ld->m->config;
+    model_slot ms;
+    for (int s = 0; s < n_slots; s++) {
+        model_slot_get(ld->m, s, &ms);
+        if (!model_slot_held(c, &ms)) continue;
+        if (from[s] < 0) {
+            char hn[128];
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: tensor %s missing (with or without \"roberta.\")%s", format,
+                      model_slot_hf_name(c, s, hn, sizeof hn),
+                      ms.head != XLMR_HEAD_NONE ? "; the file has part of a task head" : "");
+            return 0;
+        }
+        if (!check_and_type(ld, &ms, s, &ts[from[s]], format)) return 0;
+    }
+    return 1;
+}
+
+int *ld_hf_begin(xlmr_loader *ld, const st_tensor *ts, size_t n, const char *format) {
+    if (!ld->have_config) {
+        xlmr_fail(&ld->err, XLMR_ERR_STATE, "%s weights need config.json: call xlmr_loader_set_config before the weights",
+                  format);
+        return NULL;
+    }
+    xlmr_config c = ld->hf;
+    int ok = find_head(ld, ts, n, &c, format) && ld_begin_model(ld, &c);
+    const int n_slots = ok ? model_slot_count(&c) : 0;
+    int *from = ok ? XLMR_MALLOC((size_t)n_slots * sizeof(int)) : NULL;
+    if (ok && !from) xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory");
+    ok = from && map_names(ld, ts, n, from, n_slots, format) && check_slots(ld, ts, from, n_slots, format) &&
+         ld_apply_labels(ld, "config.json's id2label") && model_alloc_block(ld->m, ld->types, &ld->err) == XLMR_OK;
+    if (!ok) {
+        XLMR_FREE(from);
+        return NULL;
+    }
+    return from;
+}
