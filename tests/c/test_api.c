@@ -334,7 +334,7 @@ static void test_embed_args(xlmr_model *m) {
     FAILS(m, xlmr_embed(m, ids, lens, -1, 4, XLMR_POOL_MEAN, 1, out), -XLMR_ERR_ARG);
     FAILS(m, xlmr_embed(m, ids, lens, 1, 0, XLMR_POOL_MEAN, 1, out), -XLMR_ERR_ARG);
     FAILS(m, xlmr_embed(m, ids, lens, 1, -4, XLMR_POOL_MEAN, 1, out), -XLMR_ERR_ARG);
-    FAILS(m, xlmr_embed(m, ids, lens, 1, 4, 3, 1, out), -XLMR_ERR_ARG);
+    FAILS(m, xlmr_embed(m, ids, lens, 1, 4, XLMR_POOL_LAST + 1, 1, out), -XLMR_ERR_ARG);
     FAILS(m, xlmr_embed(m, ids, lens, 1, 4, -1, 1, out), -XLMR_ERR_ARG);
     int32_t l5 = 5, l0 = 0, lneg = -3;
     FAILS(m, xlmr_embed(m, ids, &l5, 1, 4, XLMR_POOL_MEAN, 1, out), -XLMR_ERR_ARG);
