@@ -300,7 +300,7 @@ static int pm_string(pm *m, size_t len_bytes) {
     const uint8_t *p = pm_take(m, len_bytes);
     if (!p) return 0;
     uint64_t len = len_bytes == 1 ? p[0] : len_bytes == 4 ? xlmr_rd_u32(p) : xlmr_rd_u64(p);
-    if (len > m->n) return pm_bad(m, "a string longer than the pickle");
+    if (len > TP_MAX_PICKLE) return pm_bad(m, "a string longer than a pickle may be");
     const size_t at = m->pos;
     if (!pm_take(m, (size_t)len)) return 0;
     return pm_push_new(m, V_STR, (uint32_t)at, (uint32_t)len, 0);
