@@ -547,6 +547,10 @@ xlmr_model *xlmr_loader_finish(xlmr_loader *ld) {
         ld_fail(ld);
         return NULL;
     }
+    if (ld->index_map && !ld_hf_shards_complete(ld)) {
+        ld_fail(ld);
+        return NULL;
+    }
     xlmr_model *m = ld->m;
     if (!m->tok) {
         if (!ld->tok) {
@@ -581,6 +585,7 @@ void xlmr_loader_free(xlmr_loader *ld) {
     XLMR_FREE(ld->stage);
     XLMR_FREE(ld->fbuf);
     ld_torch_free(ld);
+    ld_shards_free(ld);
     tok_free(ld->tok);
     labels_free(&ld->labels);
     XLMR_FREE(ld);

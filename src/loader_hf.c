@@ -1,8 +1,11 @@
 /* loader_hf.c — a Hugging Face state dict's tensor list (names, dtypes, shapes: a safetensors header or a PyTorch
  * checkpoint's pickle) and the host's config.json turned into the model: names mapped to slots (tensor_table.h),
- * the head found, shapes checked, the weight types chosen from the loader's dtype, the weights block allocated. */
+ * the head found, shapes checked, the weight types chosen from the loader's dtype, the weights block allocated.
+ * A sharded checkpoint (xlmr_loader_set_index) begins the model from the index's names at its first file; each file
+ * then fills the slots of the tensors it holds, once each. */
 #include "loader_internal.h"
 
+#include "json.h"
 #include "quant.h"
 #include "safetensors.h"
 
@@ -19,6 +22,8 @@ static int find_head(xlmr_loader *ld, const st_tensor *ts, size_t n, xlmr_config
         }
         if (s < 0) continue;
         const st_tensor *t = &ts[k];
+        if (t->n_dims == 0 && !ld_note_head(ld, &c->head, model_slot_head(c, s), format)) return 0;
+        if (t->n_dims == 0) continue; /* a name from a shard index: no shape to count labels from */
         const int64_t ne[2] = {t->shape[t->n_dims > 1 ? 1 : 0], t->n_dims > 1 ? t->shape[0] : 1}; /* (columns, rows) */
         if (!ld_note_head(ld, &c->head, model_slot_head(c, s), format) || !ld_note_labels(ld, c, s, ne)) return 0;
     }
@@ -51,6 +56,14 @@ static int map_names(xlmr_loader *ld, const st_tensor *ts, size_t n, int *from, 
     return ok;
 }
 
+/* The type a slot's weights are kept in: the loader's dtype for matrices (F16 for rows Q8_0 cannot block), F32 for
+ * the rest; never the file's. */
+static int32_t weight_type(const xlmr_loader *ld, const model_slot *ms) {
+    if (ms->kind != TENSOR_MATRIX || ld->dtype == XLMR_DTYPE_F32) return XLMR_TYPE_F32;
+    if (ld->dtype == XLMR_DTYPE_F16) return XLMR_TYPE_F16;
+    return ms->ne[0] % QK8_0 == 0 ? XLMR_TYPE_Q8_0 : XLMR_TYPE_F16;
+}
+
 /* Slot s's file tensor t against the config: Hugging Face's (rows, columns), the position table with the rows no
  * token reads still in (model_position_offset); a float dtype. Sets the slot's weight type. */
 static int check_and_type(xlmr_loader *ld, const model_slot *ms, int s, const st_tensor *t, const char *format) {
@@ -69,12 +82,7 @@ static int check_and_type(xlmr_loader *ld, const model_slot *ms, int s, const st
                   t->name, t->dtype_name);
         return 0;
     }
-    int32_t type = XLMR_TYPE_F32;
-    if (ms->kind == TENSOR_MATRIX) {
-        if (ld->dtype == XLMR_DTYPE_F16) type = XLMR_TYPE_F16;
-        else if (ld->dtype == XLMR_DTYPE_Q8_0) type = ms->ne[0] % QK8_0 == 0 ? XLMR_TYPE_Q8_0 : XLMR_TYPE_F16;
-    }
-    ld->types[s] = type;
+    ld->types[s] = weight_type(ld, ms);
     return 1;
 }
 
@@ -96,7 +104,83 @@ static int check_slots(xlmr_loader *ld, const st_tensor *ts, const int *from, in
     return 1;
 }
 
+/* A sharded checkpoint's model from the index's names: the head (its label count from config.json's id2label), every
+ * held slot's weight type, the weights block. */
+static int shards_begin(xlmr_loader *ld, const char *format) {
+    const json_value *map = ld->index_map;
+    st_tensor *names = XLMR_CALLOC(map->len ? map->len : 1, sizeof *names);
+    if (!names) return xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory"), 0;
+    for (size_t i = 0; i < map->len; i++) {
+        names[i].name = map->keys[i];
+        names[i].name_len = map->key_lens[i];
+    }
+    xlmr_config c = ld->hf;
+    int ok = find_head(ld, names, map->len, &c, format);
+    XLMR_FREE(names);
+    if (ok && model_head_has_labels(c.head) && !c.num_labels) {
+        if (!ld->labels.n) {
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "a sharded checkpoint with a %s head needs config.json's id2label "
+                      "(its label count)", model_head_task(c.head));
+            return 0;
+        }
+        c.num_labels = ld->labels.n;
+    }
+    if (!ok || !ld_begin_model(ld, &c)) return 0;
+    const int n_slots = model_slot_count(&c);
+    if (!(ld->filled = XLMR_CALLOC((size_t)n_slots, 1))) return xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory"), 0;
+    model_slot ms;
+    for (int s = 0; s < n_slots; s++) {
+        model_slot_get(ld->m, s, &ms);
+        if (model_slot_held(&c, &ms)) ld->types[s] = weight_type(ld, &ms);
+    }
+    return ld_apply_labels(ld, "config.json's id2label") && model_alloc_block(ld->m, ld->types, &ld->err) == XLMR_OK;
+}
+
+/* One shard's tensors: from[slot] for the held slots it fills, each checked and filled once. */
+static int *shards_map_file(xlmr_loader *ld, const st_tensor *ts, size_t n, const char *format) {
+    if (!ld->m && !shards_begin(ld, format)) return NULL;
+    const xlmr_config *c = &ld->m->config;
+    const int n_slots = model_slot_count(c);
+    int *from = XLMR_MALLOC((size_t)n_slots * sizeof(int));
+    if (!from) return xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory"), NULL;
+    int ok = map_names(ld, ts, n, from, n_slots, format);
+    model_slot ms;
+    for (int s = 0; ok && s < n_slots; s++) {
+        model_slot_get(ld->m, s, &ms);
+        if (from[s] < 0 || !model_slot_held(c, &ms)) {
+            from[s] = -1;
+            continue;
+        }
+        if (ld->filled[s]) {
+            xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: tensor '%.100s' is in two shards", format, ts[from[s]].name);
+            ok = 0;
+        } else ok = check_and_type(ld, &ms, s, &ts[from[s]], format);
+        ld->filled[s] = 1;
+    }
+    if (!ok) XLMR_FREE(from);
+    return ok ? from : NULL;
+}
+
+int ld_hf_shards_complete(xlmr_loader *ld) {
+    if (!ld->filled) {
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "a shard index was given but the file is a GGUF, which is a whole model");
+        return 0;
+    }
+    const xlmr_config *c = &ld->m->config;
+    model_slot ms;
+    for (int s = 0; s < model_slot_count(c); s++) {
+        model_slot_get(ld->m, s, &ms);
+        if (!model_slot_held(c, &ms) || ld->filled[s]) continue;
+        char hn[128];
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "sharded checkpoint: tensor %s is in none of the files given",
+                  model_slot_hf_name(c, s, hn, sizeof hn));
+        return 0;
+    }
+    return 1;
+}
+
 int *ld_hf_begin(xlmr_loader *ld, const st_tensor *ts, size_t n, const char *format) {
+    if (ld->index_map) return shards_map_file(ld, ts, n, format);
     if (!ld->have_config) {
         xlmr_fail(&ld->err, XLMR_ERR_STATE, "%s weights need config.json: call xlmr_loader_set_config before the weights",
                   format);

@@ -65,6 +65,11 @@ struct xlmr_loader {
 
     struct ld_torch *torch; /* PyTorch zip: the records between the storages (loader_torch.c) */
 
+    /* sharded checkpoints (xlmr_loader_set_index): the index's weight_map, which slots a file has filled */
+    struct json_doc *index;
+    const struct json_value *index_map;
+    uint8_t *filled;
+
     uint8_t sink[LD_SINK_BYTES];
 };
 
@@ -97,6 +102,10 @@ int ld_st_ready(xlmr_loader *ld);
  * (-1: none; the caller frees it), or NULL with ld->err set. format names the file kind in messages. */
 struct st_tensor;
 int *ld_hf_begin(xlmr_loader *ld, const struct st_tensor *ts, size_t n, const char *format);
+/* Sharded: every held slot was filled by some file; 0 with ld->err naming one that was not. */
+int ld_hf_shards_complete(xlmr_loader *ld);
+/* Frees the shard index (xlmr_loader_free). */
+void ld_shards_free(xlmr_loader *ld);
 
 /* Pushes n bytes already in memory (a header's over-read) through the data phase; returns how many it took (fewer
  * when the segments end first). */

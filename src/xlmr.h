@@ -57,7 +57,14 @@ XLMR_API(xlmr_loader_room) size_t xlmr_loader_room(xlmr_loader *ld);
 XLMR_API(xlmr_loader_commit) int xlmr_loader_commit(xlmr_loader *ld, size_t n);
 /* Convenience for native callers: copies n bytes through dest/room/commit. */
 int xlmr_loader_feed(xlmr_loader *ld, const uint8_t *bytes, size_t n);
-/* Total file size once the header says it (0 before), and bytes taken so far. */
+/* Sharded checkpoints (model.safetensors.index.json, pytorch_model.bin.index.json): give the index (json, n bytes)
+ * before the first file, then stream the files its weight_map names one after another (each through dest/room/commit
+ * until room is 0), calling xlmr_loader_next_file between two; the model is allocated at the first file's header
+ * from the index's names, each file fills the tensors it holds, finish checks that every one was filled. Safetensors
+ * and PyTorch shards may be mixed; GGUF files are not sharded. */
+XLMR_API(xlmr_loader_set_index) int xlmr_loader_set_index(xlmr_loader *ld, const char *json, size_t n);
+XLMR_API(xlmr_loader_next_file) int xlmr_loader_next_file(xlmr_loader *ld);
+/* Total file size once the header says it (0 before), and bytes taken so far (of the current file). */
 XLMR_API(xlmr_loader_total) double xlmr_loader_total(xlmr_loader *ld);
 XLMR_API(xlmr_loader_received) double xlmr_loader_received(xlmr_loader *ld);
 XLMR_API(xlmr_loader_status) int xlmr_loader_status(xlmr_loader *ld);

@@ -163,6 +163,65 @@ static void check_errors(void) {
     free(b);
 }
 
+/* Streams files[0..n) as the shards of one checkpoint; NULL with the error in msg. */
+static xlmr_model *load_shards(unsigned char **files, const size_t *sizes, int n, size_t chunk, int dtype, char *msg) {
+    size_t idx_n;
+    unsigned char *idx = test_read_file("tests/fixtures/torch/pytorch_model.bin.index.json", &idx_n);
+    xlmr_loader *ld = xlmr_loader_new(dtype);
+    xlmr_loader_set_config(ld, (const char *)cfg, cfg_n);
+    xlmr_loader_set_tokenizer(ld, spm, spm_n);
+    int st = xlmr_loader_set_index(ld, (const char *)idx, idx_n);
+    for (int f = 0; f < n && !st; f++) {
+        if (f) st = xlmr_loader_next_file(ld);
+        for (size_t at = 0; !st && at < sizes[f];) {
+            size_t k = chunk < sizes[f] - at ? chunk : sizes[f] - at;
+            st = xlmr_loader_feed(ld, files[f] + at, k);
+            at += k;
+        }
+    }
+    xlmr_model *m = st ? NULL : xlmr_loader_finish(ld);
+    snprintf(msg, XLMR_ERROR_MSG_MAX, "%s", xlmr_loader_error(ld));
+    xlmr_loader_free(ld);
+    free(idx);
+    return m;
+}
+
+/* The sharded pair (embeddings and layer 0, then the rest) against the whole safetensors file; a shard missing or
+ * given twice, and next_file before a file's end, are errors. */
+static void check_shards(void) {
+    char source[256], msg[XLMR_ERROR_MSG_MAX];
+    size_t sizes[2], st_n;
+    unsigned char *files[2] = {checkpoint("shard_00001", &sizes[0], source, sizeof source),
+                               checkpoint("shard_00002", &sizes[1], source, sizeof source)};
+    unsigned char *st = test_read_file(source, &st_n);
+    CHECK(files[0] && files[1] && st, "shard fixtures");
+    if (!files[0] || !files[1] || !st) return;
+    for (int dt = 0; dt < 3; dt++) {
+        xlmr_model *ref = load(st, st_n, 0, dt, msg);
+        const size_t chunks[] = {7, 4096, (size_t)1 << 30};
+        for (int k = 0; k < 3; k++) {
+            xlmr_model *m = load_shards(files, sizes, 2, chunks[k], dt, msg);
+            CHECK(m && same_block(ref, m), "shards dtype %d chunk %zu: %s", dt, chunks[k], m ? "block differs" : msg);
+            model_free(m);
+        }
+        model_free(ref);
+    }
+    xlmr_model *m = load_shards(files, sizes, 1, 4096, XLMR_DTYPE_Q8_0, msg);
+    CHECK(!m && strstr(msg, "is in none of the files"), "one shard of two: %s", msg);
+    model_free(m);
+    unsigned char *twice[2] = {files[0], files[0]};
+    m = load_shards(twice, sizes, 2, 4096, XLMR_DTYPE_Q8_0, msg);
+    CHECK(!m && strstr(msg, "in two shards"), "a shard twice: %s", msg);
+    model_free(m);
+    size_t cut[2] = {sizes[0] / 2, sizes[1]};
+    m = load_shards(files, cut, 2, 4096, XLMR_DTYPE_Q8_0, msg);
+    CHECK(!m && strstr(msg, "before the current file was complete"), "next_file too early: %s", msg);
+    model_free(m);
+    free(files[0]);
+    free(files[1]);
+    free(st);
+}
+
 int main(void) {
     cfg = test_read_file("tests/fixtures/config.json", &cfg_n);
     spm = test_read_file("tests/fixtures/sentencepiece.bpe.model", &spm_n);
@@ -170,6 +229,7 @@ int main(void) {
     const char *same[] = {"f32_tied", "f32_untied", "f16_tied", "bf16_tied", "f32_sliced", "f32_rezip"};
     for (int i = 0; i < 6; i++) check_identical(same[i], i == 0 || i == 5);
     check_errors();
+    check_shards();
     free(cfg);
     free(spm);
     return test_report("test_torch");
