@@ -255,7 +255,7 @@ export class Model {
   }
 
   async embed(texts, options) {
-    const o = plainOptions(options, ['pooling', 'normalize', 'truncation', 'batchSize'], 'embed');
+    const o = plainOptions(options, ['pooling', 'normalize', 'output', 'truncation', 'batchSize'], 'embed');
     if (typeof texts !== 'string') {
       if (!Array.isArray(texts)) throw new InvalidArgumentError('embed() takes a string or an array of strings');
       // an index loop, not every(): every() skips the holes of a sparse array

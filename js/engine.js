@@ -12,10 +12,11 @@ import {
   FileError, UnsupportedError, errorFromStatus, toXlmrError, abortError, shown,
 } from './errors.js';
 import { instantiate, isThreaded, canShareMemory, selectKernel, kernelName } from './wasm.js';
-import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES, isMissingFile, openTokenizer } from './sources.js';
+import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES, isMissingFile, openTokenizer, openWeights, WEIGHTS_ORDER } from './sources.js';
 
 export const DTYPES = { q8_0: 0, f16: 1, f32: 2 };
-const POOLING = { none: 0, cls: 1, mean: 2 };
+const POOLING = { none: 0, cls: 1, mean: 2, last: 3 };
+const M3_OUTPUTS = ['dense', 'sparse', 'colbert', 'all'];
 const TRUNCATION = { longest_first: 0, only_first: 1, only_second: 2 }; // XLMR_TRUNC_*
 const CACHE_FORMAT = 1; // bump when the cached GGUF layout changes
 const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
@@ -269,16 +270,17 @@ export class Engine {
     // a local path (Node)
     const st = await p.stat(desc.path);
     if (st.kind === 'file') {
-      if (/\.safetensors$/i.test(st.path)) {
+      if (/\.(?:safetensors|bin|pt|index\.json)$/i.test(st.path)) {
         const dir = st.path.replace(/[\\/][^\\/]*$/, '');
         return this.#folderPlan(dir, st.path.slice(dir.length + 1), st, signal);
       }
       return { kind: 'single', phase: 'read', label: st.path, open: () => p.openFile(st.path, signal) };
     }
     const names = await p.listDir(st.path);
-    if (names.includes(FOLDER_FILES.weights)) {
-      const wst = await p.stat(p.joinPath(st.path, FOLDER_FILES.weights));
-      return this.#folderPlan(st.path, FOLDER_FILES.weights, wst, signal);
+    const weights = WEIGHTS_ORDER.find((n) => names.includes(n));
+    if (weights) {
+      const wst = await p.stat(p.joinPath(st.path, weights));
+      return this.#folderPlan(st.path, weights, wst, signal);
     }
     const ggufs = names.filter((n) => /\.gguf$/i.test(n)).sort();
     if (ggufs.length >= 1) {
@@ -337,19 +339,67 @@ export class Engine {
           try { st = this.#call(setter, ld, ptr, bytes.byteLength); } finally { this.#free(ptr); }
           if (st !== 0) throw named(this.#loaderError(ld), reader.label ?? name);
         }
+        await this.#sentenceTransformers(ld, plan, report, signal);
       }
-      let reader;
+      let weights;
       try {
-        reader = await plan.open(plan.weights);
+        weights = plan.kind === 'folder' ? await openWeights(plan.open, plan.weights) : { reader: await plan.open() };
       } catch (e) {
         throw plan.kind === 'folder' ? folderFileMissing(e, plan, plan.weights) : e;
       }
-      const file = plan.weights ?? plan.label;
-      await this.#stream(ld, reader, { phase: plan.phase, file, report, signal, info });
-      this.#finish(ld, reader.label);
+      if (weights.index) await this.#streamShards(ld, plan, weights, { report, signal, info });
+      else await this.#stream(ld, weights.reader, { phase: plan.phase, file: weights.name ?? plan.label, report, signal, info });
+      this.#finish(ld, weights.reader?.label ?? weights.name);
     } finally {
       this.#freeLoader(ld);
       ld = 0;
+    }
+  }
+
+  /** A sentence-transformers folder: modules.json's Pooling module (its config.json) and a Normalize module become
+   *  embed()'s defaults (the core keeps them, and writes them into the GGUF). A folder without modules.json, or
+   *  whose modules hold no Pooling, gives none. */
+  async #sentenceTransformers(ld, plan, report, signal) {
+    let modules;
+    try {
+      modules = await readAll(await plan.open('modules.json'), 1 << 20);
+    } catch (e) {
+      if (isMissingFile(e)) return;
+      throw e;
+    }
+    try { modules = JSON.parse(utf8d.decode(modules)); } catch { modules = null; }
+    if (!Array.isArray(modules)) throw new ModelFormatError(`${plan.label}: modules.json is not a JSON list of modules`);
+    const type = (m) => (typeof m?.type === 'string' ? m.type : '');
+    const pooling = modules.find((m) => type(m).endsWith('.Pooling'));
+    if (!pooling) return;
+    const normalize = modules.some((m) => type(m).endsWith('.Normalize')) ? 1 : 0;
+    const name = `${typeof pooling.path === 'string' && pooling.path ? `${pooling.path.replace(/\/+$/, '')}/` : ''}config.json`;
+    let bytes;
+    try {
+      bytes = await readAll(await plan.open(name), 1 << 20);
+    } catch (e) {
+      throw folderFileMissing(e, plan, name);
+    }
+    if (signal?.aborted) throw abortError(signal);
+    report({ phase: plan.phase, file: name, loaded: bytes.byteLength, total: bytes.byteLength });
+    const ptr = this.#putBytes(bytes);
+    let st;
+    try { st = this.#call('xlmr_loader_set_pooling', ld, ptr, bytes.byteLength, normalize); } finally { this.#free(ptr); }
+    if (st !== 0) throw named(this.#loaderError(ld), name);
+  }
+
+  /** A sharded checkpoint: its index to the loader, then each file of its weight_map streamed into the same model. */
+  async #streamShards(ld, plan, { name, index, files }, { report, signal, info }) {
+    const bytes = new TextEncoder().encode(index);
+    const ptr = this.#putBytes(bytes);
+    let st;
+    try { st = this.#call('xlmr_loader_set_index', ld, ptr, bytes.byteLength); } finally { this.#free(ptr); }
+    if (st !== 0) throw named(this.#loaderError(ld), name);
+    for (const [i, file] of files.entries()) {
+      if (i && this.#call('xlmr_loader_next_file', ld) !== 0) throw named(this.#loaderError(ld), file);
+      let reader;
+      try { reader = await plan.open(file); } catch (e) { throw folderFileMissing(e, plan, file); }
+      await this.#stream(ld, reader, { phase: plan.phase, file, report, signal, info });
     }
   }
 
@@ -406,8 +456,8 @@ export class Engine {
           first = false;
           const head = new Uint8Array(this.wasm.memory.buffer, this.#call('xlmr_loader_dest', ld), Math.min(n, 4));
           if (info) {
-            info.format = GGUF_MAGIC.every((b, i) => head[i] === b) ? 'gguf' : 'safetensors';
-            info.converted = info.format === 'safetensors';
+            info.format = GGUF_MAGIC.every((b, i) => head[i] === b) ? 'gguf' : head[0] === 0x50 && head[1] === 0x4b ? 'pytorch' : 'safetensors';
+            info.converted = info.format !== 'gguf';
           }
         }
         const st = this.#call('xlmr_loader_commit', ld, n);
@@ -615,14 +665,22 @@ export class Engine {
     return single ? lists[0] : lists;
   }
 
-  embed(texts, { pooling = 'mean', normalize = true, truncation = false, batchSize = 16 } = {}) {
+  /** Defaults from the model's own files (a sentence-transformers folder, a GGUF's bert.pooling_type), else mean
+   *  pooling, L2-normalised; `output` other than 'dense' for BGE-M3's sparse and multi-vector outputs. */
+  embed(texts, { pooling, normalize, output = 'dense', truncation = false, batchSize = 16 } = {}) {
     this.#need();
     const cfg = this.config;
+    pooling ??= cfg.pooling ?? (cfg.head === 'bge-m3' ? 'cls' : 'mean'); // BGE-M3's dense vector is its <s> row
+    normalize ??= cfg.normalize ?? true;
     const single = typeof texts === 'string';
     const list = single ? [texts] : texts;
     if (!Array.isArray(list)) throw new InvalidArgumentError('embed() takes a string or an array of strings');
     // own keys only: `in` would accept 'toString' & co, and the core would write (B, T, H) into a (B, H) buffer
-    if (typeof pooling !== 'string' || !Object.hasOwn(POOLING, pooling)) throw new InvalidArgumentError(`pooling must be 'mean', 'cls' or 'none', not ${shown(pooling)}`);
+    if (typeof pooling !== 'string' || !Object.hasOwn(POOLING, pooling)) throw new InvalidArgumentError(`pooling must be 'mean', 'cls', 'last' or 'none', not ${shown(pooling)}`);
+    if (!M3_OUTPUTS.includes(output)) throw new InvalidArgumentError(`output must be 'dense', 'sparse', 'colbert' or 'all', not ${shown(output)}`);
+    if (output !== 'dense' && cfg.head !== 'bge-m3') {
+      throw new UnsupportedError(`output '${output}' needs BGE-M3's sparse and ColBERT heads (colbert_linear, sparse_linear); this model has ${cfg.head ? `a ${cfg.head} head` : 'neither'}`);
+    }
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, not ${shown(batchSize)}`);
     const H = cfg.hiddenSize;
     const all = list.map((t, i) => {
@@ -638,6 +696,10 @@ export class Engine {
       for (const a of batch) T = Math.max(T, a.length);
       const flat = new Int32Array(B * T).fill(this.padId);
       batch.forEach((a, b) => flat.set(a, b * T));
+      if (output !== 'dense') {
+        out.push(...this.#m3Batch(flat, batch, T, output));
+        continue;
+      }
       const nOut = pooling === 'none' ? B * T * H : B * H;
       const pIds = this.#putI32(flat);
       let pLen = 0, pOut = 0;
@@ -656,6 +718,39 @@ export class Engine {
       }
     }
     return single ? out[0] : out;
+  }
+
+  /** BGE-M3's outputs of one padded batch (flat (B, T) ids) as FlagEmbedding's encode returns them: dense
+   *  Float32Array(H); sparse { [id]: weight }, the largest weight per id, <s> </s> <pad> <unk> and weights <= 0 left
+   *  out; colbert Float32Array((length - 1) * H), a row per token after <s>; 'all' -> { dense, sparse, colbert }. */
+  #m3Batch(flat, batch, T, output) {
+    const cfg = this.config, H = cfg.hiddenSize, B = batch.length;
+    const want = (o) => output === o || output === 'all';
+    const skip = new Set([cfg.bosTokenId, cfg.eosTokenId, this.padId, cfg.unkTokenId]);
+    const pIds = this.#putI32(flat);
+    let pLen = 0, pDense = 0, pSparse = 0, pColbert = 0;
+    try {
+      pLen = this.#putI32(batch.map((a) => a.length));
+      if (want('dense')) pDense = this.#alloc(B * H * 4);
+      if (want('sparse')) pSparse = this.#alloc(B * T * 4);
+      if (want('colbert')) pColbert = this.#alloc(B * T * H * 4);
+      const st = this.#call('xlmr_m3_embed', this.model, pIds, pLen, B, T, pDense, pSparse, pColbert);
+      if (st < 0) throw this.#modelError(st);
+      const buf = this.wasm.memory.buffer;
+      return batch.map((ids, b) => {
+        const r = {};
+        if (pDense) r.dense = new Float32Array(buf, pDense + b * H * 4, H).slice();
+        if (pSparse) {
+          const w = new Float32Array(buf, pSparse + b * T * 4, ids.length);
+          r.sparse = {};
+          ids.forEach((id, t) => { if (!skip.has(id) && w[t] > 0 && w[t] > (r.sparse[id] ?? 0)) r.sparse[id] = w[t]; });
+        }
+        if (pColbert) r.colbert = new Float32Array(buf, pColbert + (b * T + 1) * H * 4, (ids.length - 1) * H).slice();
+        return output === 'all' ? r : r[output];
+      });
+    } finally {
+      this.#free(pIds); this.#free(pLen); this.#free(pDense); this.#free(pSparse); this.#free(pColbert);
+    }
   }
 
   // ---- primitives of the task heads (js/tasks/*.js do the rest) ----

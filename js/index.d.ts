@@ -74,13 +74,20 @@ export interface ModelConfig {
   maskTokenId: number;
   /** The task head the model file carries (at most one): what classify, rerank, zeroShot (text-classification),
    *  tokenClassify (token-classification), answer (question-answering) and fillMask need; null for none. */
-  head: 'fill-mask' | 'text-classification' | 'token-classification' | 'question-answering' | null;
+  head: 'fill-mask' | 'text-classification' | 'token-classification' | 'question-answering' | 'bge-m3' | null;
   /** Outputs of the head: labels of a classifier (1 for a reranker or a regression), 2 for question answering. */
   numLabels: number;
   /** config.json's problem_type, which sets classify's default function. */
   problemType: 'regression' | 'single_label_classification' | 'multi_label_classification' | null;
   /** id2label in id order (LABEL_i when the config names none). */
   labels: string[];
+  /** embed()'s default pooling as the model's files say it (sentence-transformers' Pooling module, bert.pooling_type);
+   *  null: they say nothing (embed then pools by mean). */
+  pooling: Pooling | null;
+  /** embed()'s default normalisation from the model's files (a Normalize module); null: they say nothing. */
+  normalize: boolean | null;
+  /** A BERT-type model (position ids from 0 over every token), e.g. multilingual-e5-small. */
+  bertPositions: boolean;
   [key: string]: unknown;
 }
 
@@ -116,16 +123,32 @@ export interface FillMaskPrediction {
   sequence: string;
 }
 
-export type Pooling = 'mean' | 'cls' | 'none';
+export type Pooling = 'mean' | 'cls' | 'last' | 'none';
 
 export interface EmbedOptions {
-  /** 'mean' (attention-masked mean, default), 'cls' (the <s> state) or 'none' (every token's state). */
+  /** 'mean' (attention-masked mean), 'cls' (the <s> state), 'last' (the </s> state) or 'none' (every token's state).
+   *  Default: what the model's files say (config.pooling: a sentence-transformers Pooling module, a GGUF's
+   *  bert.pooling_type; 'cls' for BGE-M3), else 'mean'. */
   pooling?: Pooling;
-  /** L2-normalise pooled vectors (default true). */
+  /** L2-normalise pooled vectors. Default: config.normalize (a sentence-transformers Normalize module), else true. */
   normalize?: boolean;
   truncation?: boolean;
   /** Texts per forward pass; each batch is padded to its longest text (default 16). */
   batchSize?: number;
+  /** BGE-M3 only (config.head 'bge-m3'): 'sparse' gives each text's lexical weights, 'colbert' its multi-vectors,
+   *  'all' the three; 'dense' (default) the usual vector. */
+  output?: 'dense' | 'sparse' | 'colbert' | 'all';
+}
+
+/** BGE-M3's lexical weights: token id -> the largest weight of that id in the text (FlagEmbedding's lexical_weights;
+ *  <s>, </s>, <pad>, <unk> and weights <= 0 left out). */
+export type LexicalWeights = Record<string, number>;
+/** embed(…, { output: 'all' }) of BGE-M3: the dense vector (hiddenSize), the lexical weights, and the ColBERT
+ *  vectors of every token after <s> ((tokens - 1) × hiddenSize, row-major, each L2-normalised). */
+export interface M3Embedding {
+  dense: Float32Array;
+  sparse: LexicalWeights;
+  colbert: Float32Array;
 }
 
 export interface TokenizeOptions {
@@ -240,6 +263,10 @@ export declare class Model {
   /** One <mask>: a list of predictions. Several masks: one list per mask, in order. */
   fillMask(text: string, options?: FillMaskOptions): Promise<FillMaskPrediction[] | FillMaskPrediction[][]>;
   /** A string: one vector (hiddenSize, or seqLen × hiddenSize for pooling 'none'); an array: one per text. */
+  embed(text: string, options: EmbedOptions & { output: 'sparse' }): Promise<LexicalWeights>;
+  embed(texts: string[], options: EmbedOptions & { output: 'sparse' }): Promise<LexicalWeights[]>;
+  embed(text: string, options: EmbedOptions & { output: 'all' }): Promise<M3Embedding>;
+  embed(texts: string[], options: EmbedOptions & { output: 'all' }): Promise<M3Embedding[]>;
   embed(text: string, options?: EmbedOptions): Promise<Float32Array>;
   embed(texts: string[], options?: EmbedOptions): Promise<Float32Array[]>;
   tokenize(text: string, options: TokenizeOptions & { offsets: true }): Promise<TokenizedWithOffsets>;
@@ -328,6 +355,12 @@ export declare function hasSimd(): boolean;
 export declare function hasRelaxedSimd(): boolean;
 /** The thread count `threads: 'auto'` gives for this many cores (1 to 4). */
 export declare function autoThreads(cores?: number): number;
+/** BGE-M3's lexical matching score (FlagEmbedding's compute_lexical_matching_score): the sum over shared token ids of
+ *  the two weights' product. */
+export declare function lexicalMatchingScore(a: LexicalWeights, b: LexicalWeights): number;
+/** BGE-M3's ColBERT score (colbert_score): each query vector's best dot product with a passage vector, averaged over
+ *  the query's vectors. Both are rows of hiddenSize floats. */
+export declare function colbertScore(query: Float32Array, passage: Float32Array, hiddenSize: number): number;
 
 export type ErrorCode =
   | 'ERR_MODEL_FORMAT' | 'ERR_NO_MASK' | 'ERR_TOO_LONG' | 'ERR_ABORTED' | 'ERR_NETWORK' | 'ERR_FILE'

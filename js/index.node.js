@@ -12,3 +12,4 @@ export {
 } from './errors.js';
 export { DEFAULT_HUB_URL } from './sources.js';
 export { hasSimd, hasRelaxedSimd, autoThreads } from './wasm.js';
+export { lexicalMatchingScore, colbertScore } from './tasks/bge-m3.js';

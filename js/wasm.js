@@ -16,7 +16,8 @@ export const REQUIRED_EXPORTS = [
   'xlmr_tokenize', 'xlmr_result_ids', 'xlmr_token_piece', 'xlmr_decode', 'xlmr_result_text',
   'xlmr_embed', 'xlmr_fill_mask',
   'xlmr_tokenize_offsets', 'xlmr_result_offsets', 'xlmr_tokenize_pair', 'xlmr_result_sequence_ids', 'xlmr_result_window_starts',
-  'xlmr_classify', 'xlmr_token_logits', 'xlmr_model_labels_json',
+  'xlmr_classify', 'xlmr_token_logits', 'xlmr_model_labels_json', 'xlmr_m3_embed',
+  'xlmr_loader_set_tokenizer_json', 'xlmr_loader_set_pooling',
 ];
 const THREADED_EXPORTS = ['xlmr_threads_set', 'xlmr_thread_main', 'xlmr_threads_stop', '__stack_pointer'];
 

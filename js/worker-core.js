@@ -40,7 +40,9 @@ export function serve(platform, port) {
       }
       case 'embed': {
         const result = await runOp(session, op, args, { platform });
-        return { result, transfer: (Array.isArray(result) ? result : [result]).map((a) => a.buffer) };
+        // each text's Float32Array (BGE-M3's outputs: also inside { dense, colbert }; its sparse maps are copied)
+        const buffers = (v) => (ArrayBuffer.isView(v) ? [v.buffer] : v && typeof v === 'object' ? Object.values(v).flatMap(buffers) : []);
+        return { result, transfer: (Array.isArray(result) ? result : [result]).flatMap(buffers) };
       }
       case 'stats':
         return { result: { ...await runOp(session, op, args, { platform }), heap: heapStats() } };

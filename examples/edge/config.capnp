@@ -37,6 +37,7 @@ const xlmrWorker :Workerd.Worker = (
     (name = "js/platform-web.js", esModule = embed "../../js/platform-web.js"),
     (name = "js/sha256.js", esModule = embed "../../js/sha256.js"),
     (name = "js/sources.js", esModule = embed "../../js/sources.js"),
+    (name = "js/tasks/bge-m3.js", esModule = embed "../../js/tasks/bge-m3.js"),
     (name = "js/tasks/common.js", esModule = embed "../../js/tasks/common.js"),
     (name = "js/tasks/question-answering.js", esModule = embed "../../js/tasks/question-answering.js"),
     (name = "js/tasks/text-classification.js", esModule = embed "../../js/tasks/text-classification.js"),

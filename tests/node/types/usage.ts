@@ -1,6 +1,7 @@
 // Type-checked against js/index.d.ts by types.test.mjs (tsc --noEmit): the README's usage, typed.
 import {
   load, pipeline, Model, XlmrError, NoMaskError, TooLongError, AbortError, NetworkError, UnsupportedError, hasSimd, hasRelaxedSimd, autoThreads,
+  lexicalMatchingScore, colbertScore, type M3Embedding,
   type LoadProgress, type FillMaskPrediction, type ModelConfig, type ErrorCode, type LabelScore, type RankedDocument,
   type ZeroShotResult, type TokenEntity, type EntityGroup, type Entity, type Answer,
 } from 'xlmr-wasm';
@@ -35,6 +36,13 @@ async function main(): Promise<void> {
   const one: Float32Array = await model.embed('text', { pooling: 'mean', normalize: true });
   const many: Float32Array[] = await model.embed(['a', 'b'], { pooling: 'cls', batchSize: 8, truncation: true });
   const states: Float32Array = await model.embed('tokens', { pooling: 'none' });
+  const last: Float32Array = await model.embed('text', { pooling: 'last' });
+  const pooling: 'mean' | 'cls' | 'last' | 'none' | null = model.config.pooling;
+  // BGE-M3's outputs and its scores
+  const lexical: Record<string, number> = await model.embed('text', { output: 'sparse' });
+  const m3all: M3Embedding[] = await model.embed(['a', 'b'], { output: 'all' });
+  const scores: number[] = [lexicalMatchingScore(lexical, m3all[0].sparse), colbertScore(m3all[0].colbert, m3all[1].colbert, model.config.hiddenSize)];
+  console.log(last, pooling, scores, m3all[0].dense);
   const { ids, tokens } = await model.tokenize('Hello', { truncation: false });
   const idSum: number = ids.reduce((a, b) => a + b, 0);
   const joined: string = tokens.join(' ');
@@ -77,7 +85,7 @@ main();
 
 // The task heads (issue 18): each call's return type follows its input and options.
 async function tasks(m: Model): Promise<void> {
-  const head: 'fill-mask' | 'text-classification' | 'token-classification' | 'question-answering' | null = m.config.head;
+  const head: 'fill-mask' | 'text-classification' | 'token-classification' | 'question-answering' | 'bge-m3' | null = m.config.head;
   const labels: string[] = m.config.labels;
   console.log(head, labels, m.config.numLabels, m.config.problemType);
   const t = await m.tokenize('Hello world', { offsets: true });
