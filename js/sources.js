@@ -19,6 +19,12 @@ export const FOLDER_FILES = Object.freeze({
   weights: 'model.safetensors',
 });
 
+/** A folder's weights, in the hub's order: safetensors (one file, then its shard index), then PyTorch's .bin (one
+ * file, then its index). Tried in turn when the folder's weights are not named. */
+export const WEIGHTS_ORDER = Object.freeze([
+  'model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json',
+]);
+
 /** An open() failure that means the file is not there (HTTP 404, ENOENT), as opposed to one that broke. */
 export function isMissingFile(e) {
   return e?.status === 404 || (e?.code === 'ERR_FILE' && e.cause?.code === 'ENOENT');
@@ -44,8 +50,46 @@ export async function openTokenizer(open) {
   }
 }
 
+/**
+ * A folder's weights: the file named, or (when it is the default model.safetensors and missing) the next of
+ * WEIGHTS_ORDER that is there. open(name) -> reader. Returns { name, reader } for one file, or { name, index, files }
+ * for a shard index (index: its text for the loader; files: the weight_map's files, sorted, each streamed in turn).
+ * When none is there, the first open()'s error is thrown, its message naming the others.
+ */
+export async function openWeights(open, name) {
+  const order = name === FOLDER_FILES.weights ? WEIGHTS_ORDER : [name];
+  let missing;
+  for (const candidate of order) {
+    try {
+      if (!/\.index\.json$/i.test(candidate)) return { name: candidate, reader: await open(candidate) };
+      const index = new TextDecoder().decode(await readAll(await open(candidate), 64 << 20));
+      return { name: candidate, index, files: shardFiles(index, candidate) };
+    } catch (e) {
+      if (!isMissingFile(e)) throw e;
+      missing ??= e;
+    }
+  }
+  if (order.length > 1) missing.message += ` (nor is there ${order.slice(1).join(', ')})`;
+  throw missing;
+}
+
+/** The files of a shard index's weight_map, sorted (pytorch_model-00001-of-00002.bin, ...); names with a path refused. */
+export function shardFiles(text, label) {
+  let map;
+  try {
+    map = JSON.parse(text)?.weight_map;
+  } catch (e) {
+    throw new ModelFormatError(`${label} is not JSON: ${e.message}`);
+  }
+  const files = [...new Set(Object.values(map ?? {}))].sort();
+  if (!files.length || files.some((f) => typeof f !== 'string' || !/^[^\\/]+$/.test(f) || f.startsWith('.'))) {
+    throw new ModelFormatError(`${label}: "weight_map" must map tensor names to file names in the same folder`);
+  }
+  return files;
+}
+
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
-const HUB_ID_WITH_FILE = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)\/(.+\.(?:gguf|safetensors))$/;
+const HUB_ID_WITH_FILE = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)\/(.+\.(?:gguf|safetensors|bin|pt|index\.json))$/;
 
 /** The hub base URL: option, else $XLMR_HUB_URL, else huggingface.co; no trailing slash. */
 export function hubBaseUrl(hubUrl, env) {
@@ -71,7 +115,7 @@ function isBinaryLike(s) {
 
 function layoutOfName(name) {
   if (/\.gguf$/i.test(name)) return 'file';
-  if (/\.safetensors$/i.test(name)) return 'weights-in-folder';
+  if (/\.(?:safetensors|bin|pt|index\.json)$/i.test(name)) return 'weights-in-folder';
   return 'folder';
 }
 
