@@ -1,12 +1,14 @@
 /* PyTorch checkpoints (torch.save's zip of a state dict, saved by python3-torch: tests/torch/make_checkpoints.py)
  * load bit-identical to the same weights from safetensors: F32, F16, BF16, tied and untied decoder, a view at an
  * offset into a larger storage, the zip rewritten with sizes in its local headers and another entry order; for
- * every chunk size test_loader uses and through dest/room. The named errors: a foreign global, the legacy format,
+ * every chunk size test_loader uses and through dest/room. Sharded: a .bin pair, a safetensors pair and a mixed
+ * pair into one loader. The named errors: a foreign global, the legacy format,
  * truncation anywhere, a storage shorter than its tensor, a non-contiguous view. */
 #include "loader.h"
 #include "model.h"
 #include "safetensors.h"
 #include "test.h"
+#include "test_safetensors.h"
 
 static unsigned char *cfg, *spm;
 static size_t cfg_n, spm_n;
@@ -206,6 +208,29 @@ static void check_shards(void) {
         }
         model_free(ref);
     }
+    /* the same split as safetensors files, and a safetensors first shard with the .bin second */
+    static rw_entry all[64], part[2][64];
+    const int n_all = st_entries(st, all, 64);
+    int n_part[2] = {0, 0};
+    for (int i = 0; i < n_all; i++) {
+        const int second = !strstr(all[i].name, "embeddings.") && !strstr(all[i].name, "layer.0.");
+        part[second][n_part[second]++] = all[i];
+    }
+    size_t st_sizes[2];
+    unsigned char *st_files[2] = {st_write(part[0], n_part[0], &st_sizes[0]), st_write(part[1], n_part[1], &st_sizes[1])};
+    unsigned char *mixed[2] = {st_files[0], files[1]};
+    const size_t mixed_sizes[2] = {st_sizes[0], sizes[1]};
+    for (int dt = 0; dt < 3; dt += 2) {
+        xlmr_model *ref = load(st, st_n, 0, dt, msg), *a = load_shards(st_files, st_sizes, 2, 4096, dt, msg);
+        CHECK(a && same_block(ref, a), "safetensors shards dtype %d: %s", dt, a ? "block differs" : msg);
+        xlmr_model *b = load_shards(mixed, mixed_sizes, 2, 7, dt, msg);
+        CHECK(b && same_block(ref, b), "safetensors + .bin shards dtype %d: %s", dt, b ? "block differs" : msg);
+        model_free(ref);
+        model_free(a);
+        model_free(b);
+    }
+    free(st_files[0]);
+    free(st_files[1]);
     xlmr_model *m = load_shards(files, sizes, 1, 4096, XLMR_DTYPE_Q8_0, msg);
     CHECK(!m && strstr(msg, "is in none of the files"), "one shard of two: %s", msg);
     model_free(m);
