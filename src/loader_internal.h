@@ -73,6 +73,9 @@ struct xlmr_loader {
     uint8_t sink[LD_SINK_BYTES];
 };
 
+/* Appends "; the bytes look like ..." to ld->err's message when the first bytes of a rejected file are recognisable
+ * (an HTML page, JSON, a zip, gzip ...); want_json: JSON is what was expected. */
+void ld_hint(xlmr_loader *ld, const uint8_t *b, size_t n, int want_json);
 /* Marks the loader failed with the error in ld->err; returns the status. */
 int ld_fail(xlmr_loader *ld);
 /* A new segment at the end of ld->segs (cap: its capacity, grown here); NULL when out of memory. */
