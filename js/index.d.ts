@@ -94,7 +94,7 @@ export interface ModelConfig {
 export interface LoadInfo {
   /** 'cache' when the converted model came from the cache. */
   source: 'origin' | 'cache';
-  format: 'gguf' | 'safetensors' | null;
+  format: 'gguf' | 'safetensors' | 'pytorch' | null;
   /** True when float safetensors were converted while loading. */
   converted: boolean;
   /** Where the converted model was cached, if it was. */
