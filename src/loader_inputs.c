@@ -69,19 +69,26 @@ int xlmr_loader_set_pooling(xlmr_loader *ld, const char *json, size_t n, int nor
     return XLMR_OK;
 }
 
-int xlmr_loader_set_tokenizer(xlmr_loader *ld, const uint8_t *bytes, size_t n) {
-    const int st = host_input(ld, bytes, n, "tokenizer model", 0);
-    if (st >= 0) return st;
-    tok_tokenizer *t = NULL;
-    xlmr_error e = {0};
-    if (tok_from_spm_model(bytes, n, &t, &e) != XLMR_OK) {
-        xlmr_fail(&ld->err, e.code ? e.code : XLMR_ERR_FORMAT, "tokenizer model: %s", e.msg);
-        if (ld->err.code == XLMR_ERR_FORMAT) ld_hint(ld, bytes, n, 0);
+/* The tokenizer built from the host's bytes by the constructor for their format replaces any earlier one; its error
+ * becomes the loader's (prefix: what to put before the constructor's message). */
+static int take_tokenizer(xlmr_loader *ld, xlmr_status st, tok_tokenizer *t, const xlmr_error *e, const char *prefix,
+                          const uint8_t *bytes, size_t n) {
+    if (st != XLMR_OK) {
+        xlmr_fail(&ld->err, e->code ? e->code : XLMR_ERR_FORMAT, "%s%s", prefix, e->msg);
+        if (*prefix && ld->err.code == XLMR_ERR_FORMAT) ld_hint(ld, bytes, n, 0);
         return ld_fail(ld);
     }
     tok_free(ld->tok);
     ld->tok = t;
     return XLMR_OK;
+}
+
+int xlmr_loader_set_tokenizer(xlmr_loader *ld, const uint8_t *bytes, size_t n) {
+    const int st = host_input(ld, bytes, n, "tokenizer model", 0);
+    if (st >= 0) return st;
+    tok_tokenizer *t = NULL;
+    xlmr_error e = {0};
+    return take_tokenizer(ld, tok_from_spm_model(bytes, n, &t, &e), t, &e, "tokenizer model: ", bytes, n);
 }
 
 int xlmr_loader_set_tokenizer_json(xlmr_loader *ld, const char *json, size_t n) {
@@ -89,12 +96,5 @@ int xlmr_loader_set_tokenizer_json(xlmr_loader *ld, const char *json, size_t n) 
     if (st >= 0) return st;
     tok_tokenizer *t = NULL;
     xlmr_error e = {0};
-    if (tok_from_hf_json(json, n, &t, &e) != XLMR_OK) {
-        xlmr_fail(&ld->err, e.code ? e.code : XLMR_ERR_FORMAT, "%s", e.msg);
-        return ld_fail(ld);
-    }
-    tok_free(ld->tok);
-    ld->tok = t;
-    return XLMR_OK;
+    return take_tokenizer(ld, tok_from_hf_json(json, n, &t, &e), t, &e, "", (const uint8_t *)json, n);
 }
-
