@@ -4,6 +4,7 @@
 
 #include "json.h"
 #include "labels.h"
+#include "model_slots.h" /* model_hf_head_names_of */
 #include "xlmr.h" /* XLMR_POOL_* */
 
 static xlmr_status config_int(const json_value *root, const char *key, int required, int64_t dflt, int64_t lo,
@@ -130,6 +131,10 @@ xlmr_status config_from_hf_json(const char *json, size_t n, xlmr_config *c, xlmr
     /* BertModel's position ids run from 0 over every token; (XLM-)RoBERTa's from pad_token_id + 1 over non-pad ones */
     const json_value *mt = json_get(root, "model_type");
     c->bert_positions = mt && mt->type == JSON_STRING && mt->len == 4 && memcmp(mt->str, "bert", 4) == 0;
+    const json_value *arch = json_get(root, "architectures"); /* the first names the class the weights were saved from */
+    c->hf_head_names = arch && arch->type == JSON_ARRAY && arch->len > 0 && arch->items[0].type == JSON_STRING
+                           ? model_hf_head_names_of(arch->items[0].str, arch->items[0].len)
+                           : 0;
     if ((st = config_problem_type(root, c, err)) || (labels && (st = config_labels(root, labels, err)))) goto done;
     st = config_validate(c, err);
 done:

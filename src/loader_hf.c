@@ -27,6 +27,16 @@ static int find_head(xlmr_loader *ld, const st_tensor *ts, size_t n, xlmr_config
         const int64_t ne[2] = {t->shape[t->n_dims > 1 ? 1 : 0], t->n_dims > 1 ? t->shape[0] : 1}; /* (columns, rows) */
         if (!ld_note_head(ld, &c->head, model_slot_head(c, s), format) || !ld_note_labels(ld, c, s, ne)) return 0;
     }
+    int named;
+    const char *arch = model_hf_architecture(c, &named);
+    if (arch && c->head != named) {
+        char hn[128];
+        int first = 0;
+        while (model_slot_head(c, first) != named) first++; /* the head's first row: the one a reader looks for */
+        xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: config.json's architectures is %s but the weights have no %s", format,
+                  arch, model_slot_hf_name(c, first, hn, sizeof hn));
+        return 0;
+    }
     return 1;
 }
 

@@ -44,6 +44,57 @@ static int head_rows_total(void) {
     return n;
 }
 
+/* Heads under the Hugging Face names of an architecture (tensor_table.h's XLMR_HF_HEAD_ARCHITECTURES): each name
+ * goes with the head row of the same xlmr_weights field. */
+typedef struct hf_name {
+    uint16_t offset; /* of the field in xlmr_weights */
+    const char *hf;
+} hf_name;
+typedef struct hf_head_names {
+    const char *architecture;
+    int head; /* XLMR_HEAD_* */
+    const hf_name *names;
+    int n;
+} hf_head_names;
+#define HF_NAME(field, hf) {(uint16_t)offsetof(xlmr_weights, field), hf},
+#define HF_NAMES(arch, ID, list) static const hf_name hf_names_##ID[] = {list(HF_NAME)};
+XLMR_HF_HEAD_ARCHITECTURES(HF_NAMES)
+#define HF_ENTRY(arch, ID, list) {arch, XLMR_HEAD_##ID, hf_names_##ID, (int)(sizeof hf_names_##ID / sizeof(hf_name))},
+static const hf_head_names hf_heads[] = {XLMR_HF_HEAD_ARCHITECTURES(HF_ENTRY)};
+#undef HF_NAME
+#undef HF_NAMES
+#undef HF_ENTRY
+
+int32_t model_hf_head_names_of(const char *architecture, size_t len) {
+    for (size_t i = 0; i < sizeof hf_heads / sizeof hf_heads[0]; i++)
+        if (strlen(hf_heads[i].architecture) == len && memcmp(hf_heads[i].architecture, architecture, len) == 0)
+            return (int32_t)i + 1;
+    return 0;
+}
+
+/* The architecture's names for c's heads, or NULL for the table's own. */
+static const hf_head_names *hf_names_of(const xlmr_config *c) {
+    const int k = c->hf_head_names;
+    return k > 0 && k <= (int)(sizeof hf_heads / sizeof hf_heads[0]) ? &hf_heads[k - 1] : NULL;
+}
+
+const char *model_hf_architecture(const xlmr_config *c, int *head) {
+    const hf_head_names *v = hf_names_of(c);
+    *head = v ? v->head : XLMR_HEAD_NONE;
+    return v ? v->architecture : NULL;
+}
+
+/* The '|'-separated Hugging Face names of head h's row j under c's architecture; NULL: not looked for (a head other
+ * than the architecture's, or a row it does not name). */
+static const char *head_row_hf(const xlmr_config *c, const head_desc *h, int j) {
+    const hf_head_names *v = hf_names_of(c);
+    if (!v) return h->rows[j].hf;
+    if (h->head != v->head) return NULL;
+    for (int k = 0; k < v->n; k++)
+        if (v->names[k].offset == h->rows[j].offset) return v->names[k].hf;
+    return NULL;
+}
+
 /* slot i past the layers: which head and which of its rows */
 static const head_desc *head_of(int i, int *row) {
     for (int h = 0; h < N_HEADS; h++) {
@@ -202,8 +253,10 @@ int model_slot_find_hf(const xlmr_config *c, const char *name, size_t len, int *
         if (hf_names_match(desc_embeddings[i].hf, name, len, rank)) return i;
     int first = N_EMBEDDINGS + N_PER_LAYER * c->num_layers;
     for (int h = 0; h < N_HEADS; first += heads[h].n, h++)
-        for (int j = 0; j < heads[h].n; j++)
-            if (hf_names_match(heads[h].rows[j].hf, name, len, rank)) return first + j;
+        for (int j = 0; j < heads[h].n; j++) {
+            const char *names = head_row_hf(c, &heads[h], j);
+            if (names && hf_names_match(names, name, len, rank)) return first + j;
+        }
     size_t p;
     const int64_t l = layer_prefix(name, len, "encoder.layer.", &p);
     if (l < 0) return MODEL_HF_UNKNOWN;
@@ -215,19 +268,21 @@ int model_slot_find_hf(const xlmr_config *c, const char *name, size_t len, int *
 
 const char *model_slot_hf_name(const xlmr_config *c, int i, char *buf, size_t n) {
     const int first_head = N_EMBEDDINGS + N_PER_LAYER * c->num_layers;
-    const tensor_desc *d;
+    const char *names;
     char layer[32] = "";
-    if (i < N_EMBEDDINGS) d = &desc_embeddings[i];
+    if (i < N_EMBEDDINGS) names = desc_embeddings[i].hf;
     else if (i < first_head) {
-        d = &desc_layer[(i - N_EMBEDDINGS) % N_PER_LAYER];
+        names = desc_layer[(i - N_EMBEDDINGS) % N_PER_LAYER].hf;
         snprintf(layer, sizeof layer, "encoder.layer.%d.", (i - N_EMBEDDINGS) / N_PER_LAYER);
     } else {
         int row;
-        d = &head_of(i - first_head, &row)->rows[row];
+        const head_desc *h = head_of(i - first_head, &row);
+        names = head_row_hf(c, h, row);
+        if (!names) names = h->rows[row].hf;
     }
-    const char *bar = strchr(d->hf, '|');
-    const int len = bar ? (int)(bar - d->hf) : (int)strlen(d->hf);
-    snprintf(buf, n, "%s%s%.*s", i < first_head ? "roberta." : "", layer, len, d->hf);
+    const char *bar = strchr(names, '|');
+    const int len = bar ? (int)(bar - names) : (int)strlen(names);
+    snprintf(buf, n, "%s%s%.*s", i < first_head ? "roberta." : "", layer, len, names);
     return buf;
 }
 

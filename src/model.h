@@ -73,6 +73,8 @@ typedef struct xlmr_config {
     int32_t problem_type; /* XLMR_PROBLEM_*: config.json's problem_type, how scores come from the logits */
     int32_t pooling;      /* embed's default pooling (XLMR_POOL_*) from the model's files, -1: none said */
     int32_t normalize;    /* embed's default L2 normalisation from the model's files, -1: none said */
+    int32_t hf_head_names; /* 1 + the XLMR_HF_HEAD_ARCHITECTURES entry config.json's architectures names, 0: none
+                            * (Hugging Face names only; GGUF files do not need it) */
 } xlmr_config;
 
 /* config.json's problem_type (absent: the pipelines decide from num_labels). */

@@ -79,6 +79,10 @@ int64_t model_slot_label_count(const xlmr_config *c, int i, const int64_t ne[2])
  * slot's names in *rank (0 = preferred), or a negative MODEL_HF_* code. */
 enum { MODEL_HF_UNKNOWN = -1, MODEL_HF_BAD_LAYER = -2 };
 int model_slot_find_hf(const xlmr_config *c, const char *name, size_t len, int *rank);
+/* config.hf_head_names for a config.json "architectures" name: 1 + its XLMR_HF_HEAD_ARCHITECTURES entry, 0 if none. */
+int32_t model_hf_head_names_of(const char *architecture, size_t len);
+/* The architecture c->hf_head_names names and, in *head, its head; NULL (and XLMR_HEAD_NONE) without one. */
+const char *model_hf_architecture(const xlmr_config *c, int *head);
 /* The preferred Hugging Face name of slot i, with the "roberta." prefix outside the heads, for messages. */
 const char *model_slot_hf_name(const xlmr_config *c, int i, char *buf, size_t n);
 

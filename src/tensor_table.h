@@ -71,6 +71,14 @@
     X(cls_out, "cls.output.weight", "classifier.out_proj.weight", TENSOR_DIM_H, TENSOR_DIM_LABELS, TENSOR_MATRIX, 0) \
     X(cls_out_b, "cls.output.bias", "classifier.out_proj.bias", TENSOR_DIM_LABELS, TENSOR_DIM_1, TENSOR_VECTOR, 0)
 
+/* BertForSequenceClassification is the same computation under BERT's names: BertPooler (dense + tanh on the [CLS] row
+ * of the last layer) is classifier.dense, its classifier (num_labels x H, after a dropout) is out_proj. Y(field, hf)
+ * gives SEQ_CLS's rows, in their order, these Hugging Face names; GGUF keeps SEQ_CLS's names, which mean in
+ * llama.cpp's graph what they mean here (cls: dense then tanh on the first row; cls.output: the labels). */
+#define XLMR_HF_NAMES_BERT_SEQ_CLS(Y)                                                                                \
+    Y(cls_dense, "pooler.dense.weight") Y(cls_dense_b, "pooler.dense.bias") Y(cls_out, "classifier.weight")          \
+    Y(cls_out_b, "classifier.bias")
+
 /* XLMRobertaForTokenClassification: one linear layer on every row (names of ours in GGUF). */
 #define XLMR_TENSORS_HEAD_TOKEN_CLS(X)                                                                               \
     X(token_cls, "token_cls.weight", "classifier.weight", TENSOR_DIM_H, TENSOR_DIM_LABELS, TENSOR_MATRIX, 0)          \
@@ -99,6 +107,14 @@
     H(TOKEN_CLS, token_cls, "token-classification")                                                                  \
     H(QA, qa, "question-answering")                                                                                  \
     H(M3, m3, "bge-m3")
+
+/* Hugging Face heads named by config.json's "architectures" because their tensor names alone are ambiguous:
+ * A(architecture, ID, names), names an XLMR_HF_NAMES_* list of head ID's rows. With one of these architectures only
+ * that head's names are looked for, so "classifier.weight" is BertForSequenceClassification's output layer and not
+ * XLMRobertaForTokenClassification's, and the pooler every BertModel checkpoint carries (and no other head reads)
+ * is a head's tensor only here. BertForTokenClassification and BertForQuestionAnswering need no entry: their names
+ * and computation are XLM-R's ("classifier" and "qa_outputs" on every row). */
+#define XLMR_HF_HEAD_ARCHITECTURES(A) A("BertForSequenceClassification", SEQ_CLS, XLMR_HF_NAMES_BERT_SEQ_CLS)
 
 /* A made-up tensor for the table's own test (tests/c/test_tensor_table.c, built with -DXLMR_TEST_EXTRA_TENSOR):
  * one row here is all it takes for a tensor to be loaded from both formats, checked and written. */

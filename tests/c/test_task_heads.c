@@ -272,6 +272,78 @@ static void check_m3(void) {
     free(hf.data);
 }
 
+/* config.json of architecture arch (the fixture's with its XLMRobertaForMaskedLM replaced) */
+static char *config_arch(const char *arch, size_t *n) {
+    static const char was[] = "XLMRobertaForMaskedLM";
+    const char *at = strstr((const char *)cfg_base, was);
+    if (!at) return NULL;
+    const size_t head = (size_t)(at - (const char *)cfg_base), tail = cfg_base_n - head - strlen(was);
+    char *c = malloc(cfg_base_n + strlen(arch) + 1);
+    memcpy(c, cfg_base, head);
+    memcpy(c + head, arch, strlen(arch));
+    memcpy(c + head + strlen(arch), at + strlen(was), tail);
+    *n = head + strlen(arch) + tail;
+    return c;
+}
+
+/* BertForSequenceClassification: BertPooler (dense + tanh on the first row) and classifier, chosen by config.json's
+ * architectures; the same tensors under another architecture are the token classifier, the pooler unused. */
+static void check_bert_classifier(void) {
+    head_file hf = {{"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"},
+                    {H, 2}, 2, NULL};
+    size_t wn, cn;
+    unsigned char *w = model_file(&hf, &wn);
+    char *cfg = config_arch("BertForSequenceClassification", &cn);
+    char msg[XLMR_ERROR_MSG_MAX];
+    xlmr_model *m = load(w, wn, cfg, cn, XLMR_DTYPE_F32, msg);
+    CHECK(m && m->config.head == XLMR_HEAD_SEQ_CLS && m->config.num_labels == 2, "BERT classifier loads: %s", msg);
+    if (m) {
+        float logits[2 * 2], cls[2 * H], midf[2 * H];
+        double mid[2 * H], ref[2 * 2];
+        CHECK(xlmr_classify(m, ids, lengths, 2, 12, logits) == 0, "classify: %s", xlmr_model_error(m));
+        CHECK(xlmr_embed(m, ids, lengths, 2, 12, XLMR_POOL_CLS, 0, cls) == 0, "embed: %s", xlmr_model_error(m));
+        linear_ref(cls, 2, hf.data, hf.data + H * H, H, 1, mid);
+        for (int i = 0; i < 2 * H; i++) midf[i] = (float)mid[i];
+        linear_ref(midf, 2, hf.data + H * H + H, hf.data + H * H + H + 2 * H, 2, 0, ref);
+        CHECK(worst_diff(logits, ref, 4) < 1e-5, "F32 pooler + classifier logits within 1e-5: %g",
+              worst_diff(logits, ref, 4));
+        xlmr_model *g = reload_gguf(m, msg);
+        float glogits[4];
+        CHECK(g && g->config.head == XLMR_HEAD_SEQ_CLS && xlmr_classify(g, ids, lengths, 2, 12, glogits) == 0 &&
+                  memcmp(glogits, logits, sizeof glogits) == 0, "GGUF round trip (cls.*): %s", msg);
+        xlmr_model_free(g);
+    }
+    xlmr_model_free(m);
+    free(cfg);
+    cfg = config_arch("XLMRobertaForTokenClassification", &cn);
+    m = load(w, wn, cfg, cn, XLMR_DTYPE_F32, msg);
+    CHECK(m && m->config.head == XLMR_HEAD_TOKEN_CLS && m->config.num_labels == 2,
+          "the same names as a token classifier (pooler unused): %s", msg);
+    xlmr_model_free(m);
+    free(cfg);
+    free(w);
+    free(hf.data);
+    /* XLM-R's classifier names under BERT's architecture: the pooler is named as missing */
+    head_file xl = {{"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
+                     "classifier.out_proj.bias"}, {H, 2}, 2, NULL};
+    w = model_file(&xl, &wn);
+    cfg = config_arch("BertForSequenceClassification", &cn);
+    CHECK(!load(w, wn, cfg, cn, XLMR_DTYPE_F32, msg) && strstr(msg, "pooler.dense.weight"), "no pooler: %s", msg);
+    free(cfg);
+    free(w);
+    free(xl.data);
+    /* a BertModel's pooler alone is no head */
+    head_file pooler = {{"bert.pooler.dense.weight", "bert.pooler.dense.bias", NULL, NULL}, {H, 0}, 1, NULL};
+    w = model_file(&pooler, &wn);
+    cfg = config_arch("BertModel", &cn);
+    m = load(w, wn, cfg, cn, XLMR_DTYPE_F32, msg);
+    CHECK(m && m->config.head == XLMR_HEAD_NONE, "BertModel with a pooler: no head (%s)", msg);
+    xlmr_model_free(m);
+    free(cfg);
+    free(w);
+    free(pooler.data);
+}
+
 static void check_errors(void) {
     size_t cn, wn;
     char *cfg = config_with("", &cn);
@@ -300,6 +372,7 @@ int main(void) {
     check_token_head("classifier.weight", "classifier.bias", 7, 0);
     check_token_head("qa_outputs.weight", "qa_outputs.bias", 2, 1);
     check_m3();
+    check_bert_classifier();
     check_errors();
     free(fixture);
     free(cfg_base);

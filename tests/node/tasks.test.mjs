@@ -13,7 +13,7 @@ import { engineLogits, disposeEngines } from './helpers/head-logits.mjs';
 // a head's logits inherit that, scores (softmax / sigmoid, slopes <= 1) a little less.
 const LOGIT_TOL = 1e-4;
 const SCORE_TOL = 1e-5;
-const NAMES = ['sentiment', 'topics', 'stars', 'reranker', 'nli', 'ner', 'qa'];
+const NAMES = ['sentiment', 'topics', 'stars', 'reranker', 'nli', 'ner', 'qa', 'bert-sentiment'];
 
 const folders = Object.fromEntries(NAMES.map((n) => [n, headModelFolder(n)]));
 after(() => { for (const f of Object.values(folders)) f.remove(); });
@@ -184,6 +184,23 @@ for (const worker of [false, true]) {
     assert.ok(Array.isArray(await ner.tokenClassify('text')));
   });
 }
+
+test('bert-sentiment: a BertForSequenceClassification through pipeline() and through its GGUF gives the same outputs', async () => {
+  const m = await model('bert-sentiment');
+  assert.equal(m.config.head, 'text-classification');
+  const text = 'The capital of France is Paris.';
+  const cls = await pipeline('text-classification', m);
+  assert.deepEqual(await cls(text, { top_k: null }), await m.classify(text, { topK: null }));
+  const chunks = [];
+  for await (const c of m.exportGguf()) chunks.push(Uint8Array.from(c));
+  const g = await load(Buffer.concat(chunks), { worker: false, cache: false });
+  try {
+    assert.deepEqual(g.config.labels, m.config.labels);
+    for (const c of golden('bert-sentiment').cases.slice(0, 8)) assert.deepEqual(await run(g, c), await run(m, c), c.name);
+  } finally {
+    await g.dispose();
+  }
+});
 
 test('a masked LM refuses the task calls, naming its head', async () => {
   const m = await load(new URL('../fixtures/', import.meta.url).pathname, { worker: false, dtype: 'f32', cache: false });

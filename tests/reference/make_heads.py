@@ -7,12 +7,14 @@ the fixture encoder (tests/fixtures/model.safetensors, H = 64) and what Hugging 
   architectures, id2label / label2id and problem_type.
 - The encoder is xlmr_reference.Encoder (PyTorch, float32), checked here against model_cases.jsonl's
   last_hidden_state before anything is written; the heads are XLMRobertaClassificationHead (dense, tanh,
-  out_proj on <s>), the token classifier's and QA's Linear on every row.
+  out_proj on <s>), the token classifier's and QA's Linear on every row; bert-sentiment is a
+  BertForSequenceClassification (config model_type bert; the test folders carry the encoder under "bert." names with
+  the position table's first pad_token_id + 1 rows dropped) with BertPooler + classifier.
 - Tokens, offsets, pairs and windows: xlmr_reference.Tokenizer (python3-sentencepiece, the fast tokenizer's rules).
 - Outputs: pipelines.py, the pipelines' post-processing ported from transformers' source.
 
 Usage (from the repository root, with Debian's python3-torch, python3-numpy, python3-sentencepiece):
-    /usr/bin/python3 tests/reference/make_heads.py
+    /usr/bin/python3 tests/reference/make_heads.py [NAME ...]      (only these fixtures; all by default)
 """
 import json
 import os
@@ -37,9 +39,10 @@ MODELS = {
     'nli': {'kind': 'sequence', 'labels': ['contradiction', 'neutral', 'entailment'], 'seed': 15},
     'ner': {'kind': 'token', 'labels': ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG'], 'seed': 16},
     'qa': {'kind': 'qa', 'labels': None, 'n': 2, 'seed': 17},
+    'bert-sentiment': {'kind': 'bert_sequence', 'labels': ['negative', 'positive'], 'seed': 18},
 }
 ARCH = {'sequence': 'XLMRobertaForSequenceClassification', 'token': 'XLMRobertaForTokenClassification',
-        'qa': 'XLMRobertaForQuestionAnswering'}
+        'qa': 'XLMRobertaForQuestionAnswering', 'bert_sequence': 'BertForSequenceClassification'}
 
 TEXTS = {
     'en': 'The capital of France is Paris.',
@@ -73,6 +76,9 @@ def make_head(name, spec, H):
     if spec['kind'] == 'sequence':
         return {'classifier.dense.weight': rnd(H, H, std=0.2), 'classifier.dense.bias': rnd(H, std=0.1),
                 'classifier.out_proj.weight': rnd(n, H, std=0.3), 'classifier.out_proj.bias': rnd(n, std=0.1)}
+    if spec['kind'] == 'bert_sequence':  # BertPooler (under the model's "bert." prefix) and the classifier
+        return {'bert.pooler.dense.weight': rnd(H, H, std=0.2), 'bert.pooler.dense.bias': rnd(H, std=0.1),
+                'classifier.weight': rnd(n, H, std=0.3), 'classifier.bias': rnd(n, std=0.1)}
     prefix = 'classifier' if spec['kind'] == 'token' else 'qa_outputs'
     return {prefix + '.weight': rnd(n, H, std=0.3), prefix + '.bias': rnd(n, std=0.1)}
 
@@ -86,6 +92,9 @@ def write_model(name, spec, head, base_cfg):
         cfg['label2id'] = {l: i for i, l in enumerate(spec['labels'])}
     if spec.get('problem_type'):
         cfg['problem_type'] = spec['problem_type']
+    if spec['kind'] == 'bert_sequence':  # a BertModel: positions from 0, the table without XLM-R's pad_id + 1 rows
+        cfg['model_type'] = 'bert'
+        cfg['max_position_embeddings'] = base_cfg['max_position_embeddings'] - base_cfg['pad_token_id'] - 1
     with open(f'{OUT}/{name}/config.json', 'w') as f:
         json.dump(cfg, f, indent=2, sort_keys=True)
         f.write('\n')
@@ -123,7 +132,7 @@ class Builder:
         cases = []
         for key in ('en', 'de', 'ar', 'ko', 'ru'):
             w = self.tok.single(TEXTS[key])
-            lg = self.logits('sequence', head, w)
+            lg = self.logits(spec['kind'], head, w)
             cases.append({'name': f'{key}_default', 'op': 'classify', 'input': TEXTS[key], 'options': {}, 'ids': [w['ids']],
                           'logits': [f32(lg)], 'expected': [P.classify_one(lg, labels, pt)]})
             cases.append({'name': f'{key}_all', 'op': 'classify', 'input': TEXTS[key], 'options': {'topK': None}, 'ids': [w['ids']],
@@ -134,13 +143,13 @@ class Builder:
                               'expected': P.classify_one(lg, labels, pt, function_to_apply=fn, top_k=2, legacy=False)})
         batch = [TEXTS['fr'], TEXTS['ja'], TEXTS['en2']]
         ws = [self.tok.single(t) for t in batch]
-        lgs = [self.logits('sequence', head, w) for w in ws]
+        lgs = [self.logits(spec['kind'], head, w) for w in ws]
         cases.append({'name': 'batch_default', 'op': 'classify', 'input': batch, 'options': {}, 'ids': [w['ids'] for w in ws],
                       'logits': [f32(l) for l in lgs], 'expected': [P.classify_one(l, labels, pt) for l in lgs]})
         cases.append({'name': 'batch_top1', 'op': 'classify', 'input': batch, 'options': {'topK': 1}, 'ids': [w['ids'] for w in ws],
                       'logits': [f32(l) for l in lgs], 'expected': [P.classify_one(l, labels, pt, top_k=1, legacy=False) for l in lgs]})
         w = self.tok.pair_windows(TEXTS['en'], TEXTS['fr'], MAX_TOKENS, 'longest_first')[0]
-        lg = self.logits('sequence', head, w)
+        lg = self.logits(spec['kind'], head, w)
         cases.append({'name': 'pair_default', 'op': 'classify', 'input': {'text': TEXTS['en'], 'textPair': TEXTS['fr']}, 'options': {},
                       'ids': [w['ids']], 'logits': [f32(lg)], 'expected': P.classify_one(lg, labels, pt)})
         return cases
@@ -267,7 +276,10 @@ def main():
     text_long = long_text(tok)
     base_cfg = json.load(open(f'{FIXTURES}/config.json'))
     b = Builder(enc, tok)
+    only = sys.argv[1:]  # names to write; all by default
     for name, spec in MODELS.items():
+        if only and name not in only:
+            continue
         head = make_head(name, spec, base_cfg['hidden_size'])
         write_model(name, spec, head, base_cfg)
         labels = spec['labels'] or [f'LABEL_{i}' for i in range(spec['n'])]
@@ -275,7 +287,7 @@ def main():
             cases = b.rerank_cases(head) + b.classify_cases(name, spec, head)[:3]
         elif name == 'nli':
             cases = b.zero_shot_cases(head, labels) + b.classify_cases(name, spec, head)[:2]
-        elif spec['kind'] == 'sequence':
+        elif spec['kind'] in ('sequence', 'bert_sequence'):
             cases = b.classify_cases(name, spec, head)
         elif spec['kind'] == 'token':
             cases = b.ner_cases(head, labels, text_long)
@@ -288,6 +300,10 @@ def main():
                  '(tests/reference/pipelines.py). Options use this package\'s names (topK = top_k, functionToApply = '
                  'function_to_apply, aggregationStrategy = aggregation_strategy, maxSeqLen = max_seq_len, docStride = doc_stride, '
                  'maxAnswerLen = max_answer_len, handleImpossibleAnswer, alignToWords; rerank: sigmoid of the single logit).')
+        if spec['kind'] == 'bert_sequence':
+            about += (' The model is a BertModel: the fixture encoder under "bert." names with its position table less '
+                      'XLM-R\'s pad_token_id + 1 leading rows (position ids from 0), which gives the same hidden states row '
+                      'for row; the head is BertPooler (dense, tanh on the first row) then the classifier.')
         with open(f'{OUT}/{name}/golden.json', 'w', encoding='utf-8') as f:
             json.dump({'about': about, 'labels': labels, 'problemType': spec.get('problem_type'), 'cases': cases}, f,
                       ensure_ascii=False, separators=(',', ':'))

@@ -239,8 +239,12 @@ class Encoder:
 
 @torch.no_grad()
 def head_logits(kind, head, hidden):
-    """XLMRobertaClassificationHead on the <s> row (num_labels), or a Linear on every row (T, n)."""
+    """XLMRobertaClassificationHead on the <s> row (num_labels); BertForSequenceClassification's BertPooler (dense, tanh
+    on the first row) then its classifier (dropout is the identity in eval); or a Linear on every row (T, n)."""
     t = {k: torch.from_numpy(v.copy()) for k, v in head.items()}
+    if kind == 'bert_sequence':
+        pooled = torch.tanh(hidden[0] @ t['bert.pooler.dense.weight'].T + t['bert.pooler.dense.bias'])
+        return (pooled @ t['classifier.weight'].T + t['classifier.bias']).numpy()
     if kind == 'sequence':
         x = torch.tanh(hidden[0] @ t['classifier.dense.weight'].T + t['classifier.dense.bias'])
         return (x @ t['classifier.out_proj.weight'].T + t['classifier.out_proj.bias']).numpy()

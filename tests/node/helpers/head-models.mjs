@@ -1,5 +1,5 @@
 // Model folders for the task-head tests, assembled at run time: the fixture encoder's roberta.* tensors
-// (tests/fixtures/model.safetensors) plus one head's tensors (tests/fixtures/heads/<name>/head.safetensors)
+// (tests/fixtures/model.safetensors; as a BertModel for a model_type bert config) plus one head's tensors (tests/fixtures/heads/<name>/head.safetensors)
 // written as one safetensors file, with the head's config.json and the fixture tokenizer.
 
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
@@ -40,13 +40,31 @@ export function writeSafetensors(tensors) {
   return Buffer.concat([len, h, ...blobs]);
 }
 
+/** The XLM-R encoder as a BertModel (config model_type bert): "bert." names, the position table without its first
+ * pad_token_id + 1 rows (BERT's position ids start at 0), which gives the same hidden states. */
+function asBertModel(encoder, cfg) {
+  const out = {};
+  const drop = encoder['roberta.embeddings.position_embeddings.weight'].shape[0] - cfg.max_position_embeddings;
+  for (const [k, t] of Object.entries(encoder)) {
+    const name = `bert.${k.slice('roberta.'.length)}`;
+    if (!k.endsWith('position_embeddings.weight')) out[name] = t;
+    else {
+      const row = t.bytes.byteLength / t.shape[0];
+      out[name] = { dtype: t.dtype, shape: [t.shape[0] - drop, t.shape[1]], bytes: t.bytes.subarray(drop * row) };
+    }
+  }
+  return out;
+}
+
 /** A temporary model folder for head `name` (encoder without the fill-mask head); remove() deletes it. */
 export function headModelFolder(name) {
   const dir = mkdtempSync(join(tmpdir(), `xlmr-head-${name}-`));
   const encoder = readSafetensors(join(FIXTURES, 'model.safetensors'));
   for (const k of Object.keys(encoder)) if (!k.startsWith('roberta.')) delete encoder[k];
   const head = readSafetensors(join(FIXTURES, 'heads', name, 'head.safetensors'));
-  writeFileSync(join(dir, 'model.safetensors'), writeSafetensors({ ...encoder, ...head }));
+  const cfg = JSON.parse(readFileSync(join(FIXTURES, 'heads', name, 'config.json'), 'utf8'));
+  const tensors = cfg.model_type === 'bert' ? asBertModel(encoder, cfg) : encoder;
+  writeFileSync(join(dir, 'model.safetensors'), writeSafetensors({ ...tensors, ...head }));
   copyFileSync(join(FIXTURES, 'heads', name, 'config.json'), join(dir, 'config.json'));
   copyFileSync(join(FIXTURES, 'sentencepiece.bpe.model'), join(dir, 'sentencepiece.bpe.model'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
