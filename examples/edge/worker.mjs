@@ -16,7 +16,8 @@
 //   POST /qa         { "question": "…", "context": "…", "topK"?, "maxAnswerLen"?, "maxSeqLen"?, "docStride"?,
 //                      "handleImpossibleAnswer"?, "alignToWords"? } -> { "result": { score, start, end, answer } }
 //                    (a list when topK > 1 finds several)
-//   GET  /           -> { model config (config.head: the task it serves), how it was loaded, wasm memory in bytes }
+//   GET  /           -> { model config (config.head: the task it serves), how it was loaded (modelSource, loadMs,
+//                         loads: load attempts in this isolate), modelFileBytes, wasmMemoryBytes }
 //
 // The example serves one model, and a model file carries one head: fill-mask needs a masked LM, classify /
 // rerank / zero-shot a sequence classifier (rerank one with a single output, zero-shot an NLI one), ner a token
@@ -26,167 +27,50 @@
 //
 // Edge runtimes forbid compiling WebAssembly from bytes, so the core comes in as a module the runtime
 // compiled when it loaded the worker (`import … from '….wasm'` gives a WebAssembly.Module), and the model
-// runs in this isolate (`worker: false`: there is no Worker here). The model file is a data module (an
-// ArrayBuffer); load() copies it chunk by chunk into wasm memory. Loaded once per isolate, on first use.
+// runs in this isolate (`worker: false`: there is no Worker here).
+//
+// The model streams from object storage: the MODELS binding is an R2 bucket (Cloudflare: `MODELS.get(key)`
+// gives `{ body, size }`) or, where there is no R2 (workerd on its own, the tests), a service binding that
+// serves the file (`MODELS.fetch(url)`: a `disk` service, or an HTTP server). Which one is decided by what
+// the binding has: a service binding has fetch(), a bucket has not. The key is the MODEL_KEY var
+// (default DEFAULT_MODEL_KEY). load() copies each chunk of the stream into the wasm memory the C loader
+// sized from the GGUF header, so the isolate holds the model once; the size (`Content-Length`, the object's
+// `size`) is checked, so a stream cut short is an error, never a short model. Once per isolate, on first
+// use: requests that arrive while it loads wait on the same promise; a failed load answers 503 (a broken
+// stream, ERR_NETWORK) or 500 and the next request tries again.
+//
+// worker-bundled.mjs serves the same routes (handler.mjs) with the model bundled as a data module instead: no storage to set up, but the module's ArrayBuffer stays in the isolate beside the copy in wasm
+// memory, so the model counts twice against the isolate's memory.
 
-import { load, XlmrError } from '../../js/index.workerd.js';
-import wasmModule from '../../dist/xlmr.wasm';
-import modelBytes from './model.gguf';
+import { createWorker } from './handler.mjs';
 
-const MAX_BODY = 1 << 20; // bytes of JSON a request may carry
+const DEFAULT_MODEL_KEY = 'xlmr-tiny-random.q8_0.gguf';
 
-let modelPromise = null;
-let loadMs = 0;
+const setupError = (message) => Object.assign(new Error(message), { status: 500, code: 'ERR_SETUP' });
 
-function getModel() {
-  if (!modelPromise) {
-    const t0 = Date.now();
-    modelPromise = load(modelBytes, { worker: false, wasmModule, cache: false }).then(
-      (m) => { loadMs = Date.now() - t0; return m; },
-      (e) => { modelPromise = null; throw e; }, // a failed load is retried by the next request
-    );
-  }
-  return modelPromise;
-}
-
-function json(status, body) {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-  });
-}
-
-function fail(status, code, message) {
-  return json(status, { error: { code, message } });
-}
-
-// Input mistakes are the caller's (400); anything else is ours (500).
-const CLIENT_ERRORS = new Set(['ERR_NO_MASK', 'ERR_TOO_LONG', 'ERR_INVALID_ARGUMENT', 'ERR_UNSUPPORTED']);
-
-async function readJson(request) {
-  const type = request.headers.get('content-type') || '';
-  if (!/^application\/json\b/i.test(type)) throw Object.assign(new Error('send the body as application/json'), { status: 415, code: 'ERR_CONTENT_TYPE' });
-  const text = await request.text();
-  if (text.length > MAX_BODY) throw Object.assign(new Error(`the body is over ${MAX_BODY} bytes`), { status: 413, code: 'ERR_TOO_LARGE' });
-  try {
-    const v = JSON.parse(text);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v;
-  } catch (e) {
-    throw Object.assign(new Error(`the body is not a JSON object: ${e.message}`), { status: 400, code: 'ERR_BAD_JSON' });
-  }
-}
-
-const badRequest = (message) => Object.assign(new Error(message), { status: 400, code: 'ERR_INVALID_ARGUMENT' });
-
-/** Only the options the API knows, so a typo is an error rather than silently ignored. */
-function pick(body, allowed, required) {
-  const fields = [required].flat();
-  const opts = {};
-  for (const [k, v] of Object.entries(body)) {
-    if (fields.includes(k)) continue;
-    if (!allowed.includes(k)) throw badRequest(`unknown field ${JSON.stringify(k)}; known: ${[...fields, ...allowed].join(', ')}`);
-    opts[k] = v;
-  }
-  return opts;
-}
-
-function requireString(body, field) {
-  if (typeof body[field] !== 'string') throw badRequest(`${JSON.stringify(field)} must be a string`);
-  return body[field];
-}
-
-async function embed(request) {
-  const body = await readJson(request);
-  const { texts } = body;
-  if (typeof texts !== 'string' && !(Array.isArray(texts) && texts.length && texts.every((t) => typeof t === 'string'))) {
-    return fail(400, 'ERR_INVALID_ARGUMENT', '"texts" must be a string or a non-empty array of strings');
-  }
-  const opts = pick(body, ['pooling', 'normalize', 'truncation', 'batchSize'], 'texts');
-  if (opts.pooling === 'none') return fail(400, 'ERR_INVALID_ARGUMENT', 'pooling "none" is not served here; use "mean" or "cls"');
-  const model = await getModel();
-  const out = await model.embed(typeof texts === 'string' ? [texts] : texts, opts);
-  return json(200, { dims: model.config.hiddenSize, embeddings: out.map((v) => Array.from(v)) });
-}
-
-async function fillMask(request) {
-  const body = await readJson(request);
-  if (typeof body.text !== 'string') return fail(400, 'ERR_INVALID_ARGUMENT', '"text" must be a string containing <mask>');
-  const opts = pick(body, ['topK', 'truncation'], 'text');
-  const model = await getModel();
-  return json(200, { result: await model.fillMask(body.text, opts) });
-}
-
-async function classify(request) {
-  const body = await readJson(request);
-  if ((body.text === undefined) === (body.texts === undefined)) throw badRequest('give "text" (one input) or "texts" (an array of inputs)');
-  if (body.texts !== undefined && !(Array.isArray(body.texts) && body.texts.length)) throw badRequest('"texts" must be a non-empty array');
-  const opts = pick(body, ['topK', 'functionToApply', 'truncation'], ['text', 'texts']);
-  if (opts.topK === undefined) opts.topK = 1;
-  const model = await getModel();
-  return json(200, { result: await model.classify(body.text ?? body.texts, opts) });
-}
-
-async function rerank(request) {
-  const body = await readJson(request);
-  const query = requireString(body, 'query');
-  const opts = pick(body, ['topK', 'returnDocuments', 'rawScores', 'truncation', 'batchSize'], ['query', 'documents']);
-  const model = await getModel();
-  return json(200, { result: await model.rerank(query, body.documents, opts) });
-}
-
-async function zeroShot(request) {
-  const body = await readJson(request);
-  const text = requireString(body, 'text');
-  const opts = pick(body, ['hypothesisTemplate', 'multiLabel'], ['text', 'candidateLabels']);
-  const model = await getModel();
-  return json(200, { result: await model.zeroShot(text, body.candidateLabels, opts) });
-}
-
-async function ner(request) {
-  const body = await readJson(request);
-  const text = requireString(body, 'text');
-  const opts = pick(body, ['aggregationStrategy', 'ignoreLabels', 'stride'], 'text');
-  const model = await getModel();
-  return json(200, { result: await model.tokenClassify(text, opts) });
-}
-
-async function qa(request) {
-  const body = await readJson(request);
-  const question = requireString(body, 'question');
-  const context = requireString(body, 'context');
-  const opts = pick(body, ['topK', 'maxAnswerLen', 'maxSeqLen', 'docStride', 'handleImpossibleAnswer', 'alignToWords'], ['question', 'context']);
-  const model = await getModel();
-  return json(200, { result: await model.answer({ question, context }, opts) });
-}
-
-const ROUTES = {
-  '/embed': embed, '/fill-mask': fillMask, '/classify': classify, '/rerank': rerank, '/zero-shot': zeroShot, '/ner': ner, '/qa': qa,
-};
-
-async function info() {
-  const model = await getModel();
-  const stats = await model.stats();
-  return json(200, {
-    config: model.config, loadInfo: model.loadInfo, mode: model.mode, runtime: model.runtime,
-    loadMs, wasmMemoryBytes: stats.memoryBytes, modelFileBytes: modelBytes.byteLength,
-  });
-}
-
-export default {
-  async fetch(request) {
-    const { pathname } = new URL(request.url);
-    try {
-      if (Object.hasOwn(ROUTES, pathname)) {
-        if (request.method !== 'POST') return new Response('use POST\n', { status: 405, headers: { allow: 'POST' } });
-        return await ROUTES[pathname](request);
-      }
-      if (pathname === '/' && request.method === 'GET') return await info();
-      return fail(404, 'ERR_NOT_FOUND', `no route ${request.method} ${pathname}; POST one of ${Object.keys(ROUTES).join(', ')}, or GET /`);
-    } catch (e) {
-      if (e?.status) return fail(e.status, e.code, e.message);
-      if (e instanceof XlmrError) return fail(CLIENT_ERRORS.has(e.code) ? 400 : 500, e.code, e.message);
-      return fail(500, 'ERR_INTERNAL', String(e?.message ?? e));
+/** The model file from the MODELS binding -> { source (a Response with the size as Content-Length), size, from }. */
+async function openModelStream(env) {
+  const key = env.MODEL_KEY || DEFAULT_MODEL_KEY;
+  const bucket = env.MODELS;
+  if (bucket && typeof bucket.fetch === 'function') {
+    // A service binding: any URL reaches the service, the path names the file.
+    const url = new URL(key.replace(/^\/+/, ''), 'http://models/').href;
+    const res = await bucket.fetch(url);
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw Object.assign(new Error(`the MODELS service answered HTTP ${res.status} for ${url}`), { status: 503, code: 'ERR_NETWORK' });
     }
-  },
-};
+    const size = Number(res.headers.get('content-length') ?? NaN);
+    return { source: res, size: Number.isFinite(size) ? size : undefined, from: `service binding MODELS ${url}` };
+  }
+  if (bucket && typeof bucket.get === 'function') {
+    const object = await bucket.get(key);
+    if (!object) throw setupError(`the R2 bucket bound as MODELS has no object ${JSON.stringify(key)} (upload it: see examples/edge/README.md)`);
+    // A Response carries the size to load(), which then checks the stream against it.
+    const source = new Response(object.body, { headers: { 'content-length': String(object.size) } });
+    return { source, size: object.size, from: `R2 bucket MODELS key ${key}` };
+  }
+  throw setupError('no MODELS binding: bind an R2 bucket (wrangler.toml) or a service that serves the model file (config.capnp)');
+}
+
+export default createWorker(openModelStream);
