@@ -1,6 +1,8 @@
 // The edge example (examples/edge) under workerd: POST /embed and POST /fill-mask answer what Node
 // answers for the same model and inputs, errors are JSON with codes, and the isolate's memory is
-// reported (written to build/test-output/edge/report.json as well).
+// reported (written to build/test-output/edge/report.json as well). The model streams from the MODELS
+// binding (the config's disk service, or an HTTP server standing in for R2): one load for concurrent first
+// requests, a cut stream answered with a typed error and retried; the bundled variant answers the same.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,13 +10,15 @@ import { maxAbsDiff, assertFillMask } from '../node/helpers/common.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, EXAMPLE_CONFIG, findWorkerd, configModules, importGraph, startWorkerd, procMemory, isolateHeap, postJson,
+  ROOT, EXAMPLE_CONFIG, EXAMPLE_DIR, findWorkerd, configModules, importGraph, startWorkerd, procMemory, isolateHeap, postJson,
+  modelServer, writeConfig,
 } from './workerd.mjs';
 
 const MODEL = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
 const WASM = path.join(ROOT, 'dist', 'xlmr.wasm');
 const OUT_DIR = path.join(ROOT, 'build', 'test-output', 'edge');
 const MB = 1024 * 1024;
+const BUNDLED_CONFIG = path.join(EXAMPLE_DIR, 'config-bundled.capnp');
 
 const found = findWorkerd();
 const skip = found.skip ? `skipped: ${found.skip}` : false;
@@ -44,18 +48,21 @@ const EMBED_TEXTS = [
 /** Same tokens, strings and order as Node's answer; returns the largest score difference. */
 const compareFill = (got, want, label) => assertFillMask(got, want, Infinity, label);
 
-test('the workerd config lists exactly the modules the worker imports', () => {
-  const listed = configModules(fs.readFileSync(EXAMPLE_CONFIG, 'utf8'));
-  const names = listed.map((m) => m.name).sort();
-  const graph = importGraph('examples/edge/worker.mjs');
-  assert.deepEqual(names, graph, 'examples/edge/config.capnp modules vs the static import graph of worker.mjs (update the list)');
-  for (const m of listed) {
-    const file = path.resolve(path.dirname(EXAMPLE_CONFIG), m.embed);
-    if (m.name !== 'examples/edge/model.gguf') assert.equal(path.relative(ROOT, file).split(path.sep).join('/'), m.name, `module ${m.name} embeds ${m.embed}`);
-    if (m.kind === 'wasm') assert.match(m.name, /\.wasm$/);
-  }
-  assert.ok(listed.some((m) => m.kind === 'wasm' && m.name === 'dist/xlmr.wasm'), 'the core is a precompiled wasm module');
-});
+for (const [config, entry] of [[EXAMPLE_CONFIG, 'examples/edge/worker.mjs'], [BUNDLED_CONFIG, 'examples/edge/worker-bundled.mjs']]) {
+  test(`${path.basename(config)} lists exactly the modules ${path.basename(entry)} imports, its entry first`, () => {
+    const listed = configModules(fs.readFileSync(config, 'utf8'));
+    const names = listed.map((m) => m.name).sort();
+    const graph = importGraph(entry);
+    assert.deepEqual(names, graph, `examples/edge/${path.basename(config)} modules vs the static import graph of ${entry} (update the list)`);
+    assert.equal(listed[0].name, entry, 'the first module is the main one');
+    for (const m of listed) {
+      const file = path.resolve(path.dirname(config), m.embed);
+      if (m.name !== 'examples/edge/model.gguf') assert.equal(path.relative(ROOT, file).split(path.sep).join('/'), m.name, `module ${m.name} embeds ${m.embed}`);
+      if (m.kind === 'wasm') assert.match(m.name, /\.wasm$/);
+    }
+    assert.ok(listed.some((m) => m.kind === 'wasm' && m.name === 'dist/xlmr.wasm'), 'the core is a precompiled wasm module');
+  });
+}
 
 test('workerd serves /fill-mask and /embed equal to Node, and reports its memory', { skip, timeout: 180_000 }, async (t) => {
   assert.ok(fs.existsSync(WASM), 'dist/xlmr.wasm is missing: run make');
@@ -156,16 +163,8 @@ test('workerd serves /fill-mask and /embed equal to Node, and reports its memory
 const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
 test('workerd runs the relaxed-SIMD build (dist/xlmr-relaxed.wasm as the worker\'s core)', { skip, timeout: 120_000 }, async (t) => {
   assert.ok(fs.existsSync(RELAXED), 'dist/xlmr-relaxed.wasm is missing: run make (make test-edge builds it first)');
-  const dir = path.join(ROOT, 'build', 'test-output', 'edge-relaxed');
-  fs.mkdirSync(dir, { recursive: true });
-  const rel = (p) => path.relative(dir, p).split(path.sep).join('/');
-  const config = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/embed "([^"]+)"/g, (m, p) => {
-    const abs = path.resolve(path.dirname(EXAMPLE_CONFIG), p);
-    return `embed "${rel(abs === WASM ? RELAXED : abs)}"`;
-  });
-  assert.ok(config.includes(rel(RELAXED)), 'the config now embeds the relaxed core');
-  const configPath = path.join(dir, 'config.capnp');
-  fs.writeFileSync(configPath, config);
+  const configPath = writeConfig(path.join(ROOT, 'build', 'test-output', 'edge-relaxed', 'config.capnp'), { replace: { [WASM]: RELAXED } });
+  assert.ok(fs.readFileSync(configPath, 'utf8').includes('dist/xlmr-relaxed.wasm'), 'the config now embeds the relaxed core');
 
   const { load } = await import('../../js/index.node.js');
   const ref = await load(MODEL, { worker: false, cache: false });
@@ -197,8 +196,7 @@ test('workerd runs the relaxed-SIMD build (dist/xlmr-relaxed.wasm as the worker\
 });
 
 // The task routes (issue 18) on the tiny head models: each head's model folder (tests/node/helpers/head-models.mjs)
-// converted to a Q8_0 GGUF and bundled as the example bundles its model (the config's model.gguf module pointed at
-// it, written under build/); every route answers what Node answers on the same GGUF, and the routes the head cannot
+// converted to a Q8_0 GGUF, written under build/ and streamed to the worker by the example's storage service; every route answers what Node answers on the same GGUF, and the routes the head cannot
 // serve answer 400 ERR_UNSUPPORTED.
 async function headGguf(name, dir) {
   const { load } = await import('../../js/index.node.js');
@@ -214,18 +212,6 @@ async function headGguf(name, dir) {
   } finally {
     folder.remove();
   }
-  return file;
-}
-
-function configWithModel(dir, name, modelFile) {
-  const rel = (p) => path.relative(dir, p).split(path.sep).join('/');
-  const config = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/\(name = "([^"]+)", (\w+) = embed "([^"]+)"\)/g, (m, mod, kind, p) => {
-    const abs = mod === 'examples/edge/model.gguf' ? modelFile : path.resolve(path.dirname(EXAMPLE_CONFIG), p);
-    return `(name = "${mod}", ${kind} = embed "${rel(abs)}")`;
-  });
-  assert.ok(config.includes(rel(modelFile)), 'the config embeds the head model');
-  const file = path.join(dir, `${name}.capnp`);
-  fs.writeFileSync(file, config);
   return file;
 }
 
@@ -289,7 +275,9 @@ test('workerd serves /classify, /rerank, /zero-shot, /ner, /qa equal to Node on 
     const gguf = await headGguf(name, dir);
     const ref = await load(gguf, { worker: false, cache: false });
     t.after(() => ref.dispose());
-    const wd = await startWorkerd(found.bin, configWithModel(dir, name, gguf));
+    // The example's storage service serves this folder; MODEL_KEY names the head's file in it.
+    const config = writeConfig(path.join(dir, `${name}.capnp`), { modelKey: path.basename(gguf) });
+    const wd = await startWorkerd(found.bin, config, { args: [`--directory-path=models=${dir}`] });
     try {
       const info = await (await fetch(`${wd.url}/`)).json();
       assert.equal(info.config?.head, ref.config.head, `${name}: GET / names the head\n${wd.log()}`);
@@ -324,4 +312,85 @@ test('workerd serves /classify, /rerank, /zero-shot, /ner, /qa equal to Node on 
       await wd.stop();
     }
   }
+});
+
+// Streaming from storage: an HTTP server on 127.0.0.1 stands in for R2 (the config's "models" service pointed at
+// it). The file comes in small slow pieces so that requests arriving during the load overlap it.
+test('concurrent first requests share one load from the storage service; a stream cut midway answers 503 ERR_NETWORK and the next request loads', { skip, timeout: 120_000 }, async (t) => {
+  assert.ok(fs.existsSync(WASM), 'dist/xlmr.wasm is missing: run make');
+  const key = path.basename(MODEL);
+  const server = await modelServer(path.dirname(MODEL), { chunkBytes: 1 << 15, chunkDelayMs: 10 });
+  t.after(() => server.close());
+  const config = writeConfig(path.join(ROOT, 'build', 'test-output', 'edge-stream', 'config.capnp'), { modelsAddress: server.address });
+  const { load } = await import('../../js/index.node.js');
+  const ref = await load(MODEL, { worker: false, cache: false });
+  t.after(() => ref.dispose());
+  const text = 'Le chat dort sur le <mask>.';
+  const want = await ref.fillMask(text, { topK: 5 });
+
+  {
+    const wd = await startWorkerd(found.bin, config);
+    try {
+      const N = 6;
+      const answers = await Promise.all(Array.from({ length: N }, (_, i) => (i % 2
+        ? postJson(`${wd.url}/fill-mask`, { text, topK: 5 })
+        : fetch(`${wd.url}/`).then(async (r) => ({ status: r.status, body: await r.json() })))));
+      for (const a of answers) assert.equal(a.status, 200, `${JSON.stringify(a.body)}\n${wd.log()}`);
+      for (const a of answers.filter((_, i) => i % 2)) compareFill(a.body.result, want, 'streamed model');
+      assert.equal(server.requests.get(key), 1, `${N} concurrent first requests fetched the model ${server.requests.get(key)} times`);
+      const info = (await (await fetch(`${wd.url}/`)).json());
+      assert.equal(info.loads, 1, 'one load in the isolate');
+      assert.equal(info.modelFileBytes, fs.statSync(MODEL).size);
+      assert.match(info.modelSource, /service binding MODELS/);
+      t.diagnostic(`streamed ${info.modelFileBytes} bytes through the service binding in ${info.loadMs} ms; ${N} concurrent first requests, 1 fetch`);
+    } finally {
+      await wd.stop();
+    }
+  }
+
+  // A fresh isolate whose first fetch breaks halfway: a typed error, then a retry that works.
+  server.requests.clear();
+  server.breakNext(1);
+  const wd = await startWorkerd(found.bin, config);
+  try {
+    const broken = await postJson(`${wd.url}/fill-mask`, { text, topK: 5 });
+    assert.equal(broken.status, 503, JSON.stringify(broken.body));
+    assert.equal(broken.body.error?.code, 'ERR_NETWORK', JSON.stringify(broken.body));
+    assert.match(broken.body.error.message, /loading the model from service binding MODELS .* failed: .*the next request tries again/);
+    t.diagnostic(`cut stream: ${broken.body.error.message}`);
+    const again = await postJson(`${wd.url}/fill-mask`, { text, topK: 5 });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    compareFill(again.body.result, want, 'after the retry');
+    const info = await (await fetch(`${wd.url}/`)).json();
+    assert.equal(info.loads, 2, 'the failed load, then one more');
+    assert.equal(server.requests.get(key), 2);
+  } finally {
+    await wd.stop();
+  }
+
+  // A key the storage does not have: a 503 naming it; the bundled variant still serves the same answers.
+  const missing = writeConfig(path.join(ROOT, 'build', 'test-output', 'edge-stream', 'missing.capnp'), { modelsAddress: server.address, modelKey: 'nope.gguf' });
+  const wd2 = await startWorkerd(found.bin, missing);
+  try {
+    const r = await fetch(`${wd2.url}/`);
+    const body = await r.json();
+    assert.equal(r.status, 503, JSON.stringify(body));
+    assert.match(body.error.message, /HTTP 404 for http:\/\/models\/nope\.gguf/);
+  } finally {
+    await wd2.stop();
+  }
+});
+
+test('config-bundled.capnp serves the model bundled as a data module, the same answers', { skip, timeout: 60_000 }, async (t) => {
+  const { load } = await import('../../js/index.node.js');
+  const ref = await load(MODEL, { worker: false, cache: false });
+  t.after(() => ref.dispose());
+  const wd = await startWorkerd(found.bin, BUNDLED_CONFIG);
+  t.after(() => wd.stop());
+  const info = await (await fetch(`${wd.url}/`)).json();
+  assert.match(info.modelSource ?? '', /bundled data module/, `${JSON.stringify(info)}\n${wd.log()}`);
+  const text = 'Das ist ein <mask> Test.';
+  const r = await postJson(`${wd.url}/fill-mask`, { text, topK: 5 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  compareFill(r.body.result, await ref.fillMask(text, { topK: 5 }), 'bundled');
 });

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -72,14 +73,16 @@ export function procMemory(pid) {
 }
 
 /**
- * Starts `workerd serve config` on 127.0.0.1 with an inspector; resolves once the HTTP socket answers.
+ * Starts `workerd serve config` on 127.0.0.1 with an inspector (and `args`, e.g. `--directory-path models=DIR`);
+ * resolves once the HTTP socket answers.
  * Returns { url, inspectorPort, pid, log(), stop() }.
  */
-export async function startWorkerd(bin, configPath, { timeoutMs = 30_000 } = {}) {
+export async function startWorkerd(bin, configPath, { timeoutMs = 30_000, args = [] } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
-  const child = spawn(bin, ['serve', configPath, `--socket-addr=http=127.0.0.1:${port}`, `--inspector-addr=127.0.0.1:${inspectorPort}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // cwd: the example's disk service names models/tiny relative to the working directory.
+  const child = spawn(bin, ['serve', configPath, `--socket-addr=http=127.0.0.1:${port}`, `--inspector-addr=127.0.0.1:${inspectorPort}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT,
   });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
@@ -137,4 +140,71 @@ export async function postJson(url, body) {
   let parsed;
   try { parsed = JSON.parse(text); } catch { parsed = text; }
   return { status: res.status, body: parsed };
+}
+
+/**
+ * An HTTP server on 127.0.0.1 standing in for object storage: GET /<name> serves the file <dir>/<name> with its
+ * Content-Length, in `chunkBytes` pieces `chunkDelayMs` apart (a slow link, so concurrent requests overlap).
+ * `breakNext(n)`: the next n GETs send the headers and half the file, then cut the connection.
+ * `requests` counts GETs by path. Returns { address: '127.0.0.1:PORT', requests, breakNext, close }.
+ */
+export async function modelServer(dir, { chunkBytes = 1 << 16, chunkDelayMs = 0 } = {}) {
+  const requests = new Map();
+  let toBreak = 0;
+  const server = http.createServer(async (req, res) => {
+    const name = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
+    const file = path.join(dir, name);
+    if (req.method !== 'GET' || name.includes('..') || !fs.existsSync(file)) { res.writeHead(404).end(); return; }
+    requests.set(name, (requests.get(name) ?? 0) + 1);
+    const size = fs.statSync(file).size;
+    const cut = toBreak > 0 ? (toBreak--, Math.floor(size / 2)) : size;
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(chunkBytes);
+      for (let off = 0; off < cut && !res.destroyed;) {
+        const n = fs.readSync(fd, buf, 0, Math.min(chunkBytes, cut - off), off);
+        off += n;
+        if (!res.write(Buffer.from(buf.subarray(0, n)))) await new Promise((r) => res.once('drain', r));
+        if (chunkDelayMs) await new Promise((r) => setTimeout(r, chunkDelayMs));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (cut < size) res.destroy(); else res.end();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${server.address().port}`,
+    requests,
+    breakNext(n = 1) { toBreak = n; },
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+  };
+}
+
+/**
+ * The example's config (or `base`) written to `file` with its embeds relative to the new folder, the module paths
+ * in `replace` ({ absolute path embedded: absolute path instead }) swapped, MODEL_KEY set to `modelKey`, and with
+ * `modelsAddress` the disk service "models" replaced by an external HTTP service at that address.
+ */
+export function writeConfig(file, { base = EXAMPLE_CONFIG, replace = {}, modelKey, modelsAddress } = {}) {
+  const dir = path.dirname(file);
+  const rel = (p) => path.relative(dir, p).split(path.sep).join('/');
+  let text = fs.readFileSync(base, 'utf8').replace(/embed\s*"([^"]+)"/g, (_, p) => {
+    const abs = path.resolve(path.dirname(base), p);
+    return `embed "${rel(replace[abs] ?? abs)}"`;
+  });
+  if (modelKey !== undefined) {
+    const before = text;
+    text = text.replace(/\(name = "MODEL_KEY", text = "[^"]*"\)/, `(name = "MODEL_KEY", text = ${JSON.stringify(modelKey)})`);
+    if (text === before) throw new Error(`${base} has no MODEL_KEY binding`);
+  }
+  if (modelsAddress !== undefined) {
+    const before = text;
+    text = text.replace(/\(name = "models", disk = \([^)]*\)\)/, `(name = "models", external = (address = "${modelsAddress}", http = ()))`);
+    if (text === before) throw new Error(`${base} has no disk service "models"`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(file, text);
+  return file;
 }
