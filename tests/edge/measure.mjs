@@ -1,43 +1,58 @@
 #!/usr/bin/env node
 // What fits at the edge: runs the edge example under workerd with synthetic random-weight models of real
-// XLM-R shapes and reports the isolate's memory. Not part of `make test` (the big shapes take minutes
-// and gigabytes); the numbers it prints are the ones in the README's "Edge functions" section.
+// XLM-R shapes and reports the isolate's memory and throughput. Not part of `make test` (the big shapes take
+// minutes and gigabytes); the numbers it prints are the ones in the README's "What fits where".
 //
-//   node tests/edge/measure.mjs [--shape tiny,e5-small,base] [--dtype q8_0] [--keep]
+//   node tests/edge/measure.mjs [--shape tiny,e5-small,base] [--dtype q8_0] [--variants full,trim=30000,...]
+//                               [--trim-args '--languages de,fr'] [--bundled] [--rate-ms 3000] [--keep]
 //
-// For each shape: a Hugging Face-style folder (config.json, F16 model.safetensors with the reference's
-// tensor names, a synthetic SentencePiece model with the real piece count) under build/edge-measure/,
-// converted to GGUF with the package (load + exportGguf), served by the example worker with that GGUF as
-// its data module; then GET / (load), one 512-token request, and the memory: wasm linear memory (from
-// the worker), V8 heap and array-buffer backing stores (inspector), workerd RSS (/proc).
+// For each shape: a Hugging Face-style folder (config.json, F16 model.safetensors with the reference's tensor
+// names — BertModel's for e5-small, which is BERT-type —, a synthetic SentencePiece model with the real piece
+// count) under build/edge-measure/, converted to GGUF with the package (load + exportGguf). Each variant is
+// made from that GGUF with the package's CLI, its steps joined by '+':
+//   full          the converted GGUF as it is
+//   trim=N        node bin/xlmr.js trim -m IN -o OUT --vocab-size N [--trim-args]
+//   q4_0          node bin/xlmr.js convert -m IN -o OUT --dtype q4_0            (every matrix 4-bit)
+//   emb-q4_0      node bin/xlmr.js convert -m IN -o OUT --embedding-type q4_0   (the embedding table 4-bit)
+// e.g. --variants full,trim=30000+q4_0. Each variant is served by the example worker: streamed through its MODELS
+// binding (the config's disk service pointed at the variant's folder; --bundled: as a data module instead, the
+// old way, which keeps a second copy). Then GET / (the load: its time from the stream, as the worker timed it),
+// one 512-token request, two concurrent 512-token requests, and requests per second for a short and a 512-token
+// request, one at a time and two at a time; after each step the memory: wasm linear memory (from the worker),
+// V8 heap and array-buffer backing stores (workerd's inspector), workerd RSS (/proc). Isolate total = wasm
+// memory + V8 heap (total) + array buffers.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { ROOT, EXAMPLE_CONFIG, findWorkerd, startWorkerd, procMemory, isolateHeap, postJson } from './workerd.mjs';
+import { execFileSync } from 'node:child_process';
+import { ROOT, EXAMPLE_CONFIG, EXAMPLE_DIR, findWorkerd, startWorkerd, procMemory, isolateHeap, postJson, writeConfig } from './workerd.mjs';
 import { synthTokenizer } from '../../bench/synth-tokenizer.mjs';
 
 const SHAPES = {
   // name: hidden, layers, heads, ffn, vocab (model ids), MLM head
   tiny: { H: 64, L: 2, heads: 4, I: 256, V: 8002, mlm: true, like: 'the bundled test model' },
-  'e5-small': { H: 384, L: 12, heads: 12, I: 1536, V: 250037, mlm: false, like: 'intfloat/multilingual-e5-small' },
+  // BERT-type: BertModel names, 512 positions from 0, two token types, a word table larger than the tokenizer.
+  'e5-small': { H: 384, L: 12, heads: 12, I: 1536, V: 250037, pieces: 250000, bert: true, mlm: false, like: 'intfloat/multilingual-e5-small' },
   base: { H: 768, L: 12, heads: 12, I: 3072, V: 250002, mlm: true, like: 'FacebookAI/xlm-roberta-base' },
   large: { H: 1024, L: 24, heads: 16, I: 4096, V: 250002, mlm: true, like: 'FacebookAI/xlm-roberta-large' },
 };
 const P = 514;
+const BERT_P = 512;
 const MB = 1024 * 1024;
 const OUT = path.join(ROOT, 'build', 'edge-measure');
 
-function tensors({ H, L, I, V, mlm }) {
+function tensors({ H, L, I, V, mlm, bert }) {
+  const pre = bert ? '' : 'roberta.';
   const t = [
-    ['roberta.embeddings.word_embeddings.weight', [V, H]],
-    ['roberta.embeddings.position_embeddings.weight', [P, H]],
-    ['roberta.embeddings.token_type_embeddings.weight', [1, H]],
-    ['roberta.embeddings.LayerNorm.weight', [H]],
-    ['roberta.embeddings.LayerNorm.bias', [H]],
+    [`${pre}embeddings.word_embeddings.weight`, [V, H]],
+    [`${pre}embeddings.position_embeddings.weight`, [bert ? BERT_P : P, H]],
+    [`${pre}embeddings.token_type_embeddings.weight`, [bert ? 2 : 1, H]],
+    [`${pre}embeddings.LayerNorm.weight`, [H]],
+    [`${pre}embeddings.LayerNorm.bias`, [H]],
   ];
   for (let l = 0; l < L; l++) {
-    const p = `roberta.encoder.layer.${l}.`;
+    const p = `${pre}encoder.layer.${l}.`;
     for (const n of ['query', 'key', 'value']) t.push([`${p}attention.self.${n}.weight`, [H, H]], [`${p}attention.self.${n}.bias`, [H]]);
     t.push(
       [`${p}attention.output.dense.weight`, [H, H]], [`${p}attention.output.dense.bias`, [H]],
@@ -77,11 +92,12 @@ function writeFolder(dir, shape) {
   const cfg = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 'fixtures', 'config.json'), 'utf8'));
   Object.assign(cfg, {
     hidden_size: shape.H, num_hidden_layers: shape.L, num_attention_heads: shape.heads,
-    intermediate_size: shape.I, vocab_size: shape.V, max_position_embeddings: P,
-    architectures: [shape.mlm ? 'XLMRobertaForMaskedLM' : 'XLMRobertaModel'],
+    intermediate_size: shape.I, vocab_size: shape.V, max_position_embeddings: shape.bert ? BERT_P : P,
+    architectures: [shape.mlm ? 'XLMRobertaForMaskedLM' : shape.bert ? 'BertModel' : 'XLMRobertaModel'],
   });
+  if (shape.bert) Object.assign(cfg, { model_type: 'bert', type_vocab_size: 2 });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2));
-  fs.writeFileSync(path.join(dir, 'sentencepiece.bpe.model'), synthTokenizer(shape.V - 2));
+  fs.writeFileSync(path.join(dir, 'sentencepiece.bpe.model'), synthTokenizer(shape.pieces ?? shape.V - 2));
   const list = tensors(shape);
   const header = { __metadata__: { format: 'pt' } };
   let off = 0;
@@ -117,59 +133,120 @@ async function convert(dir, gguf, dtype) {
   }
 }
 
-/** The example's config with absolute paths, its model module pointed at `gguf`. */
-function configFor(gguf, file) {
-  // capnp reads `embed "/x"` from its import path, so paths stay relative (to the new config's folder).
-  const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/embed\s*"([^"]+)"/g, (_, rel) => {
-    const abs = /\.gguf$/.test(rel) ? path.resolve(gguf) : path.resolve(path.dirname(EXAMPLE_CONFIG), rel);
-    return `embed ${JSON.stringify(path.relative(path.dirname(file), abs))}`;
-  });
-  fs.writeFileSync(file, text);
-  return file;
-}
-
-async function measure(bin, name, shape, dtype) {
+/** The base GGUF of a shape (written once, kept under build/edge-measure/<shape>/). */
+async function baseGguf(name, shape, dtype) {
   const dir = path.join(OUT, name);
   const gguf = path.join(dir, `model.${dtype}.gguf`);
-  let params = tensors(shape).reduce((s, [, shp]) => s + shp.reduce((a, b) => a * b, 1), 0);
-  if (!fs.existsSync(gguf)) {
-    let t0 = Date.now();
-    params = writeFolder(dir, shape);
-    console.error(`${name}: wrote ${(params / 1e6).toFixed(1)}M random F16 weights in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    t0 = Date.now();
-    await convert(dir, gguf, dtype);
-    console.error(`${name}: converted to ${dtype} GGUF (${(fs.statSync(gguf).size / MB).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    fs.rmSync(path.join(dir, 'model.safetensors'));
+  if (fs.existsSync(gguf)) return gguf;
+  let t0 = Date.now();
+  const params = writeFolder(dir, shape);
+  console.error(`${name}: wrote ${(params / 1e6).toFixed(1)}M random F16 weights in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  t0 = Date.now();
+  await convert(dir, gguf, dtype);
+  console.error(`${name}: converted to ${dtype} GGUF (${(fs.statSync(gguf).size / MB).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  fs.rmSync(path.join(dir, 'model.safetensors'));
+  return gguf;
+}
+
+/** The CLI arguments of one variant step (see the header), or throws naming the unknown step. */
+function stepArgs(step, input, output, trimArgs) {
+  const trim = /^trim=(\d+)$/.exec(step);
+  if (trim) return ['trim', '-m', input, '-o', output, '--vocab-size', trim[1], ...trimArgs];
+  if (step === 'q4_0') return ['convert', '-m', input, '-o', output, '--dtype', 'q4_0'];
+  if (step === 'emb-q4_0') return ['convert', '-m', input, '-o', output, '--embedding-type', 'q4_0'];
+  throw new Error(`unknown variant step ${JSON.stringify(step)}: trim=N, q4_0 or emb-q4_0`);
+}
+
+/** The variant's GGUF, made from the base with the package's CLI, step by step (each result kept for reuse). */
+function variantGguf(base, variant, trimArgs) {
+  if (variant === 'full') return base;
+  let input = base;
+  const done = [];
+  for (const step of variant.split('+')) {
+    done.push(step);
+    const output = path.join(path.dirname(base), `${path.basename(base, '.gguf')}.${done.join('+')}.gguf`);
+    if (!fs.existsSync(output)) {
+      const args = [path.join(ROOT, 'bin', 'xlmr.js'), ...stepArgs(step, input, output, trimArgs), '-q'];
+      const t0 = Date.now();
+      execFileSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+      console.error(`${path.basename(output)}: ${(fs.statSync(output).size / MB).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
+    input = output;
   }
-  const wd = await startWorkerd(bin, configFor(gguf, path.join(dir, 'config.capnp')), { timeoutMs: 120_000 });
+  return input;
+}
+
+/** Requests per second of `send` (a promise), `concurrency` in flight, for at least `ms` and `minCount` requests. */
+async function rate(send, { concurrency = 1, ms = 3000, minCount = 3 } = {}) {
+  let count = 0;
+  const t0 = Date.now();
+  const loop = async () => {
+    while (Date.now() - t0 < ms || count < minCount) {
+      count++;
+      await send();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return count / ((Date.now() - t0) / 1000);
+}
+
+async function measure(bin, name, shape, gguf, { bundled, rateMs }) {
+  const dir = path.dirname(gguf);
+  const config = bundled
+    ? writeConfig(path.join(dir, 'config-bundled.capnp'), {
+      base: path.join(EXAMPLE_DIR, 'config-bundled.capnp'),
+      replace: { [path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf')]: gguf },
+    })
+    : writeConfig(path.join(dir, 'config.capnp'), { base: EXAMPLE_CONFIG, modelKey: path.basename(gguf) });
+  const wd = await startWorkerd(bin, config, { timeoutMs: 120_000, args: bundled ? [] : [`--directory-path=models=${dir}`] });
   try {
     const idle = procMemory(wd.pid);
+    const memory = async () => {
+      const info = await (await fetch(`${wd.url}/`)).json();
+      const heap = await isolateHeap(wd.inspectorPort);
+      return {
+        wasm: info.wasmMemoryBytes, heapUsed: heap?.usedSize, heapTotal: heap?.totalSize, arrayBuffers: heap?.backingStorageSize,
+        isolate: info.wasmMemoryBytes + (heap?.totalSize ?? NaN) + (heap?.backingStorageSize ?? NaN),
+      };
+    };
     const t0 = Date.now();
     const info = await (await fetch(`${wd.url}/`)).json();
     if (info.error) throw new Error(`GET /: ${JSON.stringify(info.error)}\n${wd.log()}`);
-    const loadMs = Date.now() - t0;
-    const heapLoaded = await isolateHeap(wd.inspectorPort);
+    const firstRequestMs = Date.now() - t0;
+    const loaded = await memory();
     // Over 512 tokens with either tokenizer: the synthetic one has the pieces "▁t<i>", the tiny one real words.
+    // Low piece numbers, so that a trimmed vocabulary (which keeps the best-scored pieces) still has them.
     const long = name === 'tiny'
       ? `<mask> ${'Die Katze schläft auf dem Sofa. '.repeat(120)}`
-      : `<mask> ${Array.from({ length: 600 }, (_, i) => `t${i + 10}`).join(' ')}`;
-    const t1 = Date.now();
-    const r = shape.mlm
-      ? await postJson(`${wd.url}/fill-mask`, { text: long, truncation: true })
-      : await postJson(`${wd.url}/embed`, { texts: [long], truncation: true });
-    if (r.status !== 200) throw new Error(`request failed: ${JSON.stringify(r.body)}`);
-    const reqMs = Date.now() - t1;
-    const after = await (await fetch(`${wd.url}/`)).json();
-    const heap = await isolateHeap(wd.inspectorPort);
-    const proc = procMemory(wd.pid);
-    const row = {
-      shape: name, like: shape.like, params, ggufBytes: fs.statSync(gguf).size,
-      wasmMemoryLoaded: info.wasmMemoryBytes, wasmMemoryAfter512: after.wasmMemoryBytes,
-      jsHeapUsed: heap?.usedSize, jsHeapTotal: heap?.totalSize, backingStores: heap?.backingStorageSize,
-      heapLoaded, isolateTotal: after.wasmMemoryBytes + (heap?.totalSize ?? 0) + (heap?.backingStorageSize ?? 0),
-      rssIdle: idle?.rss, rssPeak: proc?.peak, loadMs, request512Ms: reqMs,
+      : `<mask> ${Array.from({ length: 600 }, (_, i) => `t${(i % 200) + 10}`).join(' ')}`;
+    const short = name === 'tiny' ? 'Le chat dort sur le <mask>.' : '<mask> t11 t12 t13 t14 t15 t16 t17';
+    const send = async (text) => {
+      const r = shape.mlm
+        ? await postJson(`${wd.url}/fill-mask`, { text, truncation: true })
+        : await postJson(`${wd.url}/embed`, { texts: [text.replace('<mask> ', '')], truncation: true });
+      if (r.status !== 200) throw new Error(`request failed: ${JSON.stringify(r.body)}`);
     };
-    return row;
+    const t1 = Date.now();
+    await send(long);
+    const request512Ms = Date.now() - t1;
+    const after1 = await memory();
+    const t2 = Date.now();
+    await Promise.all([send(long), send(long)]);
+    const two512Ms = Date.now() - t2;
+    const after2 = await memory();
+    const rps = {
+      short1: await rate(() => send(short), { ms: rateMs }),
+      short2: await rate(() => send(short), { ms: rateMs, concurrency: 2 }),
+      long1: await rate(() => send(long), { ms: rateMs }),
+      long2: await rate(() => send(long), { ms: rateMs, concurrency: 2 }),
+    };
+    const proc = procMemory(wd.pid);
+    return {
+      shape: name, like: shape.like, file: path.basename(gguf), mode: bundled ? 'bundled' : 'streamed', ggufBytes: fs.statSync(gguf).size,
+      config: { vocabSize: info.config.vocabSize, weightType: info.config.weightType, weightsBytes: info.config.weightsBytes },
+      loadMs: info.loadMs, firstRequestMs, loaded, after1, after2, request512Ms, two512Ms, rps,
+      rssIdle: idle?.rss, rssPeak: proc?.peak,
+    };
   } finally {
     await wd.stop();
   }
@@ -180,19 +257,28 @@ async function main() {
   const get = (k, d) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
   const names = get('--shape', 'tiny,e5-small,base').split(',');
   const dtype = get('--dtype', 'q8_0');
+  const variants = get('--variants', 'full').split(',');
+  const trimArgs = get('--trim-args', '').split(' ').filter(Boolean);
+  const opts = { bundled: args.includes('--bundled'), rateMs: Number(get('--rate-ms', 3000)) };
   const found = findWorkerd();
   if (found.skip) { console.error(found.skip); process.exit(2); }
   const rows = [];
   for (const n of names) {
     if (!SHAPES[n]) { console.error(`unknown shape ${n}; known: ${Object.keys(SHAPES).join(', ')}`); process.exit(2); }
-    rows.push(await measure(found.bin, n, SHAPES[n], dtype));
+    const base = await baseGguf(n, SHAPES[n], dtype);
+    for (const v of variants) {
+      const row = { ...(await measure(found.bin, n, SHAPES[n], variantGguf(base, v, trimArgs), opts)), variant: v };
+      console.error(JSON.stringify(row));
+      rows.push(row);
+    }
     if (!args.includes('--keep')) fs.rmSync(path.join(OUT, n), { recursive: true, force: true });
   }
-  const mb = (b) => (b == null ? '?' : (b / MB).toFixed(1));
-  console.log('| shape | like | params | GGUF MB | wasm memory MB (loaded / after 512 tokens) | JS heap MB | array buffers MB (incl. the bundled model) | isolate total MB | workerd peak RSS MB | load ms | 512-token request ms |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const mb = (b) => (b == null || Number.isNaN(b) ? '?' : (b / MB).toFixed(1));
+  const f1 = (x) => x.toFixed(1);
+  console.log('| shape | variant | mode | vocab | weights | GGUF MB | load from the stream ms | wasm MB loaded / after 512 / after 2×512 | V8 heap MB | array buffers MB | isolate MB after 512 / 2×512 | 512-token ms (one / two at once) | req/s short 1 / 2 at once | req/s 512 1 / 2 at once | workerd peak RSS MB |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    console.log(`| ${r.shape} | ${r.like} | ${(r.params / 1e6).toFixed(1)}M | ${mb(r.ggufBytes)} | ${mb(r.wasmMemoryLoaded)} / ${mb(r.wasmMemoryAfter512)} | ${mb(r.jsHeapTotal)} | ${mb(r.backingStores)} | ${mb(r.isolateTotal)} | ${mb(r.rssPeak)} | ${r.loadMs} | ${r.request512Ms} |`);
+    console.log(`| ${r.shape} | ${r.variant} | ${r.mode} | ${r.config.vocabSize} | ${r.config.weightType} | ${mb(r.ggufBytes)} | ${r.loadMs} | ${mb(r.loaded.wasm)} / ${mb(r.after1.wasm)} / ${mb(r.after2.wasm)} | ${mb(r.after2.heapTotal)} | ${mb(r.after2.arrayBuffers)} | ${mb(r.after1.isolate)} / ${mb(r.after2.isolate)} | ${r.request512Ms} / ${r.two512Ms} | ${f1(r.rps.short1)} / ${f1(r.rps.short2)} | ${f1(r.rps.long1)} / ${f1(r.rps.long2)} | ${mb(r.rssPeak)} |`);
   }
   fs.mkdirSync(OUT, { recursive: true });
   fs.writeFileSync(path.join(OUT, 'report.json'), `${JSON.stringify(rows, null, 2)}\n`);
