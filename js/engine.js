@@ -12,7 +12,7 @@ import {
   FileError, UnsupportedError, errorFromStatus, toXlmrError, abortError, shown,
 } from './errors.js';
 import { instantiate, isThreaded, canShareMemory, selectKernel, kernelName } from './wasm.js';
-import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES, isMissingFile, openTokenizer, openWeights, WEIGHTS_ORDER } from './sources.js';
+import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES, isMissingFile, openTokenizer, openWeights, openExtraWeights, withExtraWeights, WEIGHTS_ORDER } from './sources.js';
 
 export const DTYPES = { q8_0: 0, f16: 1, f32: 2 };
 const POOLING = { none: 0, cls: 1, mean: 2, last: 3 };
@@ -347,6 +347,8 @@ export class Engine {
       } catch (e) {
         throw plan.kind === 'folder' ? folderFileMissing(e, plan, plan.weights) : e;
       }
+      const extras = plan.kind === 'folder' ? await openExtraWeights(plan.open) : [];
+      if (extras.length) weights = withExtraWeights(weights, extras);
       if (weights.index) await this.#streamShards(ld, plan, weights, { report, signal, info });
       else await this.#stream(ld, weights.reader, { phase: plan.phase, file: weights.name ?? plan.label, report, signal, info });
       this.#finish(ld, weights.reader?.label ?? weights.name);
@@ -388,19 +390,36 @@ export class Engine {
     if (st !== 0) throw named(this.#loaderError(ld), name);
   }
 
-  /** A sharded checkpoint: its index to the loader, then each file of its weight_map streamed into the same model. */
+  /** Several weight files into one model: the index to the loader, then each file streamed in turn (a shard's name,
+   *  or { file, prefix, reader }: BGE-M3's extra heads, whose tensor names get the prefix). */
   async #streamShards(ld, plan, { name, index, files }, { report, signal, info }) {
     const bytes = new TextEncoder().encode(index);
     const ptr = this.#putBytes(bytes);
     let st;
     try { st = this.#call('xlmr_loader_set_index', ld, ptr, bytes.byteLength); } finally { this.#free(ptr); }
     if (st !== 0) throw named(this.#loaderError(ld), name);
-    for (const [i, file] of files.entries()) {
-      if (i && this.#call('xlmr_loader_next_file', ld) !== 0) throw named(this.#loaderError(ld), file);
-      let reader;
-      try { reader = await plan.open(file); } catch (e) { throw folderFileMissing(e, plan, file); }
-      await this.#stream(ld, reader, { phase: plan.phase, file, report, signal, info });
+    let at = 0;
+    try {
+      for (; at < files.length; at++) await this.#streamFile(ld, plan, files[at], at, { report, signal, info });
+    } finally {
+      for (const f of files.slice(at + 1)) f.reader?.close(); // opened ahead (extra heads) and never streamed
     }
+  }
+
+  /** File i of a multi-file load: after the previous one (xlmr_loader_next_file), its name prefix, its bytes. */
+  async #streamFile(ld, plan, f, i, { report, signal, info }) {
+    const { file, prefix, reader: opened } = typeof f === 'string' ? { file: f } : f;
+    if (i && this.#call('xlmr_loader_next_file', ld) !== 0) throw named(this.#loaderError(ld), file);
+    if (prefix) {
+      const pb = new TextEncoder().encode(prefix);
+      const pp = this.#putBytes(pb);
+      let st;
+      try { st = this.#call('xlmr_loader_set_file_prefix', ld, pp, pb.byteLength); } finally { this.#free(pp); }
+      if (st !== 0) throw named(this.#loaderError(ld), file);
+    }
+    let reader = opened;
+    if (!reader) try { reader = await plan.open(file); } catch (e) { throw folderFileMissing(e, plan, file); }
+    await this.#stream(ld, reader, { phase: plan.phase, file, report, signal, info });
   }
 
   #finish(ld, label) {

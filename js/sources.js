@@ -25,6 +25,42 @@ export const WEIGHTS_ORDER = Object.freeze([
   'model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json',
 ]);
 
+/** BGE-M3's two extra heads as the hub ships them beside the model's weights: FlagEmbedding saves each module's
+ * state_dict ("weight", "bias") in its own file; the loader puts the prefix before those names, which are then the
+ * tensor table's m3.* rows' Hugging Face names. */
+export const EXTRA_WEIGHTS = Object.freeze([
+  Object.freeze({ file: 'colbert_linear.pt', prefix: 'colbert_linear.', tensors: Object.freeze(['weight', 'bias']) }),
+  Object.freeze({ file: 'sparse_linear.pt', prefix: 'sparse_linear.', tensors: Object.freeze(['weight', 'bias']) }),
+]);
+
+/** The EXTRA_WEIGHTS files a folder has, opened: [{ file, prefix, tensors, reader }]; a missing one is skipped. */
+export async function openExtraWeights(open) {
+  const found = [];
+  try {
+    for (const x of EXTRA_WEIGHTS) {
+      try {
+        found.push({ ...x, reader: await open(x.file) });
+      } catch (e) {
+        if (!isMissingFile(e)) throw e;
+      }
+    }
+  } catch (e) {
+    for (const f of found) f.reader.close?.();
+    throw e;
+  }
+  return found;
+}
+
+/** The weights (openWeights' result) and the extra files as one multi-file load: { name, index, files }, index the
+ * text for xlmr_loader_set_index (a shard index's weight_map plus the extras' tensors under their full names),
+ * files in streaming order: names of shards, or { file, prefix, reader } (the first one opened already). */
+export function withExtraWeights(weights, extras) {
+  const map = weights.index ? { ...JSON.parse(weights.index).weight_map } : {};
+  for (const x of extras) for (const t of x.tensors) map[x.prefix + t] = x.file;
+  const first = weights.index ? weights.files : [{ file: weights.name, reader: weights.reader }];
+  return { name: weights.name, index: JSON.stringify({ weight_map: map }), files: [...first, ...extras] };
+}
+
 /** An open() failure that means the file is not there (HTTP 404, ENOENT), as opposed to one that broke. */
 export function isMissingFile(e) {
   return e?.status === 404 || (e?.code === 'ERR_FILE' && e.cause?.code === 'ENOENT');

@@ -9,12 +9,23 @@
 #include "quant.h"
 #include "safetensors.h"
 
-/* The head the file's tensors belong to, into c->head, and its label count from their shapes into c->num_labels; a
- * layer beyond the config is an error. */
-static int find_head(xlmr_loader *ld, const st_tensor *ts, size_t n, xlmr_config *c, const char *format) {
+/* The slot of file tensor t (model_slot_find_hf), its name after the current file's prefix when prefixed
+ * (xlmr_loader_set_file_prefix). */
+static int slot_of(const xlmr_loader *ld, const xlmr_config *c, const st_tensor *t, int prefixed, int *rank) {
+    if (!prefixed || !ld->file_prefix_len) return model_slot_find_hf(c, t->name, t->name_len, rank);
+    char name[LD_FILE_PREFIX_MAX + 256];
+    if (t->name_len > 256) return MODEL_HF_UNKNOWN;
+    memcpy(name, ld->file_prefix, ld->file_prefix_len);
+    memcpy(name + ld->file_prefix_len, t->name, t->name_len);
+    return model_slot_find_hf(c, name, ld->file_prefix_len + t->name_len, rank);
+}
+
+/* The head the tensors belong to, into c->head, and its label count from their shapes into c->num_labels; a layer
+ * beyond the config is an error. prefixed: the current file's tensors (an index's names are whole). */
+static int find_head(xlmr_loader *ld, const st_tensor *ts, size_t n, int prefixed, xlmr_config *c, const char *format) {
     int rank;
     for (size_t k = 0; k < n; k++) {
-        const int s = model_slot_find_hf(c, ts[k].name, ts[k].name_len, &rank);
+        const int s = slot_of(ld, c, &ts[k], prefixed, &rank);
         if (s == MODEL_HF_BAD_LAYER) {
             xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: tensor '%.100s' is beyond num_hidden_layers %d", format,
                       ts[k].name, (int)c->num_layers);
@@ -27,6 +38,12 @@ static int find_head(xlmr_loader *ld, const st_tensor *ts, size_t n, xlmr_config
         const int64_t ne[2] = {t->shape[t->n_dims > 1 ? 1 : 0], t->n_dims > 1 ? t->shape[0] : 1}; /* (columns, rows) */
         if (!ld_note_head(ld, &c->head, model_slot_head(c, s), format) || !ld_note_labels(ld, c, s, ne)) return 0;
     }
+    return 1;
+}
+
+/* The head found must be the one config.json's architectures names, when it names one (tensor_table.h's
+ * XLMR_HF_HEAD_ARCHITECTURES). */
+static int check_named_head(xlmr_loader *ld, const xlmr_config *c, const char *format) {
     int named;
     const char *arch = model_hf_architecture(c, &named);
     if (arch && c->head != named) {
@@ -51,7 +68,7 @@ static int map_names(xlmr_loader *ld, const st_tensor *ts, size_t n, int *from, 
     for (int s = 0; s < n_slots; s++) from[s] = -1;
     int ok = 1;
     for (size_t k = 0; ok && k < n; k++) {
-        const int s = model_slot_find_hf(&ld->m->config, ts[k].name, ts[k].name_len, &rank);
+        const int s = slot_of(ld, &ld->m->config, &ts[k], 1, &rank);
         if (s < 0) continue;
         if (from[s] >= 0 && rank_of[s] == rank) {
             xlmr_fail(&ld->err, XLMR_ERR_FORMAT, "%s: tensors '%.100s' and '%.100s' are the same weight", format,
@@ -114,9 +131,9 @@ static int check_slots(xlmr_loader *ld, const st_tensor *ts, const int *from, in
     return 1;
 }
 
-/* A sharded checkpoint's model from the index's names: the head (its label count from config.json's id2label), every
- * held slot's weight type, the weights block. */
-static int shards_begin(xlmr_loader *ld, const char *format) {
+/* A multi-file model from the index's names and the first file's tensors ts: the head (its label count from their
+ * shapes, else config.json's id2label), every held slot's weight type, the weights block. */
+static int shards_begin(xlmr_loader *ld, const st_tensor *ts, size_t n, const char *format) {
     const json_value *map = ld->index_map;
     st_tensor *names = XLMR_CALLOC(map->len ? map->len : 1, sizeof *names);
     if (!names) return xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory"), 0;
@@ -125,7 +142,8 @@ static int shards_begin(xlmr_loader *ld, const char *format) {
         names[i].name_len = map->key_lens[i];
     }
     xlmr_config c = ld->hf;
-    int ok = find_head(ld, names, map->len, &c, format);
+    int ok = find_head(ld, names, map->len, 0, &c, format) && find_head(ld, ts, n, 1, &c, format) &&
+             check_named_head(ld, &c, format);
     XLMR_FREE(names);
     if (ok && model_head_has_labels(c.head) && !c.num_labels) {
         if (!ld->labels.n) {
@@ -148,7 +166,7 @@ static int shards_begin(xlmr_loader *ld, const char *format) {
 
 /* One shard's tensors: from[slot] for the held slots it fills, each checked and filled once. */
 static int *shards_map_file(xlmr_loader *ld, const st_tensor *ts, size_t n, const char *format) {
-    if (!ld->m && !shards_begin(ld, format)) return NULL;
+    if (!ld->m && !shards_begin(ld, ts, n, format)) return NULL;
     const xlmr_config *c = &ld->m->config;
     const int n_slots = model_slot_count(c);
     int *from = XLMR_MALLOC((size_t)n_slots * sizeof(int));
@@ -197,7 +215,7 @@ int *ld_hf_begin(xlmr_loader *ld, const st_tensor *ts, size_t n, const char *for
         return NULL;
     }
     xlmr_config c = ld->hf;
-    int ok = find_head(ld, ts, n, &c, format) && ld_begin_model(ld, &c);
+    int ok = find_head(ld, ts, n, 1, &c, format) && check_named_head(ld, &c, format) && ld_begin_model(ld, &c);
     const int n_slots = ok ? model_slot_count(&c) : 0;
     int *from = ok ? XLMR_MALLOC((size_t)n_slots * sizeof(int)) : NULL;
     if (ok && !from) xlmr_fail(&ld->err, XLMR_ERR_NOMEM, "out of memory");

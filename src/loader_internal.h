@@ -16,6 +16,7 @@ enum { LD_DETECT, LD_HEAD_GGUF, LD_HEAD_ST, LD_HEAD_TORCH, LD_DATA, LD_DONE, LD_
 
 #define LD_HEAD_MIN_CAP 4096
 #define LD_SINK_BYTES 4096
+#define LD_FILE_PREFIX_MAX 64
 
 /* A run of the data section, in file order: a tensor we keep (slot >= 0), or bytes we skip. */
 typedef struct ld_seg {
@@ -69,6 +70,8 @@ struct xlmr_loader {
     struct json_doc *index;
     const struct json_value *index_map;
     uint8_t *filled;
+    char file_prefix[LD_FILE_PREFIX_MAX]; /* xlmr_loader_set_file_prefix: put before the current file's tensor names */
+    size_t file_prefix_len;
 
     uint8_t sink[LD_SINK_BYTES];
 };

@@ -1,6 +1,7 @@
 /* loader_shards.c — several weight files into one model (xlmr_loader_set_index, xlmr_loader_next_file in xlmr.h): the
  * index's weight_map is kept for the first file's header (loader_hf.c begins the model from its names), and between
- * two files the byte protocol starts over while the model, its weights block and the host's config stay. */
+ * two files the byte protocol starts over while the model, its weights block and the host's config stay. A file may
+ * name its tensors under a prefix the host gives (xlmr_loader_set_file_prefix: BGE-M3's colbert_linear.pt). */
 #include "loader_internal.h"
 
 #include "json.h"
@@ -61,7 +62,24 @@ int xlmr_loader_next_file(xlmr_loader *ld) {
     ld->stage_len = 0;
     ld->received = ld->total = 0;
     ld->format = LOADER_FORMAT_UNKNOWN;
+    ld->file_prefix_len = 0;
     ld->phase = LD_DETECT;
+    return XLMR_OK;
+}
+
+int xlmr_loader_set_file_prefix(xlmr_loader *ld, const char *prefix, size_t n) {
+    if (!ld) return XLMR_ERR_ARG;
+    if (ld->phase == LD_FAILED) return ld->status;
+    if (ld->phase != LD_DETECT || ld->hlen) {
+        xlmr_fail(&ld->err, XLMR_ERR_STATE, "a file's name prefix must be given before its first byte");
+        return ld_fail(ld);
+    }
+    if ((!prefix && n) || n >= sizeof ld->file_prefix) {
+        xlmr_fail(&ld->err, XLMR_ERR_ARG, "file name prefix of %zu bytes: at most %d", n, LD_FILE_PREFIX_MAX - 1);
+        return ld_fail(ld);
+    }
+    if (n) memcpy(ld->file_prefix, prefix, n);
+    ld->file_prefix_len = n;
     return XLMR_OK;
 }
 

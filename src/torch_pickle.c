@@ -426,11 +426,38 @@ int tp_contiguous(const tp_tensor *t) {
     return 1;
 }
 
-/* The top dict's (name, tensor) pairs into sd, names and keys copied into one arena. */
+/* How many (name, tensor) pairs dict d holds; *inner: its one (name, dict) pair's value, or NULL when it has none or
+ * several (*n_inner of them); *key: the first such pair's key. */
+static size_t pm_dict_tensors(pm *m, const pv *d, const pv **inner, const pv **key, int *n_inner) {
+    size_t n = 0;
+    *inner = *key = NULL;
+    *n_inner = 0;
+    for (int64_t it = d->i; it >= 0; it = pm_val(m, (uint32_t)it)->i) {
+        const pv *b = pm_val(m, (uint32_t)it);
+        for (uint32_t j = 0; j + 1 < b->n; j += 2) {
+            const pv *k = pm_val(m, m->kids[b->a + j]), *v = pm_val(m, m->kids[b->a + j + 1]);
+            if (k->kind == V_STR && v->kind == V_TENSOR) n++;
+            if (k->kind == V_STR && v->kind == V_DICT && ++*n_inner == 1) *inner = v, *key = k;
+        }
+    }
+    if (*n_inner != 1) *inner = NULL;
+    return n;
+}
+
+/* The top dict's (name, tensor) pairs into sd, names and keys copied into one arena. A checkpoint that wraps its state
+ * dict ({"model": {...}}, {"state_dict": {...}}: a dict holding no tensors and one dict) is read from the inner one. */
 static int pm_result(pm *m, tp_state_dict *sd) {
     if (m->ns != 1 || m->nm) return pm_bad(m, "STOP with more than one value on the stack");
-    const pv *top = pm_val(m, m->stack[0]);
+    const pv *top = pm_val(m, m->stack[0]), *inner, *key;
     if (top->kind != V_DICT) return pm_bad(m, "the pickle holds no dict of tensors (not a state dict)");
+    int n_inner;
+    if (pm_dict_tensors(m, top, &inner, &key, &n_inner) == 0 && n_inner > 0) {
+        if (!inner)
+            return xlmr_fail(m->err, XLMR_ERR_FORMAT, "data.pkl: the checkpoint's dict holds no tensors but %d dicts "
+                             "('%.*s' first), not one wrapped state dict: save the state dict itself", n_inner,
+                             (int)(key->n < 40 ? key->n : 40), (const char *)m->b + key->a), 0;
+        top = inner;
+    }
     size_t n = 0, bytes = 0;
     for (int64_t it = top->i; it >= 0; it = pm_val(m, (uint32_t)it)->i) {
         const pv *b = pm_val(m, (uint32_t)it);

@@ -60,10 +60,16 @@ int xlmr_loader_feed(xlmr_loader *ld, const uint8_t *bytes, size_t n);
 /* Sharded checkpoints (model.safetensors.index.json, pytorch_model.bin.index.json): give the index (json, n bytes)
  * before the first file, then stream the files its weight_map names one after another (each through dest/room/commit
  * until room is 0), calling xlmr_loader_next_file between two; the model is allocated at the first file's header
- * from the index's names, each file fills the tensors it holds, finish checks that every one was filled. Safetensors
+ * from the index's names and that file's (so an index may list only the files after an unsharded first one), each
+ * file fills the tensors it holds, finish checks that every one was filled. Safetensors
  * and PyTorch shards may be mixed; GGUF files are not sharded. */
 XLMR_API(xlmr_loader_set_index) int xlmr_loader_set_index(xlmr_loader *ld, const char *json, size_t n);
 XLMR_API(xlmr_loader_next_file) int xlmr_loader_next_file(xlmr_loader *ld);
+/* A file beyond the model's own whose state dict names its tensors without the model's prefix (BGE-M3's
+ * colbert_linear.pt holds "weight" and "bias"): the prefix (e.g. "colbert_linear.", n bytes) goes before each of the
+ * current file's names. Given before the file's first byte; xlmr_loader_next_file clears it. The index
+ * (xlmr_loader_set_index) lists such files' tensors under their full names. */
+XLMR_API(xlmr_loader_set_file_prefix) int xlmr_loader_set_file_prefix(xlmr_loader *ld, const char *prefix, size_t n);
 /* Total file size once the header says it (0 before), and bytes taken so far (of the current file). */
 XLMR_API(xlmr_loader_total) double xlmr_loader_total(xlmr_loader *ld);
 XLMR_API(xlmr_loader_received) double xlmr_loader_received(xlmr_loader *ld);

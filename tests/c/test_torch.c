@@ -247,6 +247,90 @@ static void check_shards(void) {
     free(st);
 }
 
+/* Files [0, n) into one loader with an index and a name prefix per file (NULL: none); NULL with the error in msg. */
+static xlmr_model *load_prefixed(unsigned char **files, const size_t *sizes, const char *const *prefix, int n,
+                                 const char *index, size_t chunk, int dtype, char *msg) {
+    xlmr_loader *ld = xlmr_loader_new(dtype);
+    xlmr_loader_set_config(ld, (const char *)cfg, cfg_n);
+    xlmr_loader_set_tokenizer(ld, spm, spm_n);
+    int st = xlmr_loader_set_index(ld, index, strlen(index));
+    for (int f = 0; f < n && !st; f++) {
+        if (f) st = xlmr_loader_next_file(ld);
+        if (!st && prefix[f]) st = xlmr_loader_set_file_prefix(ld, prefix[f], strlen(prefix[f]));
+        for (size_t at = 0; !st && at < sizes[f];) {
+            size_t k = chunk < sizes[f] - at ? chunk : sizes[f] - at;
+            st = xlmr_loader_feed(ld, files[f] + at, k);
+            at += k;
+        }
+    }
+    xlmr_model *m = st ? NULL : xlmr_loader_finish(ld);
+    snprintf(msg, XLMR_ERROR_MSG_MAX, "%s", xlmr_loader_error(ld));
+    xlmr_loader_free(ld);
+    return m;
+}
+
+/* BGE-M3 as the hub ships it (tests/reference/make_m3_hub.py): XLMRobertaModel's pytorch_model.bin, then
+ * colbert_linear.pt and sparse_linear.pt ({weight, bias}) under their prefixes, named by an index of the extra files
+ * alone, load bit-identical to one safetensors file of the encoder and both heads; a state dict wrapped as
+ * {"state_dict": ...} loads, two dicts are a named error, and without the prefix the heads are missing. */
+static void check_m3_files(void) {
+    static const char index[] = "{\"weight_map\": {\"colbert_linear.weight\": \"colbert_linear.pt\", "
+                                "\"colbert_linear.bias\": \"colbert_linear.pt\", \"sparse_linear.weight\": "
+                                "\"sparse_linear.pt\", \"sparse_linear.bias\": \"sparse_linear.pt\"}}";
+    static const char *const prefixes[3] = {NULL, "colbert_linear.", "sparse_linear."};
+    char source[256], msg[XLMR_ERROR_MSG_MAX];
+    size_t sizes[3], enc_n, head_n, wrapped_n, two_n;
+    unsigned char *files[3] = {checkpoint("../heads/m3/hub/pytorch_model", &sizes[0], source, sizeof source),
+                               test_read_file("tests/fixtures/heads/m3/hub/colbert_linear.pt", &sizes[1]),
+                               test_read_file("tests/fixtures/heads/m3/hub/sparse_linear.pt", &sizes[2])};
+    unsigned char *enc = test_read_file("tests/fixtures/model.safetensors", &enc_n);
+    unsigned char *head = test_read_file("tests/fixtures/heads/m3/head.safetensors", &head_n);
+    unsigned char *wrapped = test_read_file("tests/fixtures/heads/m3/hub/colbert_linear.wrapped.pt", &wrapped_n);
+    unsigned char *two = test_read_file("tests/fixtures/heads/m3/hub/colbert_linear.two.pt", &two_n);
+    CHECK(files[0] && files[1] && files[2] && enc && head && wrapped && two, "m3 hub fixtures");
+    if (!files[0] || !files[1] || !files[2] || !enc || !head || !wrapped || !two) return;
+    static rw_entry all[260];
+    int n = 0;
+    const int n_enc = st_entries(enc, all, 250);
+    for (int i = 0; i < n_enc; i++)
+        if (strncmp(all[i].name, "lm_head.", 8) != 0) all[n++] = all[i];
+    n += st_entries(head, all + n, 8);
+    size_t one_n;
+    unsigned char *one = st_write(all, n, &one_n);
+    for (int dt = 0; dt < 3; dt += 2) {
+        xlmr_model *ref = load(one, one_n, 0, dt, msg);
+        CHECK(ref && ref->config.head == XLMR_HEAD_M3, "single-file m3 dtype %d: %s", dt, msg);
+        const size_t chunks[] = {7, (size_t)1 << 30};
+        for (int k = 0; k < 2; k++) {
+            xlmr_model *m = load_prefixed(files, sizes, prefixes, 3, index, chunks[k], dt, msg);
+            CHECK(m && m->config.head == XLMR_HEAD_M3 && same_block(ref, m), "m3 files dtype %d chunk %zu: %s", dt,
+                  chunks[k], m ? "block differs" : msg);
+            model_free(m);
+        }
+        unsigned char *w[3] = {files[0], wrapped, files[2]};
+        const size_t ws[3] = {sizes[0], wrapped_n, sizes[2]};
+        xlmr_model *m = load_prefixed(w, ws, prefixes, 3, index, 4096, dt, msg);
+        CHECK(m && same_block(ref, m), "wrapped {\"state_dict\": ...}: %s", m ? "block differs" : msg);
+        model_free(m);
+        model_free(ref);
+    }
+    unsigned char *w[3] = {files[0], two, files[2]};
+    const size_t ws[3] = {sizes[0], two_n, sizes[2]};
+    xlmr_model *m = load_prefixed(w, ws, prefixes, 3, index, 4096, XLMR_DTYPE_F32, msg);
+    CHECK(!m && strstr(msg, "2 dicts ('model' first)"), "two state dicts: %s", msg);
+    model_free(m);
+    static const char *const none[3] = {NULL, NULL, NULL};
+    m = load_prefixed(files, sizes, none, 3, index, 4096, XLMR_DTYPE_F32, msg);
+    CHECK(!m && strstr(msg, "colbert_linear.weight"), "no prefix: %s", msg);
+    model_free(m);
+    for (int i = 0; i < 3; i++) free(files[i]);
+    free(one);
+    free(enc);
+    free(head);
+    free(wrapped);
+    free(two);
+}
+
 int main(void) {
     cfg = test_read_file("tests/fixtures/config.json", &cfg_n);
     spm = test_read_file("tests/fixtures/sentencepiece.bpe.model", &spm_n);
@@ -255,6 +339,7 @@ int main(void) {
     for (int i = 0; i < 6; i++) check_identical(same[i], i == 0 || i == 5);
     check_errors();
     check_shards();
+    check_m3_files();
     free(cfg);
     free(spm);
     return test_report("test_torch");

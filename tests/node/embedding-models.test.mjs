@@ -127,3 +127,73 @@ test('BGE-M3: dense, sparse and ColBERT outputs and the scoring helpers equal Fl
     folder.remove();
   }
 });
+
+// BGE-M3 as the hub ships it (tests/reference/make_m3_hub.py): the XLMRobertaModel checkpoint pytorch_model.bin and
+// the extra heads as separate state dicts colbert_linear.pt / sparse_linear.pt ({ weight, bias }).
+const M3_HUB = path.join(FIXTURES, 'heads', 'm3', 'hub');
+
+/** torch.save's bytes of pytorch_model.bin from its skeleton and splice list (tests/torch/make_checkpoints.py's form). */
+function m3Checkpoint() {
+  const skel = fs.readFileSync(path.join(M3_HUB, 'pytorch_model.skel'));
+  const [source, ...lines] = fs.readFileSync(path.join(M3_HUB, 'pytorch_model.splice'), 'utf8').trim().split('\n');
+  const b = fs.readFileSync(path.join(FIXTURES, source));
+  const n = Number(b.readBigUInt64LE(0));
+  const h = JSON.parse(b.subarray(8, 8 + n).toString());
+  const parts = [];
+  let from = 0;
+  for (const line of lines) {
+    const [off, name] = line.split(' ');
+    parts.push(skel.subarray(from, Number(off)), b.subarray(8 + n + h[name].data_offsets[0], 8 + n + h[name].data_offsets[1]));
+    from = Number(off);
+  }
+  parts.push(skel.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/** A folder laid out as the hub's BAAI/bge-m3: config.json, tokenizer, pytorch_model.bin, and the given .pt files. */
+function m3HubFolder(pts = { 'colbert_linear.pt': 'colbert_linear.pt', 'sparse_linear.pt': 'sparse_linear.pt' }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-m3-hub-'));
+  fs.copyFileSync(path.join(FIXTURES, 'heads', 'm3', 'config.json'), path.join(dir, 'config.json'));
+  fs.copyFileSync(path.join(FIXTURES, 'sentencepiece.bpe.model'), path.join(dir, 'sentencepiece.bpe.model'));
+  fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), m3Checkpoint());
+  for (const [as, from] of Object.entries(pts)) fs.copyFileSync(path.join(M3_HUB, from), path.join(dir, as));
+  return dir;
+}
+
+async function m3Outputs(source, opts = {}) {
+  const m = await load(source, { worker: false, cache: false, dtype: 'f32', ...opts });
+  try {
+    const texts = golden('m3').cases.map((c) => c.text);
+    return { head: m.config.head, out: m.config.head === 'bge-m3' ? await m.embed(texts, { output: 'all' }) : await m.embed(texts) };
+  } finally {
+    await m.dispose();
+  }
+}
+
+test('BGE-M3 as the hub ships it (pytorch_model.bin + colbert_linear.pt + sparse_linear.pt): a folder and a hub id give the single-file fixture\'s outputs', async () => {
+  const { startServer } = await import('./helpers/server.mjs');
+  const single = headModelFolder('m3');
+  const dir = m3HubFolder();
+  const bare = m3HubFolder({});
+  const wrapped = m3HubFolder({ 'colbert_linear.pt': 'colbert_linear.wrapped.pt', 'sparse_linear.pt': 'sparse_linear.pt' });
+  const two = m3HubFolder({ 'colbert_linear.pt': 'colbert_linear.two.pt', 'sparse_linear.pt': 'sparse_linear.pt' });
+  const repo = (d) => Object.fromEntries(fs.readdirSync(d).map((f) => [f, path.join(d, f)]));
+  const srv = await startServer({ repos: { 'BAAI/bge-m3': repo(dir), 'test/m3-bare': repo(bare) } });
+  try {
+    const want = await m3Outputs(single.dir);
+    assert.equal(want.head, 'bge-m3');
+    assert.deepEqual(await m3Outputs(dir), want, 'folder');
+    assert.deepEqual(await m3Outputs('BAAI/bge-m3', { hubUrl: srv.url }), want, 'hub id over HTTP');
+    assert.deepEqual(await m3Outputs(wrapped), want, 'a state dict wrapped as {"state_dict": ...} loads');
+    await assert.rejects(m3Outputs(two), (e) => e.code === 'ERR_MODEL_FORMAT' && /colbert_linear\.pt/.test(e.message) &&
+      /2 dicts \('model' first\)/.test(e.message));
+    // without the .pt files (404 on the hub): the encoder alone, no m3 head
+    const plain = await m3Outputs('test/m3-bare', { hubUrl: srv.url });
+    assert.equal(plain.head, null);
+    assert.deepEqual(plain, await m3Outputs(bare));
+  } finally {
+    await srv.close();
+    for (const d of [dir, bare, wrapped, two]) fs.rmSync(d, { recursive: true, force: true });
+    single.remove();
+  }
+});
