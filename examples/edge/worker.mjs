@@ -37,7 +37,7 @@
 // sized from the GGUF header, so the isolate holds the model once; the size (`Content-Length`, the object's
 // `size`) is checked, so a stream cut short is an error, never a short model. Once per isolate, on first
 // use: requests that arrive while it loads wait on the same promise; a failed load answers 503 (a broken
-// stream, ERR_NETWORK) or 500 and the next request tries again.
+// stream, ERR_NETWORK) or 500 (no such file, not a model: ERR_SETUP, ERR_MODEL_FORMAT) and the next request tries again.
 //
 // worker-bundled.mjs serves the same routes (handler.mjs) with the model bundled as a data module instead: no storage to set up, but the module's ArrayBuffer stays in the isolate beside the copy in wasm
 // memory, so the model counts twice against the isolate's memory.
@@ -58,7 +58,10 @@ async function openModelStream(env) {
     const res = await bucket.fetch(url);
     if (!res.ok) {
       await res.body?.cancel();
-      throw Object.assign(new Error(`the MODELS service answered HTTP ${res.status} for ${url}`), { status: 503, code: 'ERR_NETWORK' });
+      const message = `the MODELS service answered HTTP ${res.status} for ${url}`;
+      // No such file is the deployment's mistake (as a missing R2 key); any other failure may pass.
+      if (res.status === 404) throw setupError(`${message}: no such model file (MODEL_KEY)`);
+      throw Object.assign(new Error(message), { status: 503, code: 'ERR_NETWORK' });
     }
     const size = Number(res.headers.get('content-length') ?? NaN);
     return { source: res, size: Number.isFinite(size) ? size : undefined, from: `service binding MODELS ${url}` };

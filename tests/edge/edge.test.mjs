@@ -368,13 +368,14 @@ test('concurrent first requests share one load from the storage service; a strea
     await wd.stop();
   }
 
-  // A key the storage does not have: a 503 naming it; the bundled variant still serves the same answers.
+  // A key the storage does not have: a 500 ERR_SETUP naming it.
   const missing = writeConfig(path.join(ROOT, 'build', 'test-output', 'edge-stream', 'missing.capnp'), { modelsAddress: server.address, modelKey: 'nope.gguf' });
   const wd2 = await startWorkerd(found.bin, missing);
   try {
     const r = await fetch(`${wd2.url}/`);
     const body = await r.json();
-    assert.equal(r.status, 503, JSON.stringify(body));
+    assert.equal(r.status, 500, JSON.stringify(body));
+    assert.equal(body.error.code, 'ERR_SETUP');
     assert.match(body.error.message, /HTTP 404 for http:\/\/models\/nope\.gguf/);
   } finally {
     await wd2.stop();
