@@ -316,7 +316,7 @@ test('workerd serves /classify, /rerank, /zero-shot, /ner, /qa equal to Node on 
 
 // Streaming from storage: an HTTP server on 127.0.0.1 stands in for R2 (the config's "models" service pointed at
 // it). The file comes in small slow pieces so that requests arriving during the load overlap it.
-test('concurrent first requests share one load from the storage service; a stream cut midway answers 503 ERR_NETWORK and the next request loads', { skip, timeout: 120_000 }, async (t) => {
+test('concurrent first requests share one load from the storage service, also when the first client leaves; a stream cut midway answers 503 ERR_NETWORK and the next request loads', { skip, timeout: 120_000 }, async (t) => {
   assert.ok(fs.existsSync(WASM), 'dist/xlmr.wasm is missing: run make');
   const key = path.basename(MODEL);
   const server = await modelServer(path.dirname(MODEL), { chunkBytes: 1 << 15, chunkDelayMs: 10 });
@@ -366,6 +366,27 @@ test('concurrent first requests share one load from the storage service; a strea
     assert.equal(server.requests.get(key), 2);
   } finally {
     await wd.stop();
+  }
+
+  // The client whose request started the load goes away mid-load: the load goes on (ctx.waitUntil) and the request
+  // waiting on it gets the model; still one fetch.
+  server.requests.clear();
+  const wd3 = await startWorkerd(found.bin, config);
+  try {
+    const ac = new AbortController();
+    const first = fetch(`${wd3.url}/`, { signal: ac.signal }).then((r) => r.status, (e) => e.name);
+    await new Promise((r) => setTimeout(r, 100));
+    const second = postJson(`${wd3.url}/fill-mask`, { text, topK: 5 });
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    assert.equal(await first, 'AbortError');
+    const r = await second;
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    compareFill(r.body.result, want, 'after the first client left');
+    assert.equal((await (await fetch(`${wd3.url}/`)).json()).loads, 1);
+    assert.equal(server.requests.get(key), 1);
+  } finally {
+    await wd3.stop();
   }
 
   // A key the storage does not have: a 500 ERR_SETUP naming it.
