@@ -3,7 +3,8 @@
  * same code path as XLM-R. The fixture XLM-R model rewritten as a BertModel whose position table is XLM-R's without
  * its pad_id + 1 offset rows must give the same hidden states (<= 1e-6; token_type_ids all 0), also after a GGUF
  * round trip (xlmr.bert_positions). Also the embedding defaults a sentence-transformers folder gives
- * (xlmr_loader_set_pooling: 1_Pooling/config.json and a Normalize module) and their GGUF keys. */
+ * (xlmr_loader_set_pooling: 1_Pooling/config.json and a Normalize module) and their GGUF keys. And the BERT heads
+ * (BertFor{Sequence,Token}Classification, BertForQuestionAnswering) on that model give XLM-R's heads' logits. */
 #include <math.h>
 
 #include "loader.h"
@@ -119,6 +120,94 @@ static void check_pooling(const unsigned char *bert, size_t bn) {
     }
 }
 
+/* file (safetensors) plus a head's tensors: names[2 * i], names[2 * i + 1] = matrix i of rows[i] x H and its bias */
+static unsigned char *with_head(const unsigned char *file, const char *const *names, const int *rows, int n_mat,
+                                const float *data, size_t *n) {
+    static rw_entry e[260];
+    int k = 0;
+    const int all = st_entries(file, e, 250);
+    for (int i = 0; i < all; i++)
+        if (strncmp(e[i].name, "lm_head.", 8) != 0) e[k++] = e[i];
+    for (int i = 0; i < n_mat; i++)
+        for (int wb = 0; wb < 2; wb++, k++) {
+            snprintf(e[k].name, sizeof e[k].name, "%s", names[2 * i + wb]);
+            snprintf(e[k].dtype, sizeof e[k].dtype, "F32");
+            e[k].n_dims = wb ? 1 : 2;
+            e[k].shape[0] = rows[i];
+            e[k].shape[1] = wb ? 0 : H;
+            e[k].data = (const unsigned char *)data;
+            e[k].n = (size_t)rows[i] * (wb ? 1 : H) * sizeof(float);
+            data += wb ? rows[i] : rows[i] * H;
+        }
+    return st_write(e, k, n);
+}
+
+/* A config with "BertModel" (or the fixture's XLMRobertaForMaskedLM) replaced by arch. */
+static char *config_arch(const char *base, size_t base_n, const char *was, const char *arch, size_t *n) {
+    const char *at = strstr(base, was);
+    if (!at) return NULL;
+    const size_t head = (size_t)(at - base), tail = base_n - head - strlen(was);
+    char *c = malloc(base_n + strlen(arch) + 1);
+    memcpy(c, base, head);
+    memcpy(c + head, arch, strlen(arch));
+    memcpy(c + head + strlen(arch), at + strlen(was), tail);
+    *n = head + strlen(arch) + tail;
+    return c;
+}
+
+/* The BERT heads on the BertModel layout against XLM-R's on the fixture, with the same weights: BertForSequence-
+ * Classification (BertPooler + classifier) = XLMRobertaForSequenceClassification (dense, tanh, out_proj);
+ * BertForTokenClassification and BertForQuestionAnswering, whose names are XLM-R's, the same. Logits within 1e-6
+ * (the hidden states' bound). */
+static void check_bert_heads(const unsigned char *bert) {
+    static const struct {
+        const char *bert_arch, *xlmr_arch, *bert_names[4], *xlmr_names[4];
+        int rows[2], n_mat, token;
+    } heads[] = {
+        {"BertForSequenceClassification", "XLMRobertaForSequenceClassification",
+         {"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"},
+         {"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"},
+         {H, 3}, 2, 0},
+        {"BertForTokenClassification", "XLMRobertaForTokenClassification", {"classifier.weight", "classifier.bias"},
+         {"classifier.weight", "classifier.bias"}, {5, 0}, 1, 1},
+        {"BertForQuestionAnswering", "XLMRobertaForQuestionAnswering", {"qa_outputs.weight", "qa_outputs.bias"},
+         {"qa_outputs.weight", "qa_outputs.bias"}, {2, 0}, 1, 1},
+    };
+    float *data = malloc((size_t)(H * H + H + 3 * H + 3) * sizeof(float));
+    for (int i = 0; i < H * H + H + 3 * H + 3; i++) data[i] = (float)((i * 7919) % 2001) / 2000.0f - 0.5f;
+    int32_t ids[2 * 12] = {0, 4265, 3306, 388, 19, 1442, 3283, 2533, 574, 4, 5, 2, 0, 4265, 3306, 388, 19, 2};
+    int32_t lengths[2] = {12, 6};
+    for (int i = 18; i < 24; i++) ids[i] = 1;
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
+        size_t bn, xn, bcn, xcn;
+        char msg[XLMR_ERROR_MSG_MAX];
+        unsigned char *bf = with_head(bert, heads[h].bert_names, heads[h].rows, heads[h].n_mat, data, &bn);
+        unsigned char *xf = with_head(fixture, heads[h].xlmr_names, heads[h].rows, heads[h].n_mat, data, &xn);
+        char *bc = config_arch(bert_config, sizeof bert_config - 1, "BertModel", heads[h].bert_arch, &bcn);
+        char *xc = config_arch((const char *)cfg, cfg_n, "XLMRobertaForMaskedLM", heads[h].xlmr_arch, &xcn);
+        xlmr_model *b = load(bf, bn, bc, bcn, msg);
+        CHECK(b != NULL, "%s loads: %s", heads[h].bert_arch, msg);
+        xlmr_model *x = load(xf, xn, xc, xcn, msg);
+        CHECK(x != NULL, "%s loads: %s", heads[h].xlmr_arch, msg);
+        if (b && x) {
+            const int outs = heads[h].token ? 2 * 12 * heads[h].rows[0] : 2 * heads[h].rows[1];
+            float ob[2 * 12 * 5], ox[2 * 12 * 5];
+            const int sb = heads[h].token ? xlmr_token_logits(b, ids, lengths, 2, 12, ob) : xlmr_classify(b, ids, lengths, 2, 12, ob);
+            const int sx = heads[h].token ? xlmr_token_logits(x, ids, lengths, 2, 12, ox) : xlmr_classify(x, ids, lengths, 2, 12, ox);
+            CHECK(sb == 0 && sx == 0 && b->config.head == x->config.head && worst(ob, ox, (size_t)outs) <= 1e-6,
+                  "%s = %s: %g (%s)", heads[h].bert_arch, heads[h].xlmr_arch, worst(ob, ox, (size_t)outs),
+                  xlmr_model_error(b));
+        }
+        xlmr_model_free(b);
+        xlmr_model_free(x);
+        free(bf);
+        free(xf);
+        free(bc);
+        free(xc);
+    }
+    free(data);
+}
+
 int main(void) {
     fixture = test_read_file("tests/fixtures/model.safetensors", &fixture_n);
     cfg = test_read_file("tests/fixtures/config.json", &cfg_n);
@@ -165,6 +254,7 @@ int main(void) {
     xlmr_model_free(x);
     xlmr_model_free(b);
     check_pooling(bert, bn);
+    check_bert_heads(bert);
     free(bert);
     free(words);
     free(fixture);
