@@ -416,3 +416,47 @@ test('config-bundled.capnp serves the model bundled as a data module, the same a
   assert.equal(r.status, 200, JSON.stringify(r.body));
   compareFill(r.body.result, await ref.fillMask(text, { topK: 5 }), 'bundled');
 });
+
+// The R2 path of worker.mjs: MODELS as workerd's real R2 bucket binding (r2Bucket), backed by the stand-in server
+// speaking the binding's protocol. The worker reads MODELS.get(key).body with the object's size.
+test('MODELS as an R2 bucket binding: the object streams in; a missing key is 500 ERR_SETUP, a cut body 503 ERR_NETWORK', { skip, timeout: 60_000 }, async (t) => {
+  const key = path.basename(MODEL);
+  const server = await modelServer(path.dirname(MODEL));
+  t.after(() => server.close());
+  const dir = path.join(ROOT, 'build', 'test-output', 'edge-r2');
+  const config = writeConfig(path.join(dir, 'config.capnp'), { modelsAddress: server.address, r2: true });
+  const { load } = await import('../../js/index.node.js');
+  const ref = await load(MODEL, { worker: false, cache: false });
+  t.after(() => ref.dispose());
+  const text = 'Le chat dort sur le <mask>.';
+
+  server.breakNext(1);
+  const wd = await startWorkerd(found.bin, config);
+  try {
+    const broken = await postJson(`${wd.url}/fill-mask`, { text });
+    assert.equal(broken.status, 503, JSON.stringify(broken.body));
+    assert.equal(broken.body.error?.code, 'ERR_NETWORK');
+    assert.match(broken.body.error.message, /R2 bucket MODELS key/);
+    const r = await postJson(`${wd.url}/fill-mask`, { text, topK: 5 });
+    assert.equal(r.status, 200, `${JSON.stringify(r.body)}\n${wd.log()}`);
+    compareFill(r.body.result, await ref.fillMask(text, { topK: 5 }), 'from R2');
+    const info = await (await fetch(`${wd.url}/`)).json();
+    assert.equal(info.modelSource, `R2 bucket MODELS key ${key}`);
+    assert.equal(info.modelFileBytes, fs.statSync(MODEL).size);
+    assert.equal(info.loads, 2);
+    assert.equal(server.requests.get(key), 2);
+  } finally {
+    await wd.stop();
+  }
+
+  const wd2 = await startWorkerd(found.bin, writeConfig(path.join(dir, 'missing.capnp'), { modelsAddress: server.address, r2: true, modelKey: 'nope.gguf' }));
+  try {
+    const r = await fetch(`${wd2.url}/`);
+    const body = await r.json();
+    assert.equal(r.status, 500, JSON.stringify(body));
+    assert.equal(body.error.code, 'ERR_SETUP');
+    assert.match(body.error.message, /no object "nope\.gguf"/);
+  } finally {
+    await wd2.stop();
+  }
+});

@@ -144,7 +144,7 @@ export async function postJson(url, body) {
 
 /**
  * An HTTP server on 127.0.0.1 standing in for object storage: GET /<name> serves the file <dir>/<name> with its
- * Content-Length, in `chunkBytes` pieces `chunkDelayMs` apart (a slow link, so concurrent requests overlap).
+ * Content-Length (and R2's get, as workerd's r2Bucket binding sends it, the object <name>), in `chunkBytes` pieces `chunkDelayMs` apart (a slow link, so concurrent requests overlap).
  * `breakNext(n)`: the next n GETs send the headers and half the file, then cut the connection.
  * `requests` counts GETs by path. Returns { address: '127.0.0.1:PORT', requests, breakNext, close }.
  */
@@ -152,13 +152,26 @@ export async function modelServer(dir, { chunkBytes = 1 << 16, chunkDelayMs = 0 
   const requests = new Map();
   let toBreak = 0;
   const server = http.createServer(async (req, res) => {
-    const name = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
+    // workerd's R2 binding (an r2Bucket binding to this service) sends its operation as JSON in cf-r2-request.
+    const r2 = req.headers['cf-r2-request'] ? JSON.parse(req.headers['cf-r2-request']) : null;
+    const name = r2 ? String(r2.object ?? '') : decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
     const file = path.join(dir, name);
-    if (req.method !== 'GET' || name.includes('..') || !fs.existsSync(file)) { res.writeHead(404).end(); return; }
+    const found = req.method === 'GET' && !name.includes('..') && (!r2 || r2.method === 'get') && fs.existsSync(file);
+    if (!found) {
+      const error = JSON.stringify({ version: 0, v4code: 10007, message: 'The specified key does not exist.' });
+      res.writeHead(404, r2 ? { 'cf-r2-error': error } : {}).end();
+      return;
+    }
     requests.set(name, (requests.get(name) ?? 0) + 1);
     const size = fs.statSync(file).size;
     const cut = toBreak > 0 ? (toBreak--, Math.floor(size / 2)) : size;
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+    // R2's answer: the object's metadata (R2HeadResponse as JSON, cf-r2-metadata-size bytes), then its bytes.
+    const meta = r2 ? Buffer.from(JSON.stringify({ name, version: '1', size: String(size), etag: 'e', uploaded: String(Date.now()), httpFields: {}, customFields: [] })) : Buffer.alloc(0);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream', 'content-length': String(meta.length + size),
+      ...(r2 ? { 'cf-r2-metadata-size': String(meta.length) } : {}),
+    });
+    if (meta.length) res.write(meta);
     const fd = fs.openSync(file, 'r');
     try {
       const buf = Buffer.alloc(chunkBytes);
@@ -185,9 +198,10 @@ export async function modelServer(dir, { chunkBytes = 1 << 16, chunkDelayMs = 0 
 /**
  * The example's config (or `base`) written to `file` with its embeds relative to the new folder, the module paths
  * in `replace` ({ absolute path embedded: absolute path instead }) swapped, MODEL_KEY set to `modelKey`, and with
- * `modelsAddress` the disk service "models" replaced by an external HTTP service at that address.
+ * `modelsAddress` the disk service "models" replaced by an external HTTP service at that address; `r2`: MODELS bound
+ * as an R2 bucket backed by that service (workerd's r2Bucket binding) instead of a service binding.
  */
-export function writeConfig(file, { base = EXAMPLE_CONFIG, replace = {}, modelKey, modelsAddress } = {}) {
+export function writeConfig(file, { base = EXAMPLE_CONFIG, replace = {}, modelKey, modelsAddress, r2 = false } = {}) {
   const dir = path.dirname(file);
   const rel = (p) => path.relative(dir, p).split(path.sep).join('/');
   let text = fs.readFileSync(base, 'utf8').replace(/embed\s*"([^"]+)"/g, (_, p) => {
@@ -198,6 +212,11 @@ export function writeConfig(file, { base = EXAMPLE_CONFIG, replace = {}, modelKe
     const before = text;
     text = text.replace(/\(name = "MODEL_KEY", text = "[^"]*"\)/, `(name = "MODEL_KEY", text = ${JSON.stringify(modelKey)})`);
     if (text === before) throw new Error(`${base} has no MODEL_KEY binding`);
+  }
+  if (r2) {
+    const before = text;
+    text = text.replace('(name = "MODELS", service = "models")', '(name = "MODELS", r2Bucket = "models")');
+    if (text === before) throw new Error(`${base} has no MODELS service binding`);
   }
   if (modelsAddress !== undefined) {
     const before = text;
