@@ -108,7 +108,7 @@ dist/xlmr-relaxed-mt.wasm: $(SRC) $(HDR) Makefile $(NO_WASM_OPT)/wasm-opt
 # which both compute right (Node 20's Liftoff gets the fused i32x4 dot-add wrong). The whole relaxed build runs the
 # model tests in tests/node/relaxed.test.mjs (test_model's Q8_0 bound, worst token cosine >= 0.998, is for the 8-bit
 # activations of the SIMD128 build; with 7-bit activations the tiny fixture gives 0.9975 — see BENCHMARKS.md).
-RELAXED_TESTS := test_kernels_relaxed
+RELAXED_TESTS := test_kernels_relaxed test_q4_0
 build/wasm-relaxed-tests/%.wasm: tests/c/%.c $(SRC) $(HDR) $(TEST_HDR) $(NO_WASM_OPT)/wasm-opt
 	@mkdir -p $(@D)
 	$(RELAXED_CC) $(WASM_FLAGS) $(CSTD) $(WARN) -Isrc -Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296 $< $(SRC) -o $@ -lm

@@ -130,7 +130,8 @@ static void embed_tokens(xlmr_model *m, const int32_t *ids, const int32_t *lengt
                     c->layer_norm_eps);
 }
 
-static inline int is_q8(const xlmr_tensor *t) { return t->type == XLMR_TYPE_Q8_0; }
+/* quantized projections (Q8_0 or Q4_0): 8-bit activations and int16 attention */
+static inline int is_q8(const xlmr_tensor *t) { return t->type == XLMR_TYPE_Q8_0 || t->type == XLMR_TYPE_Q4_0; }
 static inline const float *floats(const xlmr_tensor *t) { return (const float *)t->data; }
 
 static void swap_buffers(float **a, float **b) {

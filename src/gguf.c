@@ -274,14 +274,19 @@ static xlmr_status gguf_tensor_info_read(gguf_reader *r, gguf_cur *c, gguf_tenso
         t->ne[d] = (int64_t)ne;
     }
     if (!cur_u32(c, &t->type) || !cur_u64(c, &t->offset)) goto more;
-    if (t->type != XLMR_TYPE_F32 && t->type != XLMR_TYPE_F16 && t->type != XLMR_TYPE_Q8_0)
-        return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: tensor '%.*s' has ggml type %u (%s); only F32, F16 and Q8_0 are supported",
+    const int blocked = t->type == XLMR_TYPE_Q8_0 || t->type == XLMR_TYPE_Q4_0;
+    if (t->type != XLMR_TYPE_F32 && t->type != XLMR_TYPE_F16 && !blocked)
+        return xlmr_fail(err, XLMR_ERR_FORMAT,
+                         "GGUF: tensor '%.*s' has ggml type %u (%s); only F32, F16, Q8_0 and Q4_0 are supported",
                          (int)t->name_len, name, t->type, t->type == XLMR_TYPE_BF16 ? "BF16" : "unsupported");
-    if (t->type == XLMR_TYPE_Q8_0 && t->ne[0] % QK8_0 != 0)
-        return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: Q8_0 tensor '%.*s' has rows of %lld, not a multiple of %d",
-                         (int)t->name_len, name, (long long)t->ne[0], QK8_0);
+    if (blocked && t->ne[0] % QK8_0 != 0)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: %s tensor '%.*s' has rows of %lld, not a multiple of %d",
+                         t->type == XLMR_TYPE_Q8_0 ? "Q8_0" : "Q4_0", (int)t->name_len, name, (long long)t->ne[0], QK8_0);
     /* in 64 bits whatever size_t is: elems < 2^58, so nbytes < 2^61 */
-    t->nbytes = t->type == XLMR_TYPE_F32 ? elems * 4 : t->type == XLMR_TYPE_F16 ? elems * 2 : elems / QK8_0 * sizeof(block_q8_0);
+    t->nbytes = t->type == XLMR_TYPE_F32   ? elems * 4
+                : t->type == XLMR_TYPE_F16 ? elems * 2
+                : t->type == XLMR_TYPE_Q8_0 ? elems / QK8_0 * sizeof(block_q8_0)
+                                            : elems / QK4_0 * sizeof(block_q4_0);
     if (t->offset > ((uint64_t)1 << 62))
         return xlmr_fail(err, XLMR_ERR_FORMAT, "GGUF: tensor '%.*s' offset %llu is out of range", (int)t->name_len, name,
                          (unsigned long long)t->offset);

@@ -24,6 +24,7 @@ static uint32_t file_type_of(int32_t t) {
     switch (t) {
     case XLMR_TYPE_F16: return 1;  /* MOSTLY_F16 */
     case XLMR_TYPE_Q8_0: return 7; /* MOSTLY_Q8_0 */
+    case XLMR_TYPE_Q4_0: return 2; /* MOSTLY_Q4_0 */
     case XLMR_TYPE_BF16: return 32;
     }
     return 0; /* ALL_F32 */
@@ -33,7 +34,9 @@ static void write_header(xlmr_model *m, gguf_wbuf *b) {
     const xlmr_config *c = &m->config;
     gguf_w_begin(b);
     gguf_w_kv_str(b, "general.architecture", "bert", 4);
-    gguf_w_kv_u32(b, "general.file_type", file_type_of(m->w.tok_embd.type));
+    /* the layers' type: a Q4_0 table beside Q8_0 layers is still MOSTLY_Q8_0, as llama.cpp names a file by its layers */
+    gguf_w_kv_u32(b, "general.file_type",
+                  file_type_of(c->num_layers > 0 && m->w.layers ? m->w.layers[0].q.type : m->w.tok_embd.type));
     gguf_w_kv_u32(b, "general.quantization_version", 2);
     gguf_w_kv_u32(b, "bert.context_length", (uint32_t)c->max_tokens);
     gguf_w_kv_u32(b, "bert.embedding_length", (uint32_t)c->hidden_size);

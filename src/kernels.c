@@ -109,6 +109,14 @@ void kern_matmul_q8_0(float *y, int ldy, const kern_qact *x, const block_q8_0 *w
 #endif
 }
 
+void kern_matmul_q4_0(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N) {
+#if KERN_HAVE_RELAXED
+    kern_matmul_q4_0_relaxed(y, ldy, x, w, b, N);
+#else
+    KERN_PICK(kern_matmul_q4_0)(y, ldy, x, w, b, N);
+#endif
+}
+
 void kern_matmul_q8_0x4(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
     KERN_PICK(kern_matmul_q8_0x4)(y, ldy, x, w, b, N);
 }
@@ -172,7 +180,7 @@ void kern_add(float *y, const float *x, size_t n) { KERN_PICK(kern_add)(y, x, n)
 float kern_dot(const float *a, const float *b, int n) { return KERN_PICK(kern_dot)(a, b, n); }
 void kern_axpy(float *y, float a, const float *x, int n) { KERN_PICK(kern_axpy)(y, a, x, n); }
 
-/* Threaded build (threads.h): a Q8_0 layer's output columns in chunks, one par_run task each. Every chunk
+/* Threaded build (threads.h): a Q8_0 or Q4_0 layer's output columns in chunks, one par_run task each. Every chunk
  * reads all of x; chunks are multiples of 16 columns, about 4 per thread so a slowed thread evens out. Each
  * output is computed exactly as without threads. */
 typedef struct q8_cols {
@@ -185,7 +193,9 @@ typedef struct q8_cols {
 
 static void q8_cols_run(const q8_cols *j, int n0, int n) {
     const float *b = j->b ? j->b + n0 : NULL;
-    if (j->w->layout == XLMR_LAYOUT_Q8_0X4)
+    if (j->w->type == XLMR_TYPE_Q4_0)
+        kern_matmul_q4_0(j->y + n0, j->ldy, j->xq, (const block_q4_0 *)j->w->data + (size_t)n0 * j->nb, b, n);
+    else if (j->w->layout == XLMR_LAYOUT_Q8_0X4)
         kern_matmul_q8_0x4(j->y + n0, j->ldy, j->xq, (const block_q8_0x4 *)j->w->data + (size_t)(n0 / 4) * j->nb, b, n);
 #if KERN_HAVE_RELAXED
     else if (j->w->layout == XLMR_LAYOUT_Q8_0X4_R4)
@@ -220,6 +230,7 @@ static void linear(float *y, int ldy, kern_input *in, const xlmr_tensor *w, cons
     case XLMR_TYPE_F16: kern_matmul_f16(y, ldy, in->x, (const uint16_t *)w->data, b, T, N, K); break;
     case XLMR_TYPE_BF16: kern_matmul_bf16(y, ldy, in->x, (const uint16_t *)w->data, b, T, N, K); break;
     case XLMR_TYPE_Q8_0:
+    case XLMR_TYPE_Q4_0:
         if (!in->quantized) {
             kern_qact_init(&in->q, in->qmem, T, K);
             kern_quantize_act(in->x, &in->q);
@@ -257,5 +268,6 @@ void kern_get_row(float *out, const xlmr_tensor *table, int64_t r) {
             q8_0_dequantize_row((const block_q8_0 *)(const void *)base + (size_t)(r * (n / QK8_0)), out, n);
         }
         break;
+    case XLMR_TYPE_Q4_0: q4_0_dequantize_row((const block_q4_0 *)(const void *)base + (size_t)(r * (n / QK4_0)), out, n); break;
     }
 }

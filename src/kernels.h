@@ -1,4 +1,4 @@
-/* kernels.h — the numeric kernels of the encoder: matmul for F32 / F16 / BF16 / Q8_0 weights, activation
+/* kernels.h — the numeric kernels of the encoder: matmul for F32 / F16 / BF16 / Q8_0 / Q4_0 weights, activation
  * quantization, attention's int16 products, embedding-row gather, LayerNorm, exact-erf GELU, softmax, residual add,
  * dot and axpy.
  *
@@ -47,6 +47,11 @@ void kern_matmul_bf16(float *y, int ldy, const float *x, const uint16_t *w, cons
 /* x quantized (T = q->T, K = q->K), W (N, K) Q8_0 blocks row after row. */
 void kern_matmul_q8_0(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
 
+/* x quantized as for Q8_0, W (N, K) Q4_0 blocks row after row (always row-major). Per output, per block j in order:
+ * acc += (float)(sum of (nibble - 8) * q) * (dw * dx), then acc + b: the SIMD128 version and the relaxed build's exact
+ * int8 kernel agree with kern_matmul_q4_0_scalar bit for bit (its u7 pair form: kernels_relaxed.h). */
+void kern_matmul_q4_0(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N);
+
 /* The same with W in the XLMR_LAYOUT_Q8_0X4 layout (model.h), N a multiple of 4: bit-identical results. */
 void kern_matmul_q8_0x4(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 /* The layout the loader should give a Q8_0 matrix of `rows` rows that the encoder multiplies by (not a gathered
@@ -70,9 +75,9 @@ static inline kern_input kern_input_of(const float *x, int T, int K, void *qmem)
     return in;
 }
 
-/* y (T, N) = x Wᵀ + b with W of any type, x = in->x (T = in->T rows): float weights read x, Q8_0 weights its
+/* y (T, N) = x Wᵀ + b with W of any type, x = in->x (T = in->T rows): float weights read x, Q8_0 and Q4_0 weights its
  * quantization (made here if in does not hold it yet). W->ne[0] = K = in->K, W->ne[1] = N; the caller has checked the
- * shapes and that K % 32 == 0 for Q8_0. Either Q8_0 layout. */
+ * shapes and that K % 32 == 0 for Q8_0 and Q4_0. Either Q8_0 layout. */
 void kern_linear(float *y, int ldy, kern_input *in, const xlmr_tensor *w, const float *b);
 /* kern_linear followed by GELU on y (T, N), fused for Q8_0 (each column chunk while it is in cache). */
 void kern_linear_gelu(float *y, int ldy, kern_input *in, const xlmr_tensor *w, const float *b);
@@ -120,6 +125,7 @@ void kern_matmul_f16_scalar(float *y, int ldy, const float *x, const uint16_t *w
 void kern_matmul_bf16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_q8_0_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
 void kern_matmul_q8_0x4_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
+void kern_matmul_q4_0_scalar(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N);
 void kern_layer_norm_scalar(float *x, int T, int n, const float *g, const float *b, float eps);
 void kern_gelu_scalar(float *x, size_t n);
 void kern_softmax_scalar(float *x, int n);
@@ -139,6 +145,7 @@ void kern_matmul_f16_simd128(float *y, int ldy, const float *x, const uint16_t *
 void kern_matmul_bf16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_q8_0_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
 void kern_matmul_q8_0x4_simd128(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
+void kern_matmul_q4_0_simd128(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N);
 void kern_layer_norm_simd128(float *x, int T, int n, const float *g, const float *b, float eps);
 void kern_gelu_simd128(float *x, size_t n);
 void kern_softmax_simd128(float *x, int n);

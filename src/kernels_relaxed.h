@@ -35,6 +35,8 @@ static inline float *kern_qact_u7_min(const kern_qact *q, int t) {
 /* scalar references of the u7 arithmetic (always built, for the tests) */
 void kern_quantize_act_u7_scalar(const float *x, kern_qact *q);
 void kern_matmul_q8_0_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+/* Q4_0 weights (row-major) on u7 activations (kernels_relaxed_q4_0.c): the same arithmetic with w = nibble - 8 */
+void kern_matmul_q4_0_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N);
 /* the same on weights in the XLMR_LAYOUT_Q8_0X4_R4 layout (N a multiple of 4) */
 void kern_matmul_q8_0x4r4_u7_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 
@@ -73,6 +75,9 @@ void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block
 /* W in the XLMR_LAYOUT_Q8_0X4_R4 layout, N a multiple of 4: bit-identical to kern_matmul_q8_0_u7_scalar on the
  * same weights row-major (q->T >= KERN_U7_MIN_T), to kern_matmul_q8_0_scalar (fewer tokens). */
 void kern_matmul_q8_0x4r4_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
+/* Q4_0 on the activations of the int8 kernel in force: bit-identical to kern_matmul_q4_0_scalar (int16 format and the
+ * exact kernels) or to kern_matmul_q4_0_u7_scalar (the u7 pair form) */
+void kern_matmul_q4_0_relaxed(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N);
 #else
 #define KERN_HAVE_RELAXED 0
 #endif

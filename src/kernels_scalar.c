@@ -134,6 +134,34 @@ void kern_matmul_q8_0_scalar(float *y, int ldy, const kern_qact *x, const block_
     }
 }
 
+/* The weights of a Q4_0 block as int8 in element order: nibble - 8. */
+static inline void q4_0_unpack(const block_q4_0 *blk, int8_t *w) {
+    for (int i = 0; i < QK4_0 / 2; i++) {
+        w[i] = (int8_t)((blk->qs[i] & 0x0F) - 8);
+        w[i + QK4_0 / 2] = (int8_t)((blk->qs[i] >> 4) - 8);
+    }
+}
+
+void kern_matmul_q4_0_scalar(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N) {
+    const int T = x->T, K = x->K, nb = K / QK4_0;
+    for (int t = 0; t < T; t++) {
+        const int16_t *xq = x->qs + (size_t)t * K;
+        const float *xd = x->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        for (int n = 0; n < N; n++) {
+            const block_q4_0 *wr = w + (size_t)n * nb;
+            float acc = 0.0f;
+            for (int j = 0; j < nb; j++) {
+                int8_t wq[QK4_0];
+                q4_0_unpack(&wr[j], wq);
+                int32_t isum = 0;
+                for (int i = 0; i < QK4_0; i++) isum += (int32_t)wq[i] * xq[j * QK4_0 + i];
+                acc += (float)isum * (xlmr_fp16_to_f32(wr[j].d) * xd[j * KERN_QTILE]);
+            }
+            y[(size_t)t * ldy + n] = acc + (b ? b[n] : 0.0f);
+        }
+    }
+}
+
 void kern_matmul_q8_0x4_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK8_0;
     for (int t = 0; t < T; t++) {

@@ -18,10 +18,11 @@ int ld_fail(xlmr_loader *ld) {
 }
 
 xlmr_loader *xlmr_loader_new(int dtype) {
-    if (dtype != XLMR_DTYPE_Q8_0 && dtype != XLMR_DTYPE_F16 && dtype != XLMR_DTYPE_F32) return NULL;
+    if (dtype < XLMR_DTYPE_Q8_0 || dtype > XLMR_DTYPE_Q4_0) return NULL;
     xlmr_loader *ld = XLMR_CALLOC(1, sizeof *ld);
     if (!ld) return NULL;
     ld->dtype = dtype;
+    ld->embedding_dtype = -1;
     ld->phase = LD_DETECT;
     ld->hneed = ld->hwant = 8;
     ld->pooling = ld->normalize = -1;
@@ -62,7 +63,7 @@ static void ld_convert(xlmr_loader *ld, const ld_seg *seg) {
         if (i0 > n_el) i0 = n_el;
         ld->seg_elems += i0;
     }
-    const uint64_t unit = t->type == XLMR_TYPE_Q8_0 ? QK8_0 : 1;
+    const uint64_t unit = t->type == XLMR_TYPE_Q8_0 || t->type == XLMR_TYPE_Q4_0 ? QK8_0 : 1;
     const uint64_t take = (n_el - i0) / unit * unit;
     /* Whole elements sit at the start of the (malloc-aligned) stage, so the source can be read in place;
      * files and hosts are little-endian (wasm32, x86, arm), as the GGUF path assumes too. */
@@ -82,6 +83,7 @@ static void ld_convert(xlmr_loader *ld, const ld_seg *seg) {
         switch (t->type) {
         case XLMR_TYPE_F32: memcpy((float *)t->data + o, f, (size_t)take * sizeof(float)); break;
         case XLMR_TYPE_F16: f16_from_f32_row(f, (uint16_t *)t->data + o, (int64_t)take); break;
+        case XLMR_TYPE_Q4_0: q4_0_quantize_row(f, (block_q4_0 *)t->data + o / QK4_0, (int64_t)take); break;
         default: q8_0_quantize_into(t, o / QK8_0, f, (int64_t)take); break;
         }
     }

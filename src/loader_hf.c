@@ -83,11 +83,14 @@ static int map_names(xlmr_loader *ld, const st_tensor *ts, size_t n, int *from, 
     return ok;
 }
 
-/* The type a slot's weights are kept in: the loader's dtype for matrices (F16 for rows Q8_0 cannot block), F32 for
- * the rest; never the file's. */
+/* The type a slot's weights are kept in: the loader's dtype for matrices (the word-embedding table's own when set; F16
+ * for rows Q8_0 cannot block; Q4_0 rows that cannot block fail in the weights block's layout, naming the tensor), F32
+ * for the rest; never the file's. */
 static int32_t weight_type(const xlmr_loader *ld, const model_slot *ms) {
-    if (ms->kind != TENSOR_MATRIX || ld->dtype == XLMR_DTYPE_F32) return XLMR_TYPE_F32;
-    if (ld->dtype == XLMR_DTYPE_F16) return XLMR_TYPE_F16;
+    const int dtype = ms->desc->flags & TENSOR_ROW_LOOKUP && ld->embedding_dtype >= 0 ? ld->embedding_dtype : ld->dtype;
+    if (ms->kind != TENSOR_MATRIX || dtype == XLMR_DTYPE_F32) return XLMR_TYPE_F32;
+    if (dtype == XLMR_DTYPE_F16) return XLMR_TYPE_F16;
+    if (dtype == XLMR_DTYPE_Q4_0) return XLMR_TYPE_Q4_0;
     return ms->ne[0] % QK8_0 == 0 ? XLMR_TYPE_Q8_0 : XLMR_TYPE_F16;
 }
 

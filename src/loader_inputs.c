@@ -69,6 +69,17 @@ int xlmr_loader_set_pooling(xlmr_loader *ld, const char *json, size_t n, int nor
     return XLMR_OK;
 }
 
+int xlmr_loader_set_embedding_type(xlmr_loader *ld, int dtype) {
+    const int st = host_input(ld, NULL, 0, "the embedding type", 1);
+    if (st >= 0) return st;
+    if (dtype < -1 || dtype > XLMR_DTYPE_Q4_0) {
+        xlmr_fail(&ld->err, XLMR_ERR_ARG, "unknown embedding type %d", dtype);
+        return ld_fail(ld);
+    }
+    ld->embedding_dtype = dtype;
+    return XLMR_OK;
+}
+
 /* The tokenizer built from the host's bytes by the constructor for their format replaces any earlier one; its error
  * becomes the loader's (prefix: what to put before the constructor's message). */
 static int take_tokenizer(xlmr_loader *ld, xlmr_status st, tok_tokenizer *t, const xlmr_error *e, const char *prefix,

@@ -29,6 +29,7 @@ typedef struct ld_seg {
 
 struct xlmr_loader {
     int dtype;
+    int embedding_dtype; /* XLMR_DTYPE_* of the word-embedding table, -1: dtype */
     int phase;
     int format;
     xlmr_status status;

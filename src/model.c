@@ -291,18 +291,19 @@ const char *model_slot_hf_name(const xlmr_config *c, int i, char *buf, size_t n)
 static xlmr_status check_tensor(xlmr_error *err, const model_slot *s) {
     const xlmr_tensor *t = s->t;
     const int is_float = t->type == XLMR_TYPE_F32;
-    const int is_any = is_float || t->type == XLMR_TYPE_F16 || t->type == XLMR_TYPE_BF16 || t->type == XLMR_TYPE_Q8_0;
+    const int is_any = is_float || t->type == XLMR_TYPE_F16 || t->type == XLMR_TYPE_BF16 || t->type == XLMR_TYPE_Q8_0 ||
+                       t->type == XLMR_TYPE_Q4_0;
     const int64_t cols = s->ne[0], rows = s->ne[1];
     if (!t->data) return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is missing from the model", s->name);
     if (s->kind == TENSOR_VECTOR ? !is_float : !is_any)
         return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s has type %s (%d); expected %s", s->name, quant_type_name(t->type),
-                         (int)t->type, s->kind == TENSOR_VECTOR ? "F32" : "F32, F16, BF16 or Q8_0");
+                         (int)t->type, s->kind == TENSOR_VECTOR ? "F32" : "F32, F16, BF16, Q8_0 or Q4_0");
     if (t->ne[0] != cols || t->ne[1] != rows)
         return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s has shape [%lld, %lld]; expected [%lld, %lld] from the config",
                          s->name, (long long)t->ne[1], (long long)t->ne[0], (long long)rows, (long long)cols);
-    if (t->type == XLMR_TYPE_Q8_0 && cols % QK8_0 != 0)
-        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is Q8_0 with rows of %lld, not a multiple of %d", s->name,
-                         (long long)cols, QK8_0);
+    if ((t->type == XLMR_TYPE_Q8_0 || t->type == XLMR_TYPE_Q4_0) && cols % QK8_0 != 0)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is %s with rows of %lld, not a multiple of %d", s->name,
+                         quant_type_name(t->type), (long long)cols, QK8_0);
     if (t->nbytes < quant_type_size(t->type, t->ne[0] * t->ne[1]))
         return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s holds %zu bytes; its shape needs %zu", s->name, t->nbytes,
                          quant_type_size(t->type, t->ne[0] * t->ne[1]));
@@ -382,9 +383,9 @@ static xlmr_status layout_block(xlmr_model *m, const int32_t *types, int place, 
         model_slot_get(m, i, &s);
         if (!model_slot_held(&m->config, &s)) continue;
         const size_t nb = quant_type_size(types[i], s.ne[0] * s.ne[1]);
-        if (types[i] == XLMR_TYPE_Q8_0 && s.ne[0] % QK8_0 != 0)
-            return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s: type Q8_0 needs rows of a multiple of 32, not %lld", s.name,
-                             (long long)s.ne[0]);
+        if ((types[i] == XLMR_TYPE_Q8_0 || types[i] == XLMR_TYPE_Q4_0) && s.ne[0] % QK8_0 != 0)
+            return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s: type %s needs rows of a multiple of 32, not %lld", s.name,
+                             quant_type_name(types[i]), (long long)s.ne[0]);
         if (nb == 0)
             return xlmr_fail(err, XLMR_ERR_NOMEM, "tensor %s (%lld x %lld, %s) does not fit this address space", s.name,
                              (long long)s.ne[0], (long long)s.ne[1], quant_type_name(types[i]));

@@ -16,6 +16,7 @@
 enum {
     XLMR_TYPE_F32 = 0,
     XLMR_TYPE_F16 = 1,
+    XLMR_TYPE_Q4_0 = 2,
     XLMR_TYPE_Q8_0 = 8,
     XLMR_TYPE_BF16 = 30,
 };
@@ -26,6 +27,14 @@ typedef struct block_q8_0 {
     uint16_t d; /* fp16 */
     int8_t qs[QK8_0];
 } block_q8_0;
+
+/* ggml Q4_0: 32 weights share one fp16 scale d; element j (0..15) is the low nibble of qs[j], element j + 16 its
+ * high nibble, w = d * (nibble - 8). 18 bytes a block. */
+#define QK4_0 32
+typedef struct block_q4_0 {
+    uint16_t d; /* fp16 */
+    uint8_t qs[QK4_0 / 2];
+} block_q4_0;
 
 /* Q8_0 weights as the encoder's GEMM reads them (kernels.h): 4 rows interleaved, one 32-block each.
  * The same 136 bytes as their 4 row-major blocks, so a tensor keeps its size and its GGUF offset:

@@ -38,6 +38,40 @@ void q8_0_dequantize_row(const block_q8_0 *x, float *y, int64_t k) {
     }
 }
 
+void q4_0_quantize_row(const float *x, block_q4_0 *y, int64_t k) {
+    const int64_t nb = k / QK4_0;
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xb = x + i * QK4_0;
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK4_0; j++) {
+            if (amax < fabsf(xb[j])) {
+                amax = fabsf(xb[j]);
+                max = xb[j];
+            }
+        }
+        const float d = max / -8;
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = xlmr_f32_to_fp16(d);
+        for (int j = 0; j < QK4_0 / 2; j++) {
+            const float v0 = xb[j] * id + 8.5f, v1 = xb[j + QK4_0 / 2] * id + 8.5f;
+            /* finite inputs land in [0.5, 16.5]: (int8_t) truncates, MIN caps the max element's 16 */
+            const int n0 = v0 >= 0.0f && v0 < 127.0f ? (int)v0 : 8, n1 = v1 >= 0.0f && v1 < 127.0f ? (int)v1 : 8;
+            y[i].qs[j] = (uint8_t)((n0 < 15 ? n0 : 15) | (n1 < 15 ? n1 : 15) << 4);
+        }
+    }
+}
+
+void q4_0_dequantize_row(const block_q4_0 *x, float *y, int64_t k) {
+    const int64_t nb = k / QK4_0;
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = xlmr_fp16_to_f32(x[i].d);
+        for (int j = 0; j < QK4_0 / 2; j++) {
+            y[i * QK4_0 + j] = ((x[i].qs[j] & 0x0F) - 8) * d;
+            y[i * QK4_0 + j + QK4_0 / 2] = ((x[i].qs[j] >> 4) - 8) * d;
+        }
+    }
+}
+
 /* Row-major block b of a (rows, K) Q8_0 tensor in a 4-row layout (XLMR_LAYOUT_Q8_0X4*): its group block and row in it. */
 static inline block_q8_0x4 *q8_0x4_at(void *data, int64_t nb, uint64_t b, int *r) {
     const uint64_t row = b / (uint64_t)nb, j = b % (uint64_t)nb;
@@ -168,6 +202,7 @@ size_t quant_type_size(int32_t type, int64_t n) {
     case XLMR_TYPE_F16:
     case XLMR_TYPE_BF16: return (size_t)n * 2;
     case XLMR_TYPE_Q8_0: return (size_t)(n / QK8_0) * sizeof(block_q8_0);
+    case XLMR_TYPE_Q4_0: return (size_t)(n / QK4_0) * sizeof(block_q4_0);
     }
     return 0;
 }
@@ -178,6 +213,7 @@ const char *quant_type_name(int32_t type) {
     case XLMR_TYPE_F16: return "F16";
     case XLMR_TYPE_BF16: return "BF16";
     case XLMR_TYPE_Q8_0: return "Q8_0";
+    case XLMR_TYPE_Q4_0: return "Q4_0";
     }
     return "unknown";
 }

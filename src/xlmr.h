@@ -29,8 +29,9 @@
 typedef struct xlmr_model xlmr_model;
 typedef struct xlmr_loader xlmr_loader;
 
-/* Weight type kept in memory when the source holds floats (safetensors). A GGUF keeps its types. */
-enum { XLMR_DTYPE_Q8_0 = 0, XLMR_DTYPE_F16 = 1, XLMR_DTYPE_F32 = 2 };
+/* Weight type kept in memory when the source holds floats (safetensors). A GGUF keeps its types. Q4_0 needs rows of a
+ * multiple of 32 (else the load fails naming the tensor); Q8_0 keeps such rows in F16. */
+enum { XLMR_DTYPE_Q8_0 = 0, XLMR_DTYPE_F16 = 1, XLMR_DTYPE_F32 = 2, XLMR_DTYPE_Q4_0 = 3 };
 enum { XLMR_POOL_NONE = 0, XLMR_POOL_CLS = 1, XLMR_POOL_MEAN = 2, XLMR_POOL_LAST = 3 };
 
 /* Memory for the host to fill (inputs) or read (outputs). */
@@ -50,6 +51,9 @@ XLMR_API(xlmr_loader_set_tokenizer_json) int xlmr_loader_set_tokenizer_json(xlmr
  * the model's embedding defaults (info JSON "pooling", "normalize") and are written to GGUF (bert.pooling_type,
  * xlmr.normalize). Before the weights' header. */
 XLMR_API(xlmr_loader_set_pooling) int xlmr_loader_set_pooling(xlmr_loader *ld, const char *json, size_t n, int normalize);
+/* The word-embedding table's type (an XLMR_DTYPE_*) when the source holds floats, instead of the loader's dtype; the
+ * fill-mask decoder tied to it shares it. -1: the dtype (the default). Before the weights. */
+XLMR_API(xlmr_loader_set_embedding_type) int xlmr_loader_set_embedding_type(xlmr_loader *ld, int dtype);
 /* Where the next bytes of the weights file go, and how many may go there now (0: the file is complete,
  * or an error stopped it — see xlmr_loader_status). The format (GGUF or safetensors) is told by its first bytes. */
 XLMR_API(xlmr_loader_dest) uint8_t *xlmr_loader_dest(xlmr_loader *ld);
