@@ -9,12 +9,12 @@
 // For each shape: a Hugging Face-style folder (config.json, F16 model.safetensors with the reference's tensor
 // names — BertModel's for e5-small, which is BERT-type —, a synthetic SentencePiece model with the real piece
 // count) under build/edge-measure/, converted to GGUF with the package (load + exportGguf). Each variant is
-// made from that GGUF with the package's CLI, its steps joined by '+':
+// made with the package's CLI, its steps joined by '+' (the 4-bit ones first: they convert the float folder):
 //   full          the converted GGUF as it is
 //   trim=N        node bin/xlmr.js trim -m IN -o OUT --vocab-size N [--trim-args]
-//   q4_0          node bin/xlmr.js convert -m IN -o OUT --dtype q4_0            (every matrix 4-bit)
-//   emb-q4_0      node bin/xlmr.js convert -m IN -o OUT --embedding-type q4_0   (the embedding table 4-bit)
-// e.g. --variants full,trim=30000+q4_0. Each variant is served by the example worker: streamed through its MODELS
+//   q4_0          node bin/xlmr.js convert -m FOLDER -o OUT --dtype q4_0            (every matrix 4-bit)
+//   emb-q4_0      node bin/xlmr.js convert -m FOLDER -o OUT --embedding-type q4_0   (the embedding table 4-bit)
+// e.g. --variants full,q4_0+trim=30000. Each variant is served by the example worker: streamed through its MODELS
 // binding (the config's disk service pointed at the variant's folder; --bundled: as a data module instead, the
 // old way, which keeps a second copy). Then GET / (the load: its time from the stream, as the worker timed it),
 // one 512-token request, two concurrent 512-token requests, and requests per second for a short and a 512-token
@@ -133,22 +133,31 @@ async function convert(dir, gguf, dtype) {
   }
 }
 
-/** The base GGUF of a shape (written once, kept under build/edge-measure/<shape>/). */
+/** The shape's float folder (random F16 safetensors), written when missing. */
+function floatFolder(name, shape) {
+  const dir = path.join(OUT, name);
+  if (!fs.existsSync(path.join(dir, 'model.safetensors'))) {
+    const t0 = Date.now();
+    const params = writeFolder(dir, shape);
+    console.error(`${name}: wrote ${(params / 1e6).toFixed(1)}M random F16 weights in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  return dir;
+}
+
+/** The base GGUF of a shape (converted once from the float folder, kept under build/edge-measure/<shape>/). */
 async function baseGguf(name, shape, dtype) {
   const dir = path.join(OUT, name);
   const gguf = path.join(dir, `model.${dtype}.gguf`);
   if (fs.existsSync(gguf)) return gguf;
-  let t0 = Date.now();
-  const params = writeFolder(dir, shape);
-  console.error(`${name}: wrote ${(params / 1e6).toFixed(1)}M random F16 weights in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  t0 = Date.now();
+  floatFolder(name, shape);
+  const t0 = Date.now();
   await convert(dir, gguf, dtype);
   console.error(`${name}: converted to ${dtype} GGUF (${(fs.statSync(gguf).size / MB).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  fs.rmSync(path.join(dir, 'model.safetensors'));
   return gguf;
 }
 
-/** The CLI arguments of one variant step (see the header), or throws naming the unknown step. */
+/** The CLI arguments of one variant step (see the header), or throws naming the unknown step. The 4-bit steps
+ * convert the float folder (a GGUF keeps its types), so they come first. */
 function stepArgs(step, input, output, trimArgs) {
   const trim = /^trim=(\d+)$/.exec(step);
   if (trim) return ['trim', '-m', input, '-o', output, '--vocab-size', trim[1], ...trimArgs];
@@ -157,16 +166,19 @@ function stepArgs(step, input, output, trimArgs) {
   throw new Error(`unknown variant step ${JSON.stringify(step)}: trim=N, q4_0 or emb-q4_0`);
 }
 
-/** The variant's GGUF, made from the base with the package's CLI, step by step (each result kept for reuse). */
-function variantGguf(base, variant, trimArgs) {
+/** The variant's GGUF, made with the package's CLI step by step (each result kept for reuse): from the base GGUF, or
+ * from the float folder when the first step converts. */
+function variantGguf(name, shape, base, variant, trimArgs) {
   if (variant === 'full') return base;
-  let input = base;
+  const steps = variant.split('+');
+  steps.forEach((step, i) => { if (i > 0 && /q4_0$/.test(step)) throw new Error(`${variant}: ${step} converts the float weights, so it comes first`); });
+  let input = /q4_0$/.test(steps[0]) ? null : base;
   const done = [];
-  for (const step of variant.split('+')) {
+  for (const step of steps) {
     done.push(step);
-    const output = path.join(path.dirname(base), `${path.basename(base, '.gguf')}.${done.join('+')}.gguf`);
+    const output = path.join(path.dirname(base), `model.${done.join('+')}.gguf`);
     if (!fs.existsSync(output)) {
-      const args = [path.join(ROOT, 'bin', 'xlmr.js'), ...stepArgs(step, input, output, trimArgs), '-q'];
+      const args = [path.join(ROOT, 'bin', 'xlmr.js'), ...stepArgs(step, input ?? floatFolder(name, shape), output, trimArgs), '-q'];
       const t0 = Date.now();
       execFileSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
       console.error(`${path.basename(output)}: ${(fs.statSync(output).size / MB).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -243,7 +255,11 @@ async function measure(bin, name, shape, gguf, { bundled, rateMs }) {
     const proc = procMemory(wd.pid);
     return {
       shape: name, like: shape.like, file: path.basename(gguf), mode: bundled ? 'bundled' : 'streamed', ggufBytes: fs.statSync(gguf).size,
-      config: { vocabSize: info.config.vocabSize, weightType: info.config.weightType, weightsBytes: info.config.weightsBytes },
+      config: {
+        vocabSize: info.config.vocabSize, weightsBytes: info.config.weightsBytes,
+        weightType: info.config.embeddingType && info.config.embeddingType !== info.config.weightType
+          ? `${info.config.weightType}, table ${info.config.embeddingType}` : info.config.weightType,
+      },
       loadMs: info.loadMs, firstRequestMs, loaded, after1, after2, request512Ms, two512Ms, rps,
       rssIdle: idle?.rss, rssPeak: proc?.peak,
     };
@@ -267,11 +283,12 @@ async function main() {
     if (!SHAPES[n]) { console.error(`unknown shape ${n}; known: ${Object.keys(SHAPES).join(', ')}`); process.exit(2); }
     const base = await baseGguf(n, SHAPES[n], dtype);
     for (const v of variants) {
-      const row = { ...(await measure(found.bin, n, SHAPES[n], variantGguf(base, v, trimArgs), opts)), variant: v };
+      const row = { ...(await measure(found.bin, n, SHAPES[n], variantGguf(n, SHAPES[n], base, v, trimArgs), opts)), variant: v };
       console.error(JSON.stringify(row));
       rows.push(row);
     }
     if (!args.includes('--keep')) fs.rmSync(path.join(OUT, n), { recursive: true, force: true });
+    else fs.rmSync(path.join(OUT, n, 'model.safetensors'), { force: true });
   }
   const mb = (b) => (b == null || Number.isNaN(b) ? '?' : (b / MB).toFixed(1));
   const f1 = (x) => x.toFixed(1);
