@@ -13,8 +13,9 @@
 //   /hub/{owner}/{name}/resolve/{rev}/{file}
 //                                        a local stand-in for a model hub, so hub ids load offline:
 //                                        `xlmr-wasm/tiny-random` is tests/fixtures; `xlmr-wasm/tiny-{head}` (sentiment,
-//                                        topics, stars, reranker, nli, ner, qa) is the fixture encoder with that
-//                                        task head, assembled as tests/node/helpers/head-models.mjs does (in memory,
+//                                        topics, stars, reranker, nli, ner, qa, m3, bert-sentiment) is the fixture
+//                                        encoder (as a BertModel for bert-sentiment) with that task head,
+//                                        assembled as tests/node/helpers/head-models.mjs does (in memory,
 //                                        from tests/fixtures/heads/{head}/); `{owner}/{name}` is also looked up as
 //                                        models/{owner}/{name}/ and models/{name}/.
 // `import { createServer } from './scripts/serve.mjs'` gives the same server to tests.
@@ -24,7 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
-import { readSafetensors, writeSafetensors } from '../tests/node/helpers/head-models.mjs';
+import { readSafetensors, writeSafetensors, asBertModel } from '../tests/node/helpers/head-models.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -54,7 +55,9 @@ function headModelFile(head, file) {
   if (!headWeights.has(head)) {
     const encoder = readSafetensors(path.join(ROOT, 'tests', 'fixtures', 'model.safetensors'));
     for (const k of Object.keys(encoder)) if (!k.startsWith('roberta.')) delete encoder[k];
-    headWeights.set(head, writeSafetensors({ ...encoder, ...readSafetensors(path.join(dir, 'head.safetensors')) }));
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const tensors = cfg.model_type === 'bert' ? asBertModel(encoder, cfg) : encoder; // a BertModel-layout head fixture
+    headWeights.set(head, writeSafetensors({ ...tensors, ...readSafetensors(path.join(dir, 'head.safetensors')) }));
   }
   return headWeights.get(head);
 }
@@ -169,7 +172,7 @@ export function createServer({ isolated = true, throttleBytesPerSecond = 0, log 
     if (/^\/(web|js|dist|models|fixtures)$/.test(url.pathname)) {
       return done(301, '', { Location: url.pathname + '/' });
     }
-    const headFile = /^\/hub\/xlmr-wasm\/tiny-([a-z]+)\/resolve\/[^/]+\/([^/]+)$/.exec(url.pathname);
+    const headFile = /^\/hub\/xlmr-wasm\/tiny-([a-z][a-z0-9-]*)\/resolve\/[^/]+\/([^/]+)$/.exec(url.pathname);
     if (headFile && HEAD_MODELS.includes(headFile[1])) {
       const bytes = headModelFile(headFile[1], headFile[2]);
       if (!bytes) return done(404, `not found: ${url.pathname}\n`);

@@ -42,7 +42,7 @@ export function writeSafetensors(tensors) {
 
 /** The XLM-R encoder as a BertModel (config model_type bert): "bert." names, the position table without its first
  * pad_token_id + 1 rows (BERT's position ids start at 0), which gives the same hidden states. */
-function asBertModel(encoder, cfg) {
+export function asBertModel(encoder, cfg) {
   const out = {};
   const drop = encoder['roberta.embeddings.position_embeddings.weight'].shape[0] - cfg.max_position_embeddings;
   for (const [k, t] of Object.entries(encoder)) {
