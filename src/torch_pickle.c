@@ -426,38 +426,32 @@ int tp_contiguous(const tp_tensor *t) {
     return 1;
 }
 
-/* How many (name, tensor) pairs dict d holds; *inner: its one (name, dict) pair's value, or NULL when it has none or
- * several (*n_inner of them); *key: the first such pair's key. */
-static size_t pm_dict_tensors(pm *m, const pv *d, const pv **inner, const pv **key, int *n_inner) {
-    size_t n = 0;
-    *inner = *key = NULL;
-    *n_inner = 0;
-    for (int64_t it = d->i; it >= 0; it = pm_val(m, (uint32_t)it)->i) {
-        const pv *b = pm_val(m, (uint32_t)it);
-        for (uint32_t j = 0; j + 1 < b->n; j += 2) {
-            const pv *k = pm_val(m, m->kids[b->a + j]), *v = pm_val(m, m->kids[b->a + j + 1]);
-            if (k->kind == V_STR && v->kind == V_TENSOR) n++;
-            if (k->kind == V_STR && v->kind == V_DICT && ++*n_inner == 1) *inner = v, *key = k;
+/* A checkpoint that wraps its state dict ({"state_dict": {...}, "epoch": 3}: no tensors and one dict) is read from the
+ * inner dict; no tensors and several dicts is an error naming the first one's key. */
+static int pm_unwrap(pm *m, const pv **top) {
+    const pv *inner = NULL, *key = NULL;
+    int dicts = 0, tensors = 0;
+    for (int64_t it = (*top)->i; it >= 0; it = pm_val(m, (uint32_t)it)->i)
+        for (uint32_t j = 0, a = pm_val(m, (uint32_t)it)->a; j + 1 < pm_val(m, (uint32_t)it)->n; j += 2) {
+            const pv *k = pm_val(m, m->kids[a + j]), *v = pm_val(m, m->kids[a + j + 1]);
+            tensors += v->kind == V_TENSOR;
+            if (k->kind == V_STR && v->kind == V_DICT && !dicts++) inner = v, key = k;
         }
-    }
-    if (*n_inner != 1) *inner = NULL;
-    return n;
+    if (dicts > 1 && !tensors)
+        return xlmr_fail(m->err, XLMR_ERR_FORMAT, "data.pkl: the checkpoint's dict holds no tensors but %d dicts ('%.*s' "
+                         "first), not one wrapped state dict: save the state dict itself", dicts,
+                         (int)(key->n < 40 ? key->n : 40), (const char *)m->b + key->a), 0;
+    if (dicts == 1 && !tensors) *top = inner;
+    return 1;
 }
 
-/* The top dict's (name, tensor) pairs into sd, names and keys copied into one arena. A checkpoint that wraps its state
- * dict ({"model": {...}}, {"state_dict": {...}}: a dict holding no tensors and one dict) is read from the inner one. */
+/* The top dict's (name, tensor) pairs into sd (pm_unwrap's inner dict for a wrapped one), names and keys copied into
+ * one arena. */
 static int pm_result(pm *m, tp_state_dict *sd) {
     if (m->ns != 1 || m->nm) return pm_bad(m, "STOP with more than one value on the stack");
-    const pv *top = pm_val(m, m->stack[0]), *inner, *key;
+    const pv *top = pm_val(m, m->stack[0]);
     if (top->kind != V_DICT) return pm_bad(m, "the pickle holds no dict of tensors (not a state dict)");
-    int n_inner;
-    if (pm_dict_tensors(m, top, &inner, &key, &n_inner) == 0 && n_inner > 0) {
-        if (!inner)
-            return xlmr_fail(m->err, XLMR_ERR_FORMAT, "data.pkl: the checkpoint's dict holds no tensors but %d dicts "
-                             "('%.*s' first), not one wrapped state dict: save the state dict itself", n_inner,
-                             (int)(key->n < 40 ? key->n : 40), (const char *)m->b + key->a), 0;
-        top = inner;
-    }
+    if (!pm_unwrap(m, &top)) return 0;
     size_t n = 0, bytes = 0;
     for (int64_t it = top->i; it >= 0; it = pm_val(m, (uint32_t)it)->i) {
         const pv *b = pm_val(m, (uint32_t)it);
