@@ -33,14 +33,16 @@
 // gives `{ body, size }`) or, where there is no R2 (workerd on its own, the tests), a service binding that
 // serves the file (`MODELS.fetch(url)`: a `disk` service, or an HTTP server). Which one is decided by what
 // the binding has: a service binding has fetch(), a bucket has not. The key is the MODEL_KEY var
-// (default DEFAULT_MODEL_KEY). load() copies each chunk of the stream into the wasm memory the C loader
+// (default: the bundled tiny test model's file name). load() copies each chunk of the stream into the wasm memory the C loader
 // sized from the GGUF header, so the isolate holds the model once; the size (`Content-Length`, the object's
 // `size`) is checked, so a stream cut short is an error, never a short model. Once per isolate, on first
 // use: requests that arrive while it loads wait on the same promise; a failed load answers 503 (a broken
-// stream, ERR_NETWORK) or 500 (no such file, not a model: ERR_SETUP, ERR_MODEL_FORMAT) and the next request tries again.
+// stream, ERR_NETWORK) or 500 (no such file, not a model: ERR_SETUP, ERR_MODEL_FORMAT), and the next
+// request tries again.
 //
-// worker-bundled.mjs serves the same routes (handler.mjs) with the model bundled as a data module instead: no storage to set up, but the module's ArrayBuffer stays in the isolate beside the copy in wasm
-// memory, so the model counts twice against the isolate's memory.
+// worker-bundled.mjs serves the same routes (handler.mjs) with the model bundled as a data module instead: no
+// storage to set up, but the module's ArrayBuffer stays in the isolate beside the copy in wasm memory, so the
+// model counts twice against the isolate's memory.
 
 import { createWorker } from './handler.mjs';
 
