@@ -10,8 +10,8 @@ import {
 import { autoThreads } from './wasm.js';
 import { bytesReader } from './sources.js';
 
-const DTYPES = ['q8_0', 'f16', 'f32'];
-const LOAD_OPTIONS = new Set(['onProgress', 'signal', 'worker', 'threads', 'simd', 'dtype', 'cache', 'wasmModule', 'wasmUrl', 'hubUrl', 'revision']);
+const DTYPES = ['q8_0', 'f16', 'f32', 'q4_0'];
+const LOAD_OPTIONS = new Set(['onProgress', 'signal', 'worker', 'threads', 'simd', 'dtype', 'embeddingType', 'cache', 'wasmModule', 'wasmUrl', 'hubUrl', 'revision']);
 const SIMD_CHOICES = ['auto', 'simd128', 'relaxed'];
 
 function checkLoadOptions(o) {
@@ -20,6 +20,7 @@ function checkLoadOptions(o) {
     if (!LOAD_OPTIONS.has(k)) throw new InvalidArgumentError(`unknown load() option ${shown(k)}; known: ${[...LOAD_OPTIONS].join(', ')}`);
   }
   if (o.dtype !== undefined && !DTYPES.includes(o.dtype)) throw new InvalidArgumentError(`dtype must be one of ${DTYPES.join(', ')}, not ${shown(o.dtype)}`);
+  if (o.embeddingType !== undefined && !DTYPES.includes(o.embeddingType)) throw new InvalidArgumentError(`embeddingType must be one of ${DTYPES.join(', ')}, not ${shown(o.embeddingType)}`);
   if (o.onProgress !== undefined && o.onProgress !== null && typeof o.onProgress !== 'function') throw new InvalidArgumentError('onProgress must be a function');
   if (o.signal != null && (typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean')) throw new InvalidArgumentError('signal must be an AbortSignal');
   if (o.worker !== undefined && typeof o.worker !== 'boolean') throw new InvalidArgumentError('worker must be true or false');
@@ -340,7 +341,7 @@ export function makeLoad(platform, defaults = {}) {
     if (useWorker && !platform.canSpawnWorker) throw new UnsupportedError('this platform has no Worker: pass { worker: false }');
     const backend = useWorker ? new WorkerBackend(platform) : new InThreadBackend(platform);
     const loadOptions = {};
-    for (const k of ['dtype', 'cache', 'hubUrl', 'revision']) if (o[k] !== undefined) loadOptions[k] = o[k];
+    for (const k of ['dtype', 'embeddingType', 'cache', 'hubUrl', 'revision']) if (o[k] !== undefined) loadOptions[k] = o[k];
     try {
       const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads === 'auto' ? autoThreads(platform.cores?.()) : o.threads ?? 1, simd: o.simd ?? 'auto' };
       await backend.call('init', init);

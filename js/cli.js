@@ -23,7 +23,7 @@ commands:
   ner TEXT...         entities of a token-classification model, with character offsets
   qa --question Q --context C
                       answer spans of a question-answering model (context from stdin when not given)
-  convert -o FILE     write the model as GGUF (--dtype q8_0 | f16 | f32)
+  convert -o FILE     write the model as GGUF (--dtype, --embedding-type)
   info                the model's configuration
 
 options:
@@ -48,7 +48,8 @@ options:
   --no-normalize      embed: skip L2 normalisation
   --batch-size N      embed: texts per batch (16)
   --truncation        cut texts longer than the model's maximum instead of failing
-  --dtype D           weights kept when reading float safetensors: q8_0 | f16 | f32 (q8_0)
+  --dtype D           weights kept when reading float safetensors: q8_0 | q4_0 | f16 | f32 (q8_0)
+  --embedding-type D  the word-embedding table's type, when not the dtype's: q8_0 | q4_0 | f16 | f32
   -o, --output FILE   convert: where to write the .gguf
   --hub-url URL       hub base URL (default $XLMR_HUB_URL or https://huggingface.co)
   --revision R        hub revision (main)
@@ -62,7 +63,7 @@ Texts come from the arguments, or one per line from standard input when there ar
 
 const FLAGS = {
   '--model': 'model', '-m': 'model', '--top-k': 'topK', '-k': 'topK', '--pooling': 'pooling', '--batch-size': 'batchSize',
-  '--dtype': 'dtype', '--output': 'output', '-o': 'output', '--hub-url': 'hubUrl', '--revision': 'revision', '--cache': 'cache',
+  '--dtype': 'dtype', '--embedding-type': 'embeddingType', '--output': 'output', '-o': 'output', '--hub-url': 'hubUrl', '--revision': 'revision', '--cache': 'cache',
   '--wasm': 'wasm', '--text-pair': 'textPair', '--function': 'functionToApply', '--query': 'query', '--labels': 'labels',
   '--template': 'template', '--aggregation': 'aggregation', '--stride': 'stride', '--question': 'question',
   '--context': 'context', '--max-answer-len': 'maxAnswerLen',
@@ -258,7 +259,7 @@ export async function main(argv, { stdout = process.stdout, stderr = process.std
   const modelSource = !o.model ? DEFAULT_MODEL : o.model === 'tiny' ? tinyModelPath() : o.model;
   const progress = o.quiet ? null : progressPrinter(stderr);
   const options = { onProgress: progress ? (ev) => progress.onProgress(ev) : undefined };
-  for (const k of ['dtype', 'hubUrl', 'revision', 'worker']) if (o[k] !== undefined) options[k] = o[k];
+  for (const k of ['dtype', 'embeddingType', 'hubUrl', 'revision', 'worker']) if (o[k] !== undefined) options[k] = o[k];
   if (o.cache !== undefined) options.cache = o.cache;
   if (o.wasm) options.wasmUrl = pathToFileURL(path.resolve(o.wasm)).href;
   if (o.command === 'convert') options.cache = false;
@@ -340,7 +341,7 @@ async function run(o, model, texts) {
         throw e;
       }
       const msg = `wrote ${file} (${fmtBytes(size)})`;
-      if (o.json) process.stdout.write(JSON.stringify({ output: file, bytes: size, dtype: o.dtype ?? 'q8_0' }) + '\n');
+      if (o.json) process.stdout.write(JSON.stringify({ output: file, bytes: size, dtype: o.dtype ?? 'q8_0', embeddingType: o.embeddingType ?? o.dtype ?? 'q8_0' }) + '\n');
       else process.stderr.write(msg + '\n');
       return '';
     }

@@ -14,7 +14,7 @@ import {
 import { instantiate, isThreaded, canShareMemory, selectKernel, kernelName } from './wasm.js';
 import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES, isMissingFile, openTokenizer, openWeights, openExtraWeights, withExtraWeights, WEIGHTS_ORDER } from './sources.js';
 
-export const DTYPES = { q8_0: 0, f16: 1, f32: 2 };
+export const DTYPES = { q8_0: 0, f16: 1, f32: 2, q4_0: 3 };
 const POOLING = { none: 0, cls: 1, mean: 2, last: 3 };
 const M3_OUTPUTS = ['dense', 'sparse', 'colbert', 'all'];
 const TRUNCATION = { longest_first: 0, only_first: 1, only_second: 2 }; // XLMR_TRUNC_*
@@ -190,13 +190,18 @@ export class Engine {
   // ---- loading ----
 
   /**
-   * source: see sources.js; opts: { dtype, cache, hubUrl, revision, onProgress, signal }.
+   * source: see sources.js; opts: { dtype, embeddingType, cache, hubUrl, revision, onProgress, signal }.
    * Returns the config. On any error everything allocated is freed and the engine can load again.
    */
   async load(source, opts = {}) {
     if (this.model) throw new InvalidStateError('this engine already holds a model');
-    const { dtype = 'q8_0', cache = true, hubUrl, revision, signal } = opts;
-    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw new InvalidArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not ${shown(dtype)}`);
+    const { dtype = 'q8_0', embeddingType, cache = true, hubUrl, revision, signal } = opts;
+    const names = Object.keys(DTYPES).map((d) => `'${d}'`).join(', ');
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw new InvalidArgumentError(`dtype must be one of ${names}, not ${shown(dtype)}`);
+    if (embeddingType !== undefined && (typeof embeddingType !== 'string' || !Object.hasOwn(DTYPES, embeddingType))) {
+      throw new InvalidArgumentError(`embeddingType must be one of ${names}, not ${shown(embeddingType)}`);
+    }
+    this.embeddingType = embeddingType; // the word-embedding table's type for this load (#newLoader), the dtype's when undefined
     const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : null;
     const p = this.platform;
     // A throwing progress callback must not break the load (it behaves the same across the Worker boundary).
@@ -215,7 +220,8 @@ export class Engine {
     if (plan.kind === 'folder' && cache !== false) {
       try { store = await p.openCache(cache); } catch { store = null; }
       if (store) {
-        key = p.sha256().update(utf8.encode(JSON.stringify({ v: CACHE_FORMAT, id: plan.identity, dtype }))).digest().slice(0, 40);
+        // embeddingType only when given: the keys of earlier loads stay valid
+        key = p.sha256().update(utf8.encode(JSON.stringify({ v: CACHE_FORMAT, id: plan.identity, dtype, embeddingType }))).digest().slice(0, 40);
         info.cacheKey = key;
         const ok = await this.#loadFromCache(store, key, dtype, report, signal, info);
         if (ok) return this.#ready(report);
@@ -225,7 +231,7 @@ export class Engine {
     await this.#loadPlan(plan, dtype, report, signal, info);
     if (store && info.converted) {
       try {
-        info.cacheSaved = await this.#saveToCache(store, key, { source: plan.identity, dtype }, report, signal);
+        info.cacheSaved = await this.#saveToCache(store, key, { source: plan.identity, dtype, embeddingType }, report, signal);
       } catch (e) {
         if (signal?.aborted) { this.dispose(); throw abortError(signal); }
         info.cacheSaved = null; // a cache that cannot be written is no reason to fail the load
@@ -304,6 +310,7 @@ export class Engine {
     const ld = this.#call('xlmr_loader_new', DTYPES[dtype]);
     if (!ld) throw new OutOfMemoryError('could not allocate the model loader');
     this.liveLoaders++;
+    if (this.embeddingType !== undefined) this.#call('xlmr_loader_set_embedding_type', ld, DTYPES[this.embeddingType]);
     return ld;
   }
 
@@ -513,7 +520,7 @@ export class Engine {
     const { meta, reader } = hit;
     let ld = 0;
     try {
-      if (meta.dtype !== dtype || (reader.total !== undefined && meta.size !== undefined && reader.total !== meta.size)) {
+      if (meta.dtype !== dtype || meta.embeddingType !== this.embeddingType || (reader.total !== undefined && meta.size !== undefined && reader.total !== meta.size)) {
         throw new ModelFormatError(`cache entry ${key}: size ${reader.total} differs from the recorded ${meta.size}`);
       }
       ld = this.#newLoader(dtype);

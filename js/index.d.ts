@@ -4,7 +4,7 @@
 /** What load() accepts: a path (Node), URL, hub id ("FacebookAI/xlm-roberta-base"), or the bytes of a .gguf. */
 export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | Response | ReadableStream<Uint8Array>;
 
-export type DType = 'q8_0' | 'f16' | 'f32';
+export type DType = 'q8_0' | 'f16' | 'f32' | 'q4_0';
 
 export interface LoadProgress {
   /** 'download' (network), 'read' (local file or bytes), 'cache' (reading the cached GGUF),
@@ -37,8 +37,12 @@ export interface LoadOptions {
    *  Ignored when wasmModule or wasmUrl says which core to run. `model.runtime.simd` and `.kernel` tell what runs. */
   simd?: 'auto' | 'simd128' | 'relaxed';
   /** Weight type kept in memory when the source holds float safetensors (default 'q8_0'). A GGUF keeps its types.
-   *  'q8_0' also computes with 8-bit activations and int16 attention; 'f16' / 'f32' weights compute in float. */
+   *  'q8_0' also computes with 8-bit activations and int16 attention; 'f16' / 'f32' weights compute in float.
+   *  'q4_0' (ggml's 4-bit blocks, llama.cpp's Q4_0) computes as 'q8_0' does, on 4-bit weights. */
   dtype?: DType;
+  /** The word-embedding table's type when the source holds float safetensors (default: the dtype), e.g. 'q4_0' beside
+   *  'q8_0' layers: the table is most of an XLM-R checkpoint. Part of the cache key. */
+  embeddingType?: DType;
   /** Converted models are cached as GGUF: false = off, a string = the cache folder (Node) / cache name (browsers). */
   cache?: boolean | string;
   /** A precompiled core (required on edge runtimes that cannot compile wasm from bytes). */
@@ -64,8 +68,10 @@ export interface ModelConfig {
   layerNormEps: number;
   /** False for embedding-only files (fillMask then fails). */
   hasMlmHead: boolean;
-  /** Type of the layer weights in memory: 'q8_0', 'f16', 'f32'. */
+  /** Type of the layer weights in memory: 'q8_0', 'q4_0', 'f16', 'f32' (a GGUF's may also be 'bf16'). */
   weightType: string;
+  /** Type of the word-embedding table (and the fill-mask decoder tied to it). */
+  embeddingType: string;
   weightsBytes: number;
   padTokenId: number;
   bosTokenId: number;
@@ -331,7 +337,7 @@ export type TextRankingPipeline = PipelineBase<'text-ranking'> &
 
 /** transformers.js' load options (progress_callback, cache_dir, dtype 'q8' | 'fp16' | 'fp32', …) or load()'s. */
 export type PipelineLoadOptions = Omit<LoadOptions, 'dtype'> & {
-  dtype?: DType | 'q8' | 'int8' | 'uint8' | 'fp16' | 'fp32';
+  dtype?: DType | 'q8' | 'int8' | 'uint8' | 'fp16' | 'fp32' | 'q4';
   progress_callback?: (progress: LoadProgress) => void;
   cache_dir?: string;
   [key: string]: unknown;

@@ -53,7 +53,7 @@ function pick(o, allowed) {
 /** transformers.js' load options mapped onto load()'s; its device / session options have no meaning here. */
 function loadOptions(o = {}) {
   const out = {};
-  const DTYPE = { q8: 'q8_0', int8: 'q8_0', uint8: 'q8_0', q8_0: 'q8_0', fp16: 'f16', f16: 'f16', fp32: 'f32', f32: 'f32' };
+  const DTYPE = { q8: 'q8_0', int8: 'q8_0', uint8: 'q8_0', q8_0: 'q8_0', fp16: 'f16', f16: 'f16', fp32: 'f32', f32: 'f32', q4: 'q4_0', q4_0: 'q4_0' };
   for (const [k, v] of Object.entries(o)) {
     if (['device', 'session_options', 'local_files_only', 'subfolder', 'model_file_name', 'quantized', 'config'].includes(k)) continue;
     if (k === 'progress_callback') out.onProgress = v;

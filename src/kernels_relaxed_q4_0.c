@@ -89,6 +89,7 @@ static void q4_tile(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, 
             if (exact) {
                 const v128_t start = wasm_i32x4_mul(dot_add(hi, ones, dot_add(lo, ones, zero)), wasm_i32x4_splat(-off));
                 v128_t s[4];
+#pragma clang loop unroll(disable)
                 for (int l = 0; l < 4; l++)
                     s[l] = dot_add(hi, wasm_v128_load(uj + l * xs + 16), dot_add(lo, wasm_v128_load(uj + l * xs), start));
                 acc = q8_accumulate(acc, transpose_add(s[0], s[1], s[2], s[3]), wasm_f32x4_splat(dw),
@@ -98,8 +99,10 @@ static void q4_tile(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, 
                     wasm_i16x8_add(wasm_i16x8_extadd_pairwise_i8x16(lo), wasm_i16x8_extadd_pairwise_i8x16(hi)));
                 ws = wasm_i32x4_add(ws, wasm_i32x4_shuffle(ws, ws, 2, 3, 0, 1));
                 ws = wasm_i32x4_add(ws, wasm_i32x4_shuffle(ws, ws, 1, 0, 3, 2));
-                const v128_t isum = transpose_add(pair_dot(lo, hi, uj), pair_dot(lo, hi, uj + xs), pair_dot(lo, hi, uj + 2 * xs),
-                                                  pair_dot(lo, hi, uj + 3 * xs));
+                v128_t s[4];
+#pragma clang loop unroll(disable)
+                for (int l = 0; l < 4; l++) s[l] = pair_dot(lo, hi, uj + l * xs);
+                const v128_t isum = transpose_add(s[0], s[1], s[2], s[3]);
                 const v128_t main = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum),
                                                    wasm_f32x4_mul(wasm_f32x4_splat(dw), wasm_v128_load(d + j * KERN_QTILE)));
                 const v128_t corr = wasm_f32x4_mul(wasm_f32x4_splat(dw * (float)wasm_i32x4_extract_lane(ws, 0)),

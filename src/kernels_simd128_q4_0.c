@@ -2,10 +2,10 @@
  * int16 activations the Q8_0 path makes (kern_qact).
  *
  * Per weight row and 32-block, the 16 nibble bytes are split (and 0x0F, shift 4), recentred by -8 and widened to 4
- * int16 vectors once, then dotted (i32x4.dot_i16x8) with the int16 activations of 8 tokens (two tiles of 4; one for
- * the last tile). Each tile's 4 dot vectors are transpose-added into one i32x4 holding a token per lane, converted
- * and scaled by dw × (dx of the 4 tokens, one vector load): every output does the scalar reference's float
- * operations in order, so the two agree bit for bit. */
+ * int16 vectors, then dotted (i32x4.dot_i16x8) with the int16 activations of a tile of 4 tokens (one tile at a
+ * time: a second tile per unpacking would double the kernel's code in every build). The tile's 4 dot vectors are
+ * transpose-added into one i32x4 holding a token per lane, converted and scaled by dw × (dx of the 4 tokens, one
+ * vector load): every output does the scalar reference's float operations in order, so the two agree bit for bit. */
 #if defined(__wasm_simd128__)
 
 #include <wasm_simd128.h>
@@ -56,24 +56,18 @@ static inline void q4_store(float *y, int ldy, v128_t acc, float bn, int nt) {
 
 void kern_matmul_q4_0_simd128(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK4_0;
-    const int tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
-    for (int t0 = 0; t0 < tp; t0 += 8) {
-        const int two = tp - t0 >= 8;
-        const int16_t *xa = x->qs + (size_t)t0 * K, *xb = xa + 4 * (size_t)K;
-        const float *da = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE, *db = da + (size_t)nb * KERN_QTILE;
+    for (int t0 = 0; t0 < T; t0 += KERN_QTILE) {
+        const int16_t *xa = x->qs + (size_t)t0 * K;
+        const float *da = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE;
         for (int n = 0; n < N; n++) {
             const block_q4_0 *wr = w + (size_t)n * nb;
-            v128_t acc_a = wasm_f32x4_splat(0.0f), acc_b = acc_a;
+            v128_t acc = wasm_f32x4_splat(0.0f);
             for (int j = 0; j < nb; j++) {
                 const q4_wide wj = q4_widen(&wr[j]);
-                const v128_t dw = wasm_f32x4_splat(xlmr_fp16_to_f32(wr[j].d));
-                acc_a = q8_accumulate(acc_a, q4_tile_sums(&wj, xa + j * QK4_0, K), dw, wasm_v128_load(da + j * KERN_QTILE));
-                if (two)
-                    acc_b = q8_accumulate(acc_b, q4_tile_sums(&wj, xb + j * QK4_0, K), dw, wasm_v128_load(db + j * KERN_QTILE));
+                acc = q8_accumulate(acc, q4_tile_sums(&wj, xa + j * QK4_0, K), wasm_f32x4_splat(xlmr_fp16_to_f32(wr[j].d)),
+                                    wasm_v128_load(da + j * KERN_QTILE));
             }
-            const float bn = b ? b[n] : 0.0f;
-            q4_store(y + (size_t)t0 * ldy + n, ldy, acc_a, bn, T - t0);
-            if (two) q4_store(y + (size_t)(t0 + 4) * ldy + n, ldy, acc_b, bn, T - t0 - 4);
+            q4_store(y + (size_t)t0 * ldy + n, ldy, acc, b ? b[n] : 0.0f, T - t0);
         }
     }
 }

@@ -38,11 +38,14 @@ void q8_0_dequantize_row(const block_q8_0 *x, float *y, int64_t k) {
     }
 }
 
+/* The two Q4_0 row loops stay scalar (no vectorizing, no unrolling): they run at load and per gathered row, where
+ * the vector forms' code size in every wasm build is not worth their speed. */
 void q4_0_quantize_row(const float *x, block_q4_0 *y, int64_t k) {
     const int64_t nb = k / QK4_0;
     for (int64_t i = 0; i < nb; i++) {
         const float *xb = x + i * QK4_0;
         float amax = 0.0f, max = 0.0f;
+        _Pragma("clang loop vectorize(disable) unroll(disable)")
         for (int j = 0; j < QK4_0; j++) {
             if (amax < fabsf(xb[j])) {
                 amax = fabsf(xb[j]);
@@ -52,6 +55,7 @@ void q4_0_quantize_row(const float *x, block_q4_0 *y, int64_t k) {
         const float d = max / -8;
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = xlmr_f32_to_fp16(d);
+        _Pragma("clang loop vectorize(disable) unroll(disable)")
         for (int j = 0; j < QK4_0 / 2; j++) {
             const float v0 = xb[j] * id + 8.5f, v1 = xb[j + QK4_0 / 2] * id + 8.5f;
             /* finite inputs land in [0.5, 16.5]: (int8_t) truncates, MIN caps the max element's 16 */
@@ -65,6 +69,7 @@ void q4_0_dequantize_row(const block_q4_0 *x, float *y, int64_t k) {
     const int64_t nb = k / QK4_0;
     for (int64_t i = 0; i < nb; i++) {
         const float d = xlmr_fp16_to_f32(x[i].d);
+        _Pragma("clang loop vectorize(disable) unroll(disable)")
         for (int j = 0; j < QK4_0 / 2; j++) {
             y[i * QK4_0 + j] = ((x[i].qs[j] & 0x0F) - 8) * d;
             y[i * QK4_0 + j + QK4_0 / 2] = ((x[i].qs[j] >> 4) - 8) * d;
