@@ -70,5 +70,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && !process.execArgv.incl
   const rows = await runGemmBench(file, minMs, nums.slice(1));
   if (args.includes('--json')) console.log(JSON.stringify(rows));
   else for (const r of rows) console.log(r.peak_gops !== undefined ? `peak ${r.peak_gops} GOP/s`
-    : `${(r.kernel ?? '').padEnd(10)} T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(6)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}; ${r.layout} layout; row-major ${r.rows_gops.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
+    : `${(r.kernel ?? '').padEnd(10)} T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(6)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}; ${r.layout} layout; row-major ${r.rows_gops.toFixed(1)}; Q4_0 ${r.q4_0_gops.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);
 }

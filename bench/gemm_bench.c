@@ -1,13 +1,14 @@
 /* gemm_bench.c — the Q8_0 GEMM alone, to know its peak: y(T, N) = x(T, K) · W(N, K)ᵀ + b on the encoder's
  * shapes, through kern_linear with the weight layout the loader gives this build (kern_q8_0_layout: 4-row
  * interleaved blocks, in column pairs for SIMD128 and runs of 4 for relaxed SIMD), activations quantized once (timed separately).
- * Beside it, the row-major kernel (kern_matmul_q8_0) on the same weights, for the layout's gain. Built with
+ * Beside it, the row-major kernel (kern_matmul_q8_0) on the same weights, for the layout's gain, and the same weights
+ * in Q4_0 through kern_linear (q4_0_gops) on the same quantized activations. Built with
  * -mrelaxed-simd it times the relaxed-SIMD kernels (kernels_relaxed.h): the u7 pair form and, where the engine computes
  * the fused dot exactly (kern_dot_probe), the exact 8-bit kernel on the same shape. Built for wasm32-wasi with the same
  * flags as dist/xlmr.wasm and run under Node's WASI by bench/gemm.mjs (or natively for a profile).
  *
  *   gemm_bench [min_ms_per_shape [T N K]...]     (default shapes below; e.g. 1 250002 768 for the MLM decoder)
- * Prints one JSON line per shape and kernel: {"T":…,"N":…,"K":…,"kernel":…,"layout":…,"ms":…,"gops":…,"rows_gops":…} (medians of the
+ * Prints one JSON line per shape and kernel: {"T":…,"N":…,"K":…,"kernel":…,"layout":…,"ms":…,"gops":…,"rows_gops":…,"q4_0_gops":…} (medians of the
  * second half of the runs, wall clock; 1 MAC = 2 ops), then the peak. */
 #include <math.h>
 #include <stdio.h>
@@ -49,7 +50,8 @@ static double run_shape(int T, int N, int K, double min_ms, int kernel) {
     const size_t nblocks = (size_t)N * (K / QK8_0);
     block_q8_0 *w = malloc(nblocks * sizeof *w), *wl = malloc(nblocks * sizeof *wl);
     void *qmem = aligned_alloc(16, (kern_qact_bytes(T, K) + 15) & ~(size_t)15);
-    if (!x || !wf || !b || !y || !w || !wl || !qmem) return -1;
+    block_q4_0 *w4 = malloc(nblocks * sizeof *w4);
+    if (!x || !wf || !b || !y || !w || !wl || !qmem || !w4) return -1;
     rng_state = 12345;
     for (size_t i = 0; i < (size_t)T * K; i++) x[i] = frand();
     for (size_t i = 0; i < (size_t)N * K; i++) wf[i] = 0.02f * frand();
@@ -57,8 +59,10 @@ static double run_shape(int T, int N, int K, double min_ms, int kernel) {
     for (int n = 0; n < N; n++) q8_0_quantize_row(wf + (size_t)n * K, w + (size_t)n * (K / QK8_0), K);
     xlmr_tensor wt = {XLMR_TYPE_Q8_0, kern_q8_0_layout(N), {K, N}, wl, nblocks * sizeof *wl};
     q8_0_put_blocks(&wt, 0, w, nblocks);
+    q4_0_quantize_row(wf, w4, (int64_t)N * K);
+    const xlmr_tensor wt4 = {XLMR_TYPE_Q4_0, XLMR_LAYOUT_ROWS, {K, N}, w4, nblocks * sizeof *w4};
 
-    double times[200], qtimes[200], rtimes[200];
+    double times[200], qtimes[200], rtimes[200], q4times[200];
     int runs = 0;
     const double t_start = now_ms();
     while (runs < 200 && (runs < 5 || now_ms() - t_start < min_ms)) {
@@ -72,6 +76,8 @@ static double run_shape(int T, int N, int K, double min_ms, int kernel) {
         double t2 = now_ms();
         kern_matmul_q8_0(y, N, &in.q, w, b, N);
         double t3 = now_ms();
+        kern_linear(y, N, &in, &wt4, b);
+        q4times[runs] = now_ms() - t3;
         qtimes[runs] = t1 - t0;
         rtimes[runs] = t3 - t2;
         times[runs++] = t2 - t1;
@@ -83,17 +89,20 @@ static double run_shape(int T, int N, int K, double min_ms, int kernel) {
     qsort(times + h, runs - h, sizeof *times, cmp_double);
     qsort(qtimes + h, runs - h, sizeof *qtimes, cmp_double);
     qsort(rtimes + h, runs - h, sizeof *rtimes, cmp_double);
+    qsort(q4times + h, runs - h, sizeof *q4times, cmp_double);
     /* a coarse clock (a browser page's) can read 0 ms for a small shape: bound it to 1 µs to keep the JSON finite */
     const double tiny = 1e-3;
     const double med = fmax(times[h + (runs - h) / 2], tiny), best = fmax(times[h], tiny), qmed = qtimes[h + (runs - h) / 2];
     rtimes[h + (runs - h) / 2] = fmax(rtimes[h + (runs - h) / 2], tiny);
+    q4times[h + (runs - h) / 2] = fmax(q4times[h + (runs - h) / 2], tiny);
     const double ops = 2.0 * T * N * K, gops = ops / (med * 1e6), gops_best = ops / (best * 1e6);
     printf("{\"T\":%d,\"N\":%d,\"K\":%d,\"kernel\":\"%s\",\"layout\":\"%s\",\"runs\":%d,\"ms\":%.3f,\"best_ms\":%.3f,\"gops\":%.2f,"
-           "\"gops_best\":%.2f,\"rows_gops\":%.2f,\"quantize_ms\":%.3f,\"check\":%.4f}\n",
+           "\"gops_best\":%.2f,\"rows_gops\":%.2f,\"q4_0_gops\":%.2f,\"quantize_ms\":%.3f,\"check\":%.4f}\n",
            T, N, K, kernel_name(kernel), wt.layout == XLMR_LAYOUT_Q8_0X4 ? "q8_0x4" : wt.layout == XLMR_LAYOUT_Q8_0X4_R4 ? "q8_0x4_r4" : "rows",
-           runs, med, best, gops, gops_best, ops / (rtimes[h + (runs - h) / 2] * 1e6), qmed, y[(size_t)(T - 1) * N + N - 1]);
+           runs, med, best, gops, gops_best, ops / (rtimes[h + (runs - h) / 2] * 1e6), ops / (q4times[h + (runs - h) / 2] * 1e6),
+           qmed, y[(size_t)(T - 1) * N + N - 1]);
     fflush(stdout);
-    free(x); free(wf); free(b); free(y); free(w); free(wl); free(qmem);
+    free(x); free(wf); free(b); free(y); free(w); free(wl); free(qmem); free(w4);
     return gops;
 }
 
