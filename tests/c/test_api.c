@@ -102,7 +102,7 @@ static void test_build_simd(void) {
 /* ---- loader protocol misuse ---- */
 
 static void test_loader_misuse(void) {
-    CHECK(xlmr_loader_new(-1) == NULL && xlmr_loader_new(3) == NULL && xlmr_loader_new(INT_MAX) == NULL, "bad dtype");
+    CHECK(xlmr_loader_new(-1) == NULL && xlmr_loader_new(4) == NULL && xlmr_loader_new(INT_MAX) == NULL, "bad dtype");
     CHECK(xlmr_loader_set_config(NULL, "{}", 2) == XLMR_ERR_ARG, "set_config(NULL loader)");
     CHECK(xlmr_loader_set_tokenizer(NULL, spm, spm_n) == XLMR_ERR_ARG, "set_tokenizer(NULL loader)");
     CHECK(xlmr_loader_commit(NULL, 1) == XLMR_ERR_ARG, "commit(NULL loader)");

@@ -255,12 +255,12 @@ static void test_reader_types(void) {
         gguf_wbuf b2;
         gguf_w_begin(&b2);
         int64_t ne3[2] = {32, 4};
-        gguf_w_tensor(&b2, "blk.0.attn_q.weight", 2, ne3, 2 /* Q4_0 */, 0);
+        gguf_w_tensor(&b2, "blk.0.attn_q.weight", 2, ne3, 12 /* Q4_K */, 0);
         gguf_w_end(&b2, 32);
         gguf_reader r;
         xlmr_error e = {0};
         CHECK(parse_steps(b2.p, b2.len, 1000, &r, &e) != XLMR_OK && strstr(e.msg, "blk.0.attn_q.weight") &&
-                  strstr(e.msg, "type 2"),
+                  strstr(e.msg, "type 12"),
               "unsupported type: %s", e.msg);
         gguf_reader_free(&r);
         /* a string length claiming more than the limit fails without allocating it */
