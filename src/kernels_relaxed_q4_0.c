@@ -77,36 +77,32 @@ static void q4_tile(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, 
     const size_t xs = (size_t)2 * K; /* bytes between two tokens' rows */
     const uint8_t *u = kern_qact_u7_row(x, t0);
     const float *d = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE, *m = kern_qact_u7_min(x, t0);
-    const v128_t ones = wasm_i8x16_splat(1), zero = wasm_i32x4_splat(0);
     for (int n = 0; n < N; n++) {
         const block_q4_0 *wr = w + (size_t)n * nb;
         v128_t acc = wasm_f32x4_splat(0.0f);
         for (int j = 0; j < nb; j++) {
-            v128_t lo, hi;
+            v128_t lo, hi, s[4];
             q4_bytes(&wr[j], &lo, &hi);
             const uint8_t *uj = u + (size_t)j * QK4_0;
             const float dw = xlmr_fp16_to_f32(wr[j].d);
-            if (exact) {
-                const v128_t start = wasm_i32x4_mul(dot_add(hi, ones, dot_add(lo, ones, zero)), wasm_i32x4_splat(-off));
-                v128_t s[4];
-#pragma clang loop unroll(disable)
+            /* S = Σ w of the block */
+            v128_t ws = wasm_i32x4_extadd_pairwise_i16x8(
+                wasm_i16x8_add(wasm_i16x8_extadd_pairwise_i8x16(lo), wasm_i16x8_extadd_pairwise_i8x16(hi)));
+            ws = wasm_i32x4_add(ws, wasm_i32x4_shuffle(ws, ws, 2, 3, 0, 1));
+            const int32_t S = wasm_i32x4_extract_lane(ws, 0) + wasm_i32x4_extract_lane(ws, 1);
+            const v128_t start = wasm_i32x4_replace_lane(wasm_i32x4_splat(0), 0, -off * S);
+            if (exact)
                 for (int l = 0; l < 4; l++)
                     s[l] = dot_add(hi, wasm_v128_load(uj + l * xs + 16), dot_add(lo, wasm_v128_load(uj + l * xs), start));
-                acc = q8_accumulate(acc, transpose_add(s[0], s[1], s[2], s[3]), wasm_f32x4_splat(dw),
-                                    wasm_v128_load(d + j * KERN_QTILE));
-            } else {
-                v128_t ws = wasm_i32x4_extadd_pairwise_i16x8(
-                    wasm_i16x8_add(wasm_i16x8_extadd_pairwise_i8x16(lo), wasm_i16x8_extadd_pairwise_i8x16(hi)));
-                ws = wasm_i32x4_add(ws, wasm_i32x4_shuffle(ws, ws, 2, 3, 0, 1));
-                ws = wasm_i32x4_add(ws, wasm_i32x4_shuffle(ws, ws, 1, 0, 3, 2));
-                v128_t s[4];
-#pragma clang loop unroll(disable)
+            else
                 for (int l = 0; l < 4; l++) s[l] = pair_dot(lo, hi, uj + l * xs);
-                const v128_t isum = transpose_add(s[0], s[1], s[2], s[3]);
-                const v128_t main = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum),
-                                                   wasm_f32x4_mul(wasm_f32x4_splat(dw), wasm_v128_load(d + j * KERN_QTILE)));
-                const v128_t corr = wasm_f32x4_mul(wasm_f32x4_splat(dw * (float)wasm_i32x4_extract_lane(ws, 0)),
-                                                   wasm_v128_load(m + j * KERN_QTILE));
+            const v128_t isum = transpose_add(s[0], s[1], s[2], s[3]);
+            const v128_t dx = wasm_v128_load(d + j * KERN_QTILE);
+            if (exact) {
+                acc = q8_accumulate(acc, isum, wasm_f32x4_splat(dw), dx);
+            } else {
+                const v128_t main = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_mul(wasm_f32x4_splat(dw), dx));
+                const v128_t corr = wasm_f32x4_mul(wasm_f32x4_splat(dw * (float)S), wasm_v128_load(m + j * KERN_QTILE));
                 acc = wasm_f32x4_add(acc, wasm_f32x4_add(main, corr));
             }
         }
