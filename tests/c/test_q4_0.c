@@ -8,6 +8,7 @@
 #include "model_slots.h"
 #include "quant.h"
 #include "test.h"
+#include "test_safetensors.h"
 #include "xlmr.h"
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -289,6 +290,45 @@ static void test_loader(void) {
     CHECK(xlmr_loader_new(4) == NULL, "unknown dtype refused");
 }
 
+/* The fixture with an FFN of 40 (the down projection's rows are 40 long): Q4_0 asked for every matrix fails naming
+ * that tensor; Q8_0 keeps it in F16 and loads. */
+static void test_rows_not_a_multiple_of_32(void) {
+    enum { F = 40, H = 64, F0 = 256 };
+    rw_entry e[128];
+    const int n = st_entries(wts, e, 128);
+    float *down = malloc(sizeof(float) * 2 * H * F);
+    int nd = 0;
+    for (int i = 0; i < n; i++) {
+        const size_t len = strlen(e[i].name);
+        if (strstr(e[i].name, "intermediate.dense.weight")) e[i].shape[0] = F, e[i].n = sizeof(float) * F * H;
+        if (strstr(e[i].name, "intermediate.dense.bias")) e[i].shape[0] = F, e[i].n = sizeof(float) * F;
+        if (len > 20 && strcmp(e[i].name + len - 20, ".output.dense.weight") == 0 && !strstr(e[i].name, "attention") && nd < 2) {
+            float *d = down + (size_t)nd++ * H * F; /* the first F columns of each of the H rows */
+            for (int r = 0; r < H; r++) memcpy(d + r * F, (const float *)(const void *)e[i].data + (size_t)r * F0, sizeof(float) * F);
+            e[i].shape[1] = F, e[i].data = (const unsigned char *)d, e[i].n = sizeof(float) * H * F;
+        }
+    }
+    size_t sn;
+    unsigned char *st = st_write(e, n, &sn);
+    char *cfg40 = malloc(cfg_n + 1), *at;
+    memcpy(cfg40, cfg, cfg_n);
+    cfg40[cfg_n] = 0;
+    if ((at = strstr(cfg40, "\"intermediate_size\": 256")) != NULL) memcpy(at + 21, " 40", 3); /* 256 -> " 40" */
+    unsigned char *keep = cfg;
+    cfg = (unsigned char *)cfg40;
+    char msg[XLMR_ERROR_MSG_MAX];
+    xlmr_model *q8 = load(st, sn, XLMR_DTYPE_Q8_0, -1, msg);
+    CHECK(nd == 2 && q8 && q8->w.layers[0].ffn_down.type == XLMR_TYPE_F16, "Q8_0 keeps rows of 40 in F16: %s", msg);
+    xlmr_model *q4 = load(st, sn, XLMR_DTYPE_Q4_0, -1, msg);
+    CHECK(!q4 && strstr(msg, "ffn_down") && strstr(msg, "Q4_0") && strstr(msg, "multiple of 32"), "Q4_0, rows of 40: %s", msg);
+    if (q8) xlmr_model_free(q8);
+    if (q4) xlmr_model_free(q4);
+    cfg = keep;
+    free(cfg40);
+    free(st);
+    free(down);
+}
+
 int main(void) {
     test_quantize();
     test_matmul();
@@ -298,6 +338,7 @@ int main(void) {
     wts = test_read_file("tests/fixtures/model.safetensors", &wts_n);
     CHECK(cfg && spm && wts, "fixtures");
     if (cfg && spm && wts) test_loader();
+    if (cfg && spm && wts) test_rows_not_a_multiple_of_32();
     free(cfg);
     free(spm);
     free(wts);
