@@ -51,6 +51,8 @@ void kern_matmul_q8_0(float *y, int ldy, const kern_qact *x, const block_q8_0 *w
  * acc += (float)(sum of (nibble - 8) * q) * (dw * dx), then acc + b: the SIMD128 version and the relaxed build's exact
  * int8 kernel agree with kern_matmul_q4_0_scalar bit for bit (its u7 pair form: kernels_relaxed.h). */
 void kern_matmul_q4_0(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N);
+/* Longest Q4_0 row the SIMD kernels take (they unpack a row on the stack); model_check refuses longer ones. */
+#define KERN_Q4_0_MAX_K 30720
 
 /* The same with W in the XLMR_LAYOUT_Q8_0X4 layout (model.h), N a multiple of 4: bit-identical results. */
 void kern_matmul_q8_0x4(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);

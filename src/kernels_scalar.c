@@ -136,12 +136,15 @@ void kern_matmul_q8_0_scalar(float *y, int ldy, const kern_qact *x, const block_
 
 /* The weights of a Q4_0 block as int8 in element order: nibble - 8. */
 static inline void q4_0_unpack(const block_q4_0 *blk, int8_t *w) {
+    _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
     for (int i = 0; i < QK4_0 / 2; i++) {
         w[i] = (int8_t)((blk->qs[i] & 0x0F) - 8);
         w[i + QK4_0 / 2] = (int8_t)((blk->qs[i] >> 4) - 8);
     }
 }
 
+/* Kept scalar (no vectorizing): a reference, and the wasm builds' path for rows too long to repack, whose vector
+ * form's code size is not worth it there. */
 void kern_matmul_q4_0_scalar(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK4_0;
     for (int t = 0; t < T; t++) {
@@ -154,6 +157,7 @@ void kern_matmul_q4_0_scalar(float *y, int ldy, const kern_qact *x, const block_
                 int8_t wq[QK4_0];
                 q4_0_unpack(&wr[j], wq);
                 int32_t isum = 0;
+                _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
                 for (int i = 0; i < QK4_0; i++) isum += (int32_t)wq[i] * xq[j * QK4_0 + i];
                 acc += (float)isum * (xlmr_fp16_to_f32(wr[j].d) * xd[j * KERN_QTILE]);
             }

@@ -66,5 +66,19 @@ static inline v128_t simd_round_i32x4(v128_t v) {
     return wasm_v128_and(r, wasm_f32x4_eq(v, v));
 }
 
+/* Q4_0 rows multiplied by a Q8_0 GEMM on 4-row interleaved weights (kernels_simd128_q4_0.c): the rows in groups of
+ * 4, repacked a panel at a time (Q4_PANEL_BLOCKS blocks on the stack) into block_q8_0x4 with runs of R, each panel then
+ * given to gemm. Returns the rows done from the start (N rounded down to 4; 0 when a row has more blocks than a
+ * panel holds): the caller does the rest. Bit-identical to the Q8_0 GEMM on the same weights as Q8_0. */
+#define Q4_PANEL_BLOCKS 240
+typedef void (*kern_q8x4_gemm)(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
+int kern_matmul_q4_0_by_q8x4(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N, int R,
+                             kern_q8x4_gemm gemm);
+/* N rows (each of at most Q4_ROW_BLOCKS blocks) one at a time as row-major Q8_0 through gemm. */
+#define Q4_ROW_BLOCKS (KERN_Q4_0_MAX_K / QK4_0)
+typedef void (*kern_q8_gemm)(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
+void kern_matmul_q4_0_by_q8_rows(float *y, int ldy, const kern_qact *x, const block_q4_0 *w, const float *b, int N,
+                                 kern_q8_gemm gemm);
+
 #endif
 #endif

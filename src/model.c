@@ -301,6 +301,9 @@ static xlmr_status check_tensor(xlmr_error *err, const model_slot *s) {
     if (t->ne[0] != cols || t->ne[1] != rows)
         return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s has shape [%lld, %lld]; expected [%lld, %lld] from the config",
                          s->name, (long long)t->ne[1], (long long)t->ne[0], (long long)rows, (long long)cols);
+    if (t->type == XLMR_TYPE_Q4_0 && cols > KERN_Q4_0_MAX_K)
+        return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is Q4_0 with rows of %lld; at most %d are supported", s->name,
+                         (long long)cols, KERN_Q4_0_MAX_K);
     if ((t->type == XLMR_TYPE_Q8_0 || t->type == XLMR_TYPE_Q4_0) && cols % QK8_0 != 0)
         return xlmr_fail(err, XLMR_ERR_FORMAT, "tensor %s is %s with rows of %lld, not a multiple of %d", s->name,
                          quant_type_name(t->type), (long long)cols, QK8_0);

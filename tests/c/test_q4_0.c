@@ -157,6 +157,39 @@ static void test_matmul(void) {
            worst_rel);
 }
 
+/* Rows of the encoder's lengths (panels of 2 groups at 3072) and longer than a repacking panel holds (8192): the
+ * build's kernel against the scalar reference on its own activations where those are the int16 format. */
+static void test_long_rows(void) {
+    enum { T = 6, N = 10, KMAX = 8192 };
+    static const int ks[] = {768, 3072, 8192};
+    static float x[T * KMAX], wf[N * KMAX], a[T * N], c[T * N];
+    static block_q4_0 q[N * KMAX / 32];
+    static _Alignas(16) unsigned char m0[1 << 18], m1[1 << 18]; /* kern_qact_bytes(8, 8192) = 139264 */
+    for (size_t s = 0; s < sizeof ks / sizeof ks[0]; s++) {
+        const int K = ks[s];
+        for (int i = 0; i < T * K; i++) x[i] = frand();
+        for (int i = 0; i < N * K; i++) wf[i] = 0.05f * frand();
+        q4_0_quantize_row(wf, q, (int64_t)N * K);
+        kern_qact q0, q1;
+        kern_qact_init(&q0, m0, T, K);
+        kern_qact_init(&q1, m1, T, K);
+        kern_quantize_act_scalar(x, &q0);
+        kern_matmul_q4_0_scalar(a, N, &q0, q, bs, N);
+#if KERN_HAVE_SIMD128
+        kern_matmul_q4_0_simd128(c, N, &q0, q, bs, N);
+        CHECK(memcmp(a, c, sizeof a) == 0, "SIMD128 Q4_0 differs from scalar at K %d", K);
+#endif
+#if KERN_HAVE_RELAXED
+        kern_quantize_act_relaxed(x, &q1);
+        kern_matmul_q4_0_relaxed(c, N, &q1, q, bs, N);
+        kern_matmul_q4_0_u7_scalar(a, N, &q1, q, bs, N);
+        CHECK(memcmp(a, c, sizeof a) == 0, "relaxed Q4_0 differs from its u7 scalar at K %d", K);
+#endif
+        (void)q1;
+        (void)c;
+    }
+}
+
 static void test_get_row(void) {
     enum { R = 5, C = 96 };
     static float tab[R * C], out[C], want[C];
@@ -332,6 +365,7 @@ static void test_rows_not_a_multiple_of_32(void) {
 int main(void) {
     test_quantize();
     test_matmul();
+    test_long_rows();
     test_get_row();
     cfg = test_read_file("tests/fixtures/config.json", &cfg_n);
     spm = test_read_file("tests/fixtures/sentencepiece.bpe.model", &spm_n);
