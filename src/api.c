@@ -81,14 +81,16 @@ const char *xlmr_model_info_json(xlmr_model *m) {
              "{\"hiddenSize\":%d,\"numLayers\":%d,\"numHeads\":%d,\"intermediateSize\":%d,\"vocabSize\":%d,"
              "\"maxPositions\":%d,\"maxTokens\":%d,\"typeVocabSize\":%d,\"layerNormEps\":%.9g,\"hasMlmHead\":%s,"
              "\"weightType\":\"%s\",\"embeddingType\":\"%s\",\"weightsBytes\":%zu,\"padTokenId\":%d,\"bosTokenId\":%d,\"eosTokenId\":%d,"
-             "\"unkTokenId\":%d,\"maskTokenId\":%d,\"head\":%s%s%s,\"numLabels\":%d,\"problemType\":%s%s%s,\"pooling\":%s,\"normalize\":%s,\"bertPositions\":%s}",
+             "\"unkTokenId\":%d,\"maskTokenId\":%d,\"head\":%s%s%s,\"numLabels\":%d,\"problemType\":%s%s%s,\"pooling\":%s,\"normalize\":%s,\"bertPositions\":%s,"
+             "\"trimmedFrom\":%d}",
              c->hidden_size, c->num_layers, c->num_heads, c->intermediate_size, c->vocab_size, c->max_positions,
              c->max_tokens, c->type_vocab_size, (double)c->layer_norm_eps, c->head == XLMR_HEAD_MLM ? "true" : "false",
              weight_type_name(m->w.layers ? m->w.layers[0].q.type : m->w.tok_embd.type), weight_type_name(m->w.tok_embd.type),
              m->weights_size,
              tok_pad_id(m->tok), tok_bos_id(m->tok), tok_eos_id(m->tok), tok_unk_id(m->tok), tok_mask_id(m->tok), head ? "\"" : "", head ? head : "null", head ? "\"" : "",
              c->num_labels, problem ? "\"" : "", problem ? problem : "null", problem ? "\"" : "", pooling_json(c->pooling),
-             c->normalize < 0 ? "null" : c->normalize ? "true" : "false", c->bert_positions ? "true" : "false");
+             c->normalize < 0 ? "null" : c->normalize ? "true" : "false", c->bert_positions ? "true" : "false",
+             c->trimmed_from);
     return st->info;
 }
 

@@ -50,6 +50,7 @@ static void write_header(xlmr_model *m, gguf_wbuf *b) {
     if (c->pooling > XLMR_POOL_NONE && c->pooling <= XLMR_POOL_LAST)
         gguf_w_kv_u32(b, "bert.pooling_type", pooling_type[c->pooling]);
     if (c->normalize >= 0) gguf_w_kv_bool(b, "xlmr.normalize", c->normalize);
+    if (c->trimmed_from > 0) gguf_w_kv_u32(b, "xlmr.trimmed.original_vocab_size", (uint32_t)c->trimmed_from);
     if (model_head_has_labels(c->head)) {
         gguf_w_kv_arr(b, "bert.classifier.output_labels", GGUF_STRING, (uint64_t)m->labels.n);
         const char *name = m->labels.text;

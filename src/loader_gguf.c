@@ -233,7 +233,8 @@ static int read_pooling(xlmr_loader *ld, xlmr_config *c) {
         return 0;
     }
     if (i >= 0) c->normalize = normalize;
-    return 1;
+    /* ours: the vocabulary size before xlmr trim (vocab_trim.c); 0 or absent: not trimmed */
+    return key_int(ld, "xlmr.trimmed.original_vocab_size", 0, 0, 0, CONFIG_MAX_VOCAB, &c->trimmed_from);
 }
 
 /* The bert.* hyperparameters; *ctx: bert.context_length (the position table's rows). */

@@ -84,6 +84,7 @@ typedef struct xlmr_config {
     int32_t normalize;    /* embed's default L2 normalisation from the model's files, -1: none said */
     int32_t hf_head_names; /* 1 + the XLMR_HF_HEAD_ARCHITECTURES entry config.json's architectures names, 0: none
                             * (Hugging Face names only; GGUF files do not need it) */
+    int32_t trimmed_from;  /* vocab_size before vocabulary trimming (vocab_trim.c), 0: not trimmed */
 } xlmr_config;
 
 /* config.json's problem_type (absent: the pipelines decide from num_labels). */

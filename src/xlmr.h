@@ -175,4 +175,16 @@ XLMR_API(xlmr_m3_embed) int xlmr_m3_embed(xlmr_model *m, const int32_t *ids, con
 /* The classification head's label names, id order, as a JSON array of strings ("[]" without one). */
 XLMR_API(xlmr_model_labels_json) const char *xlmr_model_labels_json(xlmr_model *m);
 
+/* ---- vocabulary trimming (vocab_trim.c) ----
+ * A new model holding only the vocabulary the corpus (UTF-8 lines separated by '\n'; empty lines skipped) uses:
+ * the pieces its lines segment into, the special tokens, every single-character piece of the Unicode pages
+ * (128 code points) its characters are in, then the best-scoring other pieces of those pages while fewer than
+ * vocab_size are kept (0: none). Kept ids keep their order; the corpus tokenizes to the same pieces (checked).
+ * Write it with xlmr_writer_new, free it with xlmr_model_free. NULL on failure, m's error saying why (an empty
+ * corpus or invalid UTF-8: XLMR_ERR_ARG). */
+XLMR_API(xlmr_trim) xlmr_model *xlmr_trim(xlmr_model *m, const char *corpus, size_t n, int32_t vocab_size);
+/* How many non-empty lines of text models a and b tokenize to the same pieces (their ids may differ), or
+ * -status (the error on a). */
+XLMR_API(xlmr_tokenize_same) int xlmr_tokenize_same(xlmr_model *a, xlmr_model *b, const char *text, size_t n);
+
 #endif
