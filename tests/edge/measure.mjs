@@ -11,7 +11,8 @@
 // count) under build/edge-measure/, converted to GGUF with the package (load + exportGguf). Each variant is
 // made with the package's CLI, its steps joined by '+' (the 4-bit ones first: they convert the float folder):
 //   full          the converted GGUF as it is
-//   trim=N        node bin/xlmr.js trim -m IN -o OUT --vocab-size N [--trim-args]
+//   trim=N        node bin/xlmr.js trim -m IN -o OUT --vocab-size N --corpus C [--trim-args] (C: the request
+//                 texts unless --trim-args names a --corpus)
 //   q4_0          node bin/xlmr.js convert -m FOLDER -o OUT --dtype q4_0            (every matrix 4-bit)
 //   emb-q4_0      node bin/xlmr.js convert -m FOLDER -o OUT --embedding-type q4_0   (the embedding table 4-bit)
 // e.g. --variants full,q4_0+trim=30000. Each variant is served by the example worker: streamed through its MODELS
@@ -160,10 +161,28 @@ async function baseGguf(name, shape, dtype) {
  * convert the float folder (a GGUF keeps its types), so they come first. */
 function stepArgs(step, input, output, trimArgs) {
   const trim = /^trim=(\d+)$/.exec(step);
-  if (trim) return ['trim', '-m', input, '-o', output, '--vocab-size', trim[1], ...trimArgs];
+  if (trim) {
+    // Without a corpus of the caller's, the texts this script sends: they tokenize the same after trimming.
+    const corpus = trimArgs.includes('--corpus') ? [] : ['--corpus', writeCorpus(path.dirname(output))];
+    return ['trim', '-m', input, '-o', output, '--vocab-size', trim[1], ...corpus, ...trimArgs];
+  }
   if (step === 'q4_0') return ['convert', '-m', input, '-o', output, '--dtype', 'q4_0'];
   if (step === 'emb-q4_0') return ['convert', '-m', input, '-o', output, '--embedding-type', 'q4_0'];
   throw new Error(`unknown variant step ${JSON.stringify(step)}: trim=N, q4_0 or emb-q4_0`);
+}
+
+/** The request texts of a synthetic shape (the pieces "▁t<i>" of its tokenizer, low numbers: a trimmed vocabulary
+ * keeps the best-scored pieces), long = over 512 tokens. */
+const requestTexts = (name) => (name === 'tiny'
+  ? { long: `<mask> ${'Die Katze schläft auf dem Sofa. '.repeat(120)}`, short: 'Le chat dort sur le <mask>.' }
+  : { long: `<mask> ${Array.from({ length: 600 }, (_, i) => `t${(i % 200) + 10}`).join(' ')}`, short: '<mask> t11 t12 t13 t14 t15 t16 t17' });
+
+/** dir/corpus.txt: the request texts without their masks, one per line (the trimming corpus when none is given). */
+function writeCorpus(dir) {
+  const file = path.join(dir, 'corpus.txt');
+  const { long, short } = requestTexts(path.basename(dir));
+  fs.writeFileSync(file, `${[long, short].map((t) => t.replace('<mask> ', '').replace('<mask>', '')).join('\n')}\n`);
+  return file;
 }
 
 /** The variant's GGUF, made with the package's CLI step by step (each result kept for reuse): from the base GGUF, or
@@ -226,12 +245,7 @@ async function measure(bin, name, shape, gguf, { bundled, rateMs }) {
     if (info.error) throw new Error(`GET /: ${JSON.stringify(info.error)}\n${wd.log()}`);
     const firstRequestMs = Date.now() - t0;
     const loaded = await memory();
-    // Over 512 tokens with either tokenizer: the synthetic one has the pieces "▁t<i>", the tiny one real words.
-    // Low piece numbers, so that a trimmed vocabulary (which keeps the best-scored pieces) still has them.
-    const long = name === 'tiny'
-      ? `<mask> ${'Die Katze schläft auf dem Sofa. '.repeat(120)}`
-      : `<mask> ${Array.from({ length: 600 }, (_, i) => `t${(i % 200) + 10}`).join(' ')}`;
-    const short = name === 'tiny' ? 'Le chat dort sur le <mask>.' : '<mask> t11 t12 t13 t14 t15 t16 t17';
+    const { long, short } = requestTexts(name);
     const send = async (text) => {
       const r = shape.mlm
         ? await postJson(`${wd.url}/fill-mask`, { text, truncation: true })
