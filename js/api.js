@@ -228,6 +228,19 @@ class WorkerBackend {
 
 // ---- the model ----
 
+/** trim()'s corpus -> [{ name, texts }]: an array is one group named "corpus". */
+function corpusGroups(corpus) {
+  const groups = Array.isArray(corpus) ? [['corpus', corpus]] : corpus && typeof corpus === 'object' ? Object.entries(corpus) : null;
+  if (!groups || !groups.length) throw new InvalidArgumentError('trim() needs { corpus: string[] } or { corpus: { name: string[], ... } }');
+  for (const [name, texts] of groups) {
+    if (!Array.isArray(texts)) throw new InvalidArgumentError(`trim(): corpus ${name} is not an array of strings`);
+    for (let i = 0; i < texts.length; i++) {
+      if (typeof texts[i] !== 'string') throw new InvalidArgumentError(`trim(): corpus ${name}, item ${i} is ${i in texts ? typeof texts[i] : 'a hole'}, not a string`);
+    }
+  }
+  return groups.map(([name, texts]) => ({ name, texts }));
+}
+
 export class Model {
   #backend;
   #disposed = false;
@@ -303,6 +316,32 @@ export class Model {
   async answer(input, options) {
     const o = plainOptions(options, ['topK', 'maxAnswerLen', 'maxSeqLen', 'docStride', 'handleImpossibleAnswer', 'alignToWords'], 'answer');
     return this.#call('answer', { input, options: o });
+  }
+
+  /**
+   * A copy of this model cut down to the vocabulary of a corpus, as one GGUF file: { gguf: Uint8Array, report }.
+   * corpus: texts (string[]) or named groups of them ({ de: [...], fr: [...] }; each line of a text counts as one).
+   * heldOut (0.1): that share of each group (every k-th text) is not trimmed on; the report says, per group, how
+   * many of those still tokenize to the same pieces. vocabSize: fill up to this many pieces with the best-scoring
+   * ones of the corpus's scripts. The corpus itself always tokenizes exactly as with the full model.
+   */
+  async trim(options) {
+    const o = plainOptions(options, ['corpus', 'vocabSize', 'heldOut'], 'trim');
+    const heldOut = o.heldOut ?? 0.1;
+    if (typeof heldOut !== 'number' || !(heldOut >= 0 && heldOut < 1)) throw new InvalidArgumentError(`heldOut must be a number in [0, 1), not ${shown(heldOut)}`);
+    const vocabSize = o.vocabSize ?? 0;
+    if (!Number.isInteger(vocabSize) || vocabSize < 0) throw new InvalidArgumentError(`vocabSize must be a non-negative integer, not ${shown(vocabSize)}`);
+    const every = heldOut > 0 ? Math.max(2, Math.round(1 / heldOut)) : 0;
+    const train = [], held = [];
+    for (const { name, texts } of corpusGroups(o.corpus)) {
+      const lines = texts.flatMap((t) => t.split('\n')).filter((t) => t.trim() !== '');
+      const aside = [];
+      lines.forEach((t, i) => (every && i % every === every - 1 ? aside : train).push(t));
+      held.push({ name, texts: aside });
+    }
+    if (!train.length) throw new InvalidArgumentError('trim() needs a corpus with some text in it');
+    const { gguf, report } = await this.#call('trim', { corpus: train.join('\n'), options: { vocabSize, heldOut: every ? held : [] } });
+    return { gguf, report: { ...report, heldOutFraction: heldOut } };
   }
 
   /** The model as a GGUF file, chunk by chunk (Uint8Array; copy or write each before asking for the next). */

@@ -24,6 +24,10 @@ commands:
   qa --question Q --context C
                       answer spans of a question-answering model (context from stdin when not given)
   convert -o FILE     write the model as GGUF (--dtype, --embedding-type)
+  trim -o FILE (--corpus FILE,... | --languages de,fr,...)
+                      write a copy cut to the vocabulary of a corpus (one text per line) or of the
+                      bundled language samples (models/corpora), and report how much of the held-aside
+                      texts still tokenizes unchanged
   info                the model's configuration
 
 options:
@@ -50,7 +54,11 @@ options:
   --truncation        cut texts longer than the model's maximum instead of failing
   --dtype D           weights kept when reading float safetensors: q8_0 | q4_0 | f16 | f32 (q8_0)
   --embedding-type D  the word-embedding table's type, when not the dtype's: q8_0 | q4_0 | f16 | f32
-  -o, --output FILE   convert: where to write the .gguf
+  -o, --output FILE   convert, trim: where to write the .gguf
+  --corpus F1,F2      trim: corpus files, UTF-8, one text per line
+  --languages L1,L2   trim: languages of the bundled samples (models/corpora/*.txt)
+  --vocab-size N      trim: fill up to N pieces with the corpus scripts' best-scoring ones
+  --held-out F        trim: share of each corpus's lines set aside to report on (0.1)
   --hub-url URL       hub base URL (default $XLMR_HUB_URL or https://huggingface.co)
   --revision R        hub revision (main)
   --cache DIR         cache folder for converted models; --no-cache to skip the cache
@@ -66,7 +74,8 @@ const FLAGS = {
   '--dtype': 'dtype', '--embedding-type': 'embeddingType', '--output': 'output', '-o': 'output', '--hub-url': 'hubUrl', '--revision': 'revision', '--cache': 'cache',
   '--wasm': 'wasm', '--text-pair': 'textPair', '--function': 'functionToApply', '--query': 'query', '--labels': 'labels',
   '--template': 'template', '--aggregation': 'aggregation', '--stride': 'stride', '--question': 'question',
-  '--context': 'context', '--max-answer-len': 'maxAnswerLen',
+  '--context': 'context', '--max-answer-len': 'maxAnswerLen', '--corpus': 'corpus', '--languages': 'languages',
+  '--vocab-size': 'vocabSize', '--held-out': 'heldOut',
 };
 const SWITCHES = {
   '--json': ['json', true], '--no-normalize': ['normalize', false], '--truncation': ['truncation', true],
@@ -78,7 +87,7 @@ const SWITCHES = {
 /** The options only some commands take (the others are common to all). */
 const COMMAND_OPTIONS = {
   topK: ['fill-mask', 'classify', 'rerank', 'qa'], pooling: ['embed'], normalize: ['embed'], batchSize: ['embed', 'rerank'],
-  output: ['convert'], textPair: ['classify'], functionToApply: ['classify'], query: ['rerank'], rawScores: ['rerank'],
+  output: ['convert', 'trim'], corpus: ['trim'], languages: ['trim'], vocabSize: ['trim'], heldOut: ['trim'], textPair: ['classify'], functionToApply: ['classify'], query: ['rerank'], rawScores: ['rerank'],
   labels: ['zero-shot'], template: ['zero-shot'], multiLabel: ['zero-shot'], aggregation: ['ner'], stride: ['ner'],
   question: ['qa'], context: ['qa'], maxAnswerLen: ['qa'],
 };
@@ -114,7 +123,7 @@ export function parseArgs(argv) {
     }
   }
   if (o.topK === 'all' && o.command === 'classify') o.topK = null;
-  for (const k of ['topK', 'batchSize', 'stride', 'maxAnswerLen']) {
+  for (const k of ['topK', 'batchSize', 'stride', 'maxAnswerLen', 'vocabSize']) {
     if (o[k] !== undefined && o[k] !== null) {
       const n = Number(o[k]);
       if (!Number.isInteger(n) || n < (k === 'stride' ? 0 : 1)) {
@@ -142,7 +151,9 @@ export function commandUsageError(o) {
     const given = key === 'normalize' ? o.normalize === false : o[key] !== undefined;
     if (given && !commands.includes(o.command)) return `${OPTION_NAMES[key]} is not an option of ${o.command}`;
   }
-  const required = { convert: ['output'], rerank: ['query'], 'zero-shot': ['labels'], qa: ['question'] }[o.command] ?? [];
+  if (o.command === 'trim' && (o.corpus === undefined) === (o.languages === undefined)) return 'give one of --corpus and --languages';
+  if (o.heldOut !== undefined && !(Number(o.heldOut) >= 0 && Number(o.heldOut) < 1)) return '--held-out must be a number in [0, 1)';
+  const required = { convert: ['output'], trim: ['output'], rerank: ['query'], 'zero-shot': ['labels'], qa: ['question'] }[o.command] ?? [];
   for (const key of required) if (o[key] === undefined) return `${OPTION_NAMES[key]} is required`;
   if (o.command === 'qa' && o.texts.length) return 'qa takes the question and context as --question and --context, not as arguments';
   return null;
@@ -222,6 +233,62 @@ async function readStdinLines(stdin) {
   return (await readStdinText(stdin)).split(/\r?\n/).filter((l) => l.trim() !== '');
 }
 
+const CORPORA = fileURLToPath(new URL('../models/corpora/', import.meta.url));
+
+/** The bundled language samples: models/corpora/<language>.txt. */
+function languageList() {
+  try {
+    return fs.readdirSync(CORPORA).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4)).sort().join(', ');
+  } catch {
+    return 'none installed';
+  }
+}
+
+/** trim's corpus files, or the bundled samples of its languages: { name: lines }. Throws a UsageError naming the
+ * file that is missing, empty or not UTF-8. */
+function readCorpora(o) {
+  const files = o.corpus !== undefined
+    ? o.corpus.split(',').filter(Boolean).map((f) => [path.basename(f).replace(/\.txt$/, ''), path.resolve(f)])
+    : o.languages.split(',').map((l) => l.trim()).filter(Boolean).map((l) => {
+      if (!/^[a-z]{2,3}(_[A-Za-z]+)?$/.test(l) || !fs.existsSync(path.join(CORPORA, `${l}.txt`))) {
+        throw new UsageError(`no bundled sample for language ${JSON.stringify(l)}; there are: ${languageList()}`);
+      }
+      return [l, path.join(CORPORA, `${l}.txt`)];
+    });
+  if (!files.length) throw new UsageError('no corpus given');
+  const groups = {};
+  for (const [name, file] of files) {
+    let bytes;
+    try { bytes = fs.readFileSync(file); } catch (e) { throw new UsageError(`cannot read ${file}: ${e.code ?? e.message}`); }
+    let text;
+    try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch { throw new UsageError(`${file} is not UTF-8 text`); }
+    const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+    if (!lines.length) throw new UsageError(`${file} is empty: a corpus has one text per line`);
+    groups[name in groups ? `${name}#${Object.keys(groups).length}` : name] = lines;
+  }
+  return groups;
+}
+
+/** Trims the model to the corpus and writes o.output (nothing on failure); the report as text or JSON. */
+async function trimTo(o, model, corpus) {
+  const { gguf, report } = await model.trim({ corpus, vocabSize: o.vocabSize, heldOut: o.heldOut === undefined ? undefined : Number(o.heldOut) });
+  const file = path.resolve(o.output);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await fs.promises.writeFile(tmp, gguf);
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+  if (o.json) return JSON.stringify({ output: file, bytes: gguf.byteLength, ...report }) + '\n';
+  const lines = [`wrote ${file} (${fmtBytes(gguf.byteLength)}): ${report.vocabSize} of ${report.originalVocabSize} pieces, trimmed on ${report.corpusTexts} texts`];
+  for (const h of report.heldOut) {
+    lines.push(`  ${h.name}: ${h.unchanged} of ${h.texts} held-aside texts tokenize unchanged${h.texts ? ` (${(100 * h.share).toFixed(1)}%)` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 function round(x, d = 6) { return Number(x.toFixed(d)); }
 
 export async function main(argv, { stdout = process.stdout, stderr = process.stderr, stdin = process.stdin } = {}) {
@@ -237,7 +304,7 @@ export async function main(argv, { stdout = process.stdout, stderr = process.std
     stdout.write(`${pkg.version}\n`);
     return 0;
   }
-  const commands = ['fill-mask', 'embed', 'tokenize', 'classify', 'rerank', 'zero-shot', 'ner', 'qa', 'convert', 'info'];
+  const commands = ['fill-mask', 'embed', 'tokenize', 'classify', 'rerank', 'zero-shot', 'ner', 'qa', 'convert', 'trim', 'info'];
   if (o.help || !o.command) { (o.help ? stdout : stderr).write(HELP + '\n'); return o.help ? 0 : 2; }
   if (!commands.includes(o.command)) { stderr.write(`xlmr: unknown command ${o.command}; one of ${commands.join(', ')}\n`); return 2; }
 
@@ -262,14 +329,22 @@ export async function main(argv, { stdout = process.stdout, stderr = process.std
   for (const k of ['dtype', 'embeddingType', 'hubUrl', 'revision', 'worker']) if (o[k] !== undefined) options[k] = o[k];
   if (o.cache !== undefined) options.cache = o.cache;
   if (o.wasm) options.wasmUrl = pathToFileURL(path.resolve(o.wasm)).href;
-  if (o.command === 'convert') options.cache = false;
+  if (o.command === 'convert' || o.command === 'trim') options.cache = false;
+  let corpus;
+  try {
+    if (o.command === 'trim') corpus = readCorpora(o);
+  } catch (e) {
+    stderr.write(`xlmr trim: ${e.message}\n`);
+    return 2;
+  }
 
   let model;
   try {
     model = await load(modelSource, options);
     progress?.done();
     const out = await run(o, model, texts);
-    if (o.command !== 'convert') stdout.write(out);
+    if (o.command === 'trim') stdout.write(await trimTo(o, model, corpus));
+    else if (o.command !== 'convert') stdout.write(out);
     return 0;
   } catch (e) {
     progress?.done();
@@ -322,6 +397,8 @@ async function run(o, model, texts) {
     }
     case 'classify': case 'rerank': case 'zero-shot': case 'ner': case 'qa':
       return runTask(o, model, texts);
+    case 'trim':
+      return '';
     case 'convert': {
       const file = path.resolve(o.output);
       const tmp = `${file}.${process.pid}.tmp`;

@@ -546,6 +546,57 @@ export class Engine {
     }
   }
 
+  /**
+   * A copy of the model cut to the vocabulary of corpus (its texts one per line; vocab_trim.c says what is kept):
+   * { gguf: Uint8Array, report }. heldOut: [{ name, texts }] texts not trimmed on, whose share tokenized unchanged
+   * the report gives per name. vocabSize: fill up to this many pieces with the corpus scripts' best-scoring ones.
+   */
+  trim(corpus, { vocabSize = 0, heldOut = [] } = {}) {
+    this.#need();
+    const s = this.#putString(corpus);
+    let t = 0;
+    try {
+      t = this.#call('xlmr_trim', this.model, s.ptr, s.len, vocabSize);
+      if (!t) throw this.#modelError(-(this.#call('xlmr_model_status', this.model) || 2));
+      const info = JSON.parse(this.#cstr(this.#call('xlmr_model_info_json', t)));
+      const report = { vocabSize: info.vocabSize, originalVocabSize: info.trimmedFrom, corpusTexts: nonEmptyLines(corpus), heldOut: [] };
+      for (const { name, texts } of heldOut) {
+        const text = texts.join('\n');
+        const h = this.#putString(text);
+        try {
+          const same = this.#call('xlmr_tokenize_same', this.model, t, h.ptr, h.len);
+          if (same < 0) throw this.#modelError(same);
+          const n = nonEmptyLines(text);
+          report.heldOut.push({ name, texts: n, unchanged: same, share: n ? same / n : null });
+        } finally {
+          this.#free(h.ptr);
+        }
+      }
+      return { gguf: this.#writeAll(t), report };
+    } finally {
+      this.#free(s.ptr);
+      if (t) this.#call('xlmr_model_free', t);
+    }
+  }
+
+  /** Model m (a pointer) as one GGUF file in a fresh Uint8Array. */
+  #writeAll(m) {
+    const w = this.#call('xlmr_writer_new', m);
+    if (!w) throw this.#modelError(-2);
+    try {
+      const out = new Uint8Array(this.#call('xlmr_writer_total', w));
+      for (let at = 0; ;) {
+        const ptr = this.#call('xlmr_writer_chunk', w);
+        const n = this.#call('xlmr_writer_chunk_len', w);
+        if (!n) return out;
+        out.set(new Uint8Array(this.wasm.memory.buffer, ptr, n), at);
+        at += n;
+      }
+    } finally {
+      this.#call('xlmr_writer_free', w);
+    }
+  }
+
   /** The loaded model as GGUF, chunk by chunk (views into wasm memory, valid until the next chunk). */
   async *ggufChunks() {
     this.#need();
@@ -894,4 +945,11 @@ export class Engine {
     this.config = null;
     this.pieces.clear();
   }
+}
+
+/** Lines of text with something on them (what the core counts as texts: vocab_trim.c). */
+function nonEmptyLines(text) {
+  let n = 0;
+  for (const line of text.split('\n')) if (line.replace(/\r$/, '') !== '') n++;
+  return n;
 }

@@ -94,6 +94,8 @@ export interface ModelConfig {
   normalize: boolean | null;
   /** A BERT-type model (position ids from 0 over every token), e.g. multilingual-e5-small. */
   bertPositions: boolean;
+  /** The vocabulary size before `trim()` / `xlmr trim`, or null: fill-mask then predicts among the kept pieces only. */
+  trimmedFrom: number | null;
   [key: string]: unknown;
 }
 
@@ -297,12 +299,39 @@ export declare class Model {
    *  finds several, then a list sorted by score. */
   answer(input: QuestionAnswerInput, options?: AnswerOptions & { topK?: 1 }): Promise<Answer>;
   answer(input: QuestionAnswerInput, options?: AnswerOptions): Promise<Answer | Answer[]>;
+  /** A copy of this model cut down to the vocabulary of a corpus, as one GGUF file (load() it, or write it to disk).
+   *  The corpus tokenizes exactly as with the full model; its outputs are the full model's. */
+  trim(options: TrimOptions): Promise<TrimResult>;
   /** The loaded model as a GGUF file, chunk by chunk (write or copy each chunk before asking for the next). */
   exportGguf(): AsyncIterableIterator<Uint8Array>;
   /** Diagnostics (wasm memory size, open loaders). */
   stats(): Promise<{ memoryBytes: number; liveLoaders: number; hasModel: boolean; [key: string]: unknown }>;
   /** Frees the model and ends its worker. Later calls reject with InvalidStateError. */
   dispose(): Promise<void>;
+}
+
+export interface TrimOptions {
+  /** The texts to keep the vocabulary of (each line counts as one text), or named groups of them
+   *  ({ de: [...], fr: [...] }: the report is per group). */
+  corpus: string[] | Record<string, string[]>;
+  /** Fill up to this many pieces with the best-scoring ones of the corpus's scripts (default: only what is needed). */
+  vocabSize?: number;
+  /** Share of each group's texts (every k-th) set aside, not trimmed on, and reported on (default 0.1; 0: none). */
+  heldOut?: number;
+}
+
+export interface TrimResult {
+  /** The trimmed model as a GGUF file. */
+  gguf: Uint8Array;
+  report: {
+    vocabSize: number;
+    originalVocabSize: number;
+    /** Texts trimmed on. */
+    corpusTexts: number;
+    /** Per group: held-aside texts, and how many tokenize to the same pieces as with the full vocabulary. */
+    heldOut: { name: string; texts: number; unchanged: number; share: number | null }[];
+    heldOutFraction: number;
+  };
 }
 
 export declare function load(source: ModelSource, options?: LoadOptions): Promise<Model>;

@@ -27,6 +27,7 @@ export const OPS = {
   tokenClassify: ({ engine }, { text, options }) => tokenClassify(engine, text, options),
   answer: ({ engine }, { input, options }) => answer(engine, input, options),
   stats: ({ engine }) => engine.stats(),
+  trim: ({ engine }, { corpus, options }) => engine.trim(corpus, options),
   dispose(session) {
     session.engine?.dispose(true);
     session.engine = null;

@@ -18,7 +18,7 @@ export const REQUIRED_EXPORTS = [
   'xlmr_tokenize_offsets', 'xlmr_result_offsets', 'xlmr_tokenize_pair', 'xlmr_result_sequence_ids', 'xlmr_result_window_starts',
   'xlmr_classify', 'xlmr_token_logits', 'xlmr_model_labels_json', 'xlmr_m3_embed',
   'xlmr_loader_set_tokenizer_json', 'xlmr_loader_set_pooling', 'xlmr_loader_set_index', 'xlmr_loader_next_file',
-  'xlmr_loader_set_file_prefix', 'xlmr_loader_set_embedding_type', 'xlmr_trim', 'xlmr_tokenize_same',
+  'xlmr_loader_set_file_prefix', 'xlmr_loader_set_embedding_type', 'xlmr_trim', 'xlmr_tokenize_same', 'xlmr_model_status',
 ];
 const THREADED_EXPORTS = ['xlmr_threads_set', 'xlmr_thread_main', 'xlmr_threads_stop', '__stack_pointer'];
 

@@ -44,6 +44,10 @@ export function serve(platform, port) {
         const buffers = (v) => (ArrayBuffer.isView(v) ? [v.buffer] : v && typeof v === 'object' ? Object.values(v).flatMap(buffers) : []);
         return { result, transfer: (Array.isArray(result) ? result : [result]).flatMap(buffers) };
       }
+      case 'trim': {
+        const result = await runOp(session, op, args, { platform });
+        return { result, transfer: [result.gguf.buffer] };
+      }
       case 'stats':
         return { result: { ...await runOp(session, op, args, { platform }), heap: heapStats() } };
       case 'exportGguf': {

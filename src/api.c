@@ -49,6 +49,8 @@ void xlmr_model_free(xlmr_model *m) { model_free(m); }
 
 const char *xlmr_model_error(xlmr_model *m) { return m ? m->err.msg : "no model"; }
 
+int xlmr_model_status(xlmr_model *m) { return m ? (int)m->err.code : XLMR_ERR_STATE; }
+
 static const char *weight_type_name(int32_t type) {
     switch (type) {
     case XLMR_TYPE_F32: return "f32";
@@ -76,13 +78,15 @@ const char *xlmr_model_info_json(xlmr_model *m) {
     const xlmr_config *c = &m->config;
     const char *head = c->head != XLMR_HEAD_NONE ? model_head_task(c->head) : NULL;
     const char *problem = config_problem_type_name(c->problem_type);
+    char trimmed[16] = "null"; /* the vocabulary size before xlmr trim */
+    if (c->trimmed_from > 0) snprintf(trimmed, sizeof trimmed, "%d", (int)c->trimmed_from);
     /* %.9g round-trips a float32 */
     snprintf(st->info, sizeof st->info,
              "{\"hiddenSize\":%d,\"numLayers\":%d,\"numHeads\":%d,\"intermediateSize\":%d,\"vocabSize\":%d,"
              "\"maxPositions\":%d,\"maxTokens\":%d,\"typeVocabSize\":%d,\"layerNormEps\":%.9g,\"hasMlmHead\":%s,"
              "\"weightType\":\"%s\",\"embeddingType\":\"%s\",\"weightsBytes\":%zu,\"padTokenId\":%d,\"bosTokenId\":%d,\"eosTokenId\":%d,"
              "\"unkTokenId\":%d,\"maskTokenId\":%d,\"head\":%s%s%s,\"numLabels\":%d,\"problemType\":%s%s%s,\"pooling\":%s,\"normalize\":%s,\"bertPositions\":%s,"
-             "\"trimmedFrom\":%d}",
+             "\"trimmedFrom\":%s}",
              c->hidden_size, c->num_layers, c->num_heads, c->intermediate_size, c->vocab_size, c->max_positions,
              c->max_tokens, c->type_vocab_size, (double)c->layer_norm_eps, c->head == XLMR_HEAD_MLM ? "true" : "false",
              weight_type_name(m->w.layers ? m->w.layers[0].q.type : m->w.tok_embd.type), weight_type_name(m->w.tok_embd.type),
@@ -90,7 +94,7 @@ const char *xlmr_model_info_json(xlmr_model *m) {
              tok_pad_id(m->tok), tok_bos_id(m->tok), tok_eos_id(m->tok), tok_unk_id(m->tok), tok_mask_id(m->tok), head ? "\"" : "", head ? head : "null", head ? "\"" : "",
              c->num_labels, problem ? "\"" : "", problem ? problem : "null", problem ? "\"" : "", pooling_json(c->pooling),
              c->normalize < 0 ? "null" : c->normalize ? "true" : "false", c->bert_positions ? "true" : "false",
-             c->trimmed_from);
+             trimmed);
     return st->info;
 }
 

@@ -100,6 +100,8 @@ XLMR_API(xlmr_writer_free) void xlmr_writer_free(xlmr_writer *w);
 /* ---- the model ---- */
 XLMR_API(xlmr_model_free) void xlmr_model_free(xlmr_model *m);
 XLMR_API(xlmr_model_error) const char *xlmr_model_error(xlmr_model *m);
+/* The status of the last failed call on m (XLMR_OK after a success): for calls that return a pointer. */
+XLMR_API(xlmr_model_status) int xlmr_model_status(xlmr_model *m);
 /* {"hiddenSize":…,"numLayers":…,…} NUL-terminated, owned by the model. */
 XLMR_API(xlmr_model_info_json) const char *xlmr_model_info_json(xlmr_model *m);
 /* The instruction set this build's kernels were compiled for: "relaxed" (relaxed SIMD), "simd128" or "scalar".
