@@ -274,8 +274,8 @@ static xlmr_status build_model(const trim_state *s, xlmr_model *m, tok_tokenizer
             t->labels.len = m->labels.len;
         }
     }
-    if (st == XLMR_OK) st = model_check(t, 1);
-    if (st == XLMR_OK && t->err.code) st = xlmr_fail(err, t->err.code, "%s", t->err.msg);
+    if (st == XLMR_OK && (st = model_check(t, t->config.head)) != XLMR_OK)
+        xlmr_fail(err, st, "the trimmed model fails its check: %s", t->err.msg);
     XLMR_FREE(types);
     if (st != XLMR_OK) {
         model_free(t);
