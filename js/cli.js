@@ -284,7 +284,9 @@ async function trimTo(o, model, corpus) {
   if (o.json) return JSON.stringify({ output: file, bytes: gguf.byteLength, ...report }) + '\n';
   const lines = [`wrote ${file} (${fmtBytes(gguf.byteLength)}): ${report.vocabSize} of ${report.originalVocabSize} pieces, trimmed on ${report.corpusTexts} texts`];
   for (const h of report.heldOut) {
-    lines.push(`  ${h.name}: ${h.unchanged} of ${h.texts} held-aside texts tokenize unchanged${h.texts ? ` (${(100 * h.share).toFixed(1)}%)` : ''}`);
+    lines.push(h.texts
+      ? `  ${h.name}: ${h.unchanged} of ${h.texts} held-aside texts tokenize unchanged (${(100 * h.share).toFixed(1)}%)`
+      : `  ${h.name}: no text held aside (too few lines for --held-out ${report.heldOutFraction})`);
   }
   return lines.join('\n') + '\n';
 }
