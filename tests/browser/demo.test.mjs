@@ -60,11 +60,12 @@ const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
 /** Starts recording requestAnimationFrame gaps in the page. */
 async function startFrames(page) {
   await page.evaluate(() => {
-    const f = { gaps: [], last: 0, on: true };
+    // The window opens now, so a page that never paints again still shows one gap: start to stop.
+    const f = { gaps: [], last: performance.now(), on: true };
     globalThis.__frames = f;
     const tick = (t) => {
       if (!f.on) return;
-      if (f.last) f.gaps.push(t - f.last);
+      f.gaps.push(Math.max(0, t - f.last));
       f.last = t;
       requestAnimationFrame(tick);
     };
@@ -72,17 +73,18 @@ async function startFrames(page) {
   });
 }
 
-/** Stops recording: { frames, ms, median, p99, max, frozenShare }: gaps in ms; frozenShare the part of the recorded
- *  time that lay in gaps longer than FREEZE_MS. */
+/** Stops recording: { frames, ms, median, p99, max, frozenShare }: gaps in ms, the last one from the last frame to
+ *  now (a page frozen to the end would otherwise hide its freeze); frozenShare the part of the window that lay in
+ *  gaps longer than FREEZE_MS. */
 async function stopFrames(page) {
   return page.evaluate((freezeMs) => {
     const f = globalThis.__frames;
     f.on = false;
-    const s = [...f.gaps].sort((a, b) => a - b);
+    const s = [...f.gaps, Math.max(0, performance.now() - f.last)].sort((a, b) => a - b);
     const at = (q) => s[Math.floor(q * (s.length - 1))] ?? Infinity;
     const ms = s.reduce((sum, g) => sum + g, 0);
     const frozen = s.filter((g) => g > freezeMs).reduce((sum, g) => sum + g, 0);
-    return { frames: s.length, ms, median: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? Infinity, frozenShare: ms ? frozen / ms : 1 };
+    return { frames: f.gaps.length, ms, median: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? Infinity, frozenShare: ms ? frozen / ms : 1 };
   }, FREEZE_MS);
 }
 
