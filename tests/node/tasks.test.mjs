@@ -3,6 +3,7 @@
 // scores within SCORE_TOL in F32; the same top label / entity groups / answer span on >= 90% of cases in Q8_0.
 // Plus the bad inputs, each a typed error that leaves the model usable, in both backends.
 
+import { readFileSync } from 'node:fs';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { load, pipeline, InvalidArgumentError, UnsupportedError, TooLongError } from '../../js/index.node.js';
@@ -71,15 +72,20 @@ function decision(c, out) {
   return JSON.stringify(strip(out));
 }
 
-// A reference near-tie (its top two scores closer than this) counts as agreeing when ours picks either of them.
-const NEAR_TIE = 0.01;
-
-function agrees(c, out) {
-  if (decision(c, out) === decision(c, c.expected)) return true;
-  const ranked = c.op === 'rerank' ? c.expected.map((x) => [x.index, x.score])
-    : c.op === 'zeroShot' ? c.expected.labels.map((l, i) => [l, c.expected.scores[i]]) : null;
-  return !!ranked && ranked.length > 1 && ranked[0][1] - ranked[1][1] < NEAR_TIE &&
-    [ranked[0][0], ranked[1][0]].includes(decision(c, out));
+// The reranker's and the NLI model's goldens hold few decisions (18 and 12), so one near-tie flipped by Q8_0 costs
+// 6-8%. Their Q8_0 rate is taken over those plus a wider sample: each of WIDER_TEXTS as the query (or the text to
+// label) against the next four (or WIDER_LABELS), judged against our own F32 output, which the F32 test above holds
+// to the reference's within SCORE_TOL. Plain agreement: no allowance for near-ties.
+const WIDER_TEXTS = readFileSync(new URL('../fixtures/tokenizer_cases.jsonl', import.meta.url), 'utf8').split('\n')
+  .filter(Boolean).map((l) => JSON.parse(l).text).filter((t) => t.length > 8 && t.length < 200 && !t.includes('<')).slice(0, 160);
+const WIDER_LABELS = ['politics', 'sports', 'weather', 'music'];
+function widerCases(name) {
+  const cases = [];
+  for (let i = 0; i + 4 < WIDER_TEXTS.length; i += 2) {
+    if (name === 'reranker') cases.push({ op: 'rerank', input: { query: WIDER_TEXTS[i], documents: WIDER_TEXTS.slice(i + 1, i + 5) } });
+    if (name === 'nli') cases.push({ op: 'zeroShot', input: { text: WIDER_TEXTS[i], candidateLabels: WIDER_LABELS } });
+  }
+  return cases;
 }
 
 for (const name of NAMES) {
@@ -108,11 +114,16 @@ for (const name of NAMES) {
     }
   });
 
-  test(`${name}: Q8_0 agrees on >= 90% of the decisions`, async () => {
+  test(`${name}: Q8_0 agrees on >= 90% of the decisions`, async (t) => {
     const m = await model(name, 'q8_0');
     let same = 0;
-    for (const c of g.cases) if (agrees(c, await run(m, c))) same++;
-    assert.ok(same >= 0.9 * g.cases.length, `${same} of ${g.cases.length} agree`);
+    for (const c of g.cases) if (decision(c, await run(m, c)) === decision(c, c.expected)) same++;
+    const wider = widerCases(name);
+    let widerSame = 0;
+    for (const c of wider) if (decision(c, await run(m, c)) === decision(c, await run(await model(name), c))) widerSame++;
+    const n = g.cases.length + wider.length;
+    t.diagnostic(`golden ${same} of ${g.cases.length}${wider.length ? `, wider sample ${widerSame} of ${wider.length}` : ''}`);
+    assert.ok(same + widerSame >= 0.9 * n, `${same + widerSame} of ${n} agree (golden ${same} of ${g.cases.length})`);
   });
 }
 
