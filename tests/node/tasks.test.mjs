@@ -10,9 +10,9 @@ import { load, pipeline, InvalidArgumentError, UnsupportedError, TooLongError } 
 import { headModelFolder, golden } from './helpers/head-models.mjs';
 import { engineLogits, disposeEngines } from './helpers/head-logits.mjs';
 
-// Our F32 hidden states match PyTorch within ~1e-5 on the fixtures (MANIFEST: 1e-4 is the suggested bound);
-// a head's logits inherit that, scores (softmax / sigmoid, slopes <= 1) a little less.
-const LOGIT_TOL = 1e-4;
+// The bar for F32 logits and scores. Our F32 hidden states match PyTorch within ~4e-6 on the fixtures; the
+// worst head logit measured 5.7e-6 (ner), scores (softmax / sigmoid, slopes <= 1) less.
+const LOGIT_TOL = 1e-5;
 const SCORE_TOL = 1e-5;
 const NAMES = ['sentiment', 'topics', 'stars', 'reranker', 'nli', 'ner', 'qa', 'bert-sentiment'];
 
