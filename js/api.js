@@ -382,7 +382,7 @@ export function makeLoad(platform, defaults = {}) {
     const loadOptions = {};
     for (const k of ['dtype', 'embeddingType', 'cache', 'hubUrl', 'revision']) if (o[k] !== undefined) loadOptions[k] = o[k];
     try {
-      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: o.threads === 'auto' ? autoThreads(platform.cores?.()) : o.threads ?? 1, simd: o.simd ?? 'auto' };
+      const init = { wasmModule: o.wasmModule, wasmUrl: o.wasmUrl === undefined ? undefined : String(o.wasmUrl), threads: (o.threads ?? 'auto') === 'auto' ? autoThreads(platform.cores?.()) : o.threads, threadsRequired: o.threads !== undefined && o.threads !== 'auto', simd: o.simd ?? 'auto' };
       await backend.call('init', init);
       let src = source;
       if (useWorker) {

@@ -45,8 +45,9 @@ function folderFileMissing(e, plan, name) {
 
 export class Engine {
   /** @param platform platform-node.js or platform-web.js; wasmModule optional precompiled module */
-  static async create(platform, { wasmModule, wasmUrl, threads = 1, simd = 'auto' } = {}) {
-    // threads > 1 needs shared memory and a Worker for each extra thread; else one thread, silently.
+  static async create(platform, { wasmModule, wasmUrl, threads = 1, threadsRequired = true, simd = 'auto' } = {}) {
+    // threads > 1 needs shared memory and a Worker for each extra thread; else one thread, silently. Pool threads
+    // that do not start are an error when a count was asked for (threadsRequired), one thread under 'auto'.
     // simd 'relaxed' takes the relaxed-SIMD build where the engine validates it; 'auto' where its fused dot is exact
     // (chooseBuild); else SIMD128, silently. A relaxed core runs its exact kernel where it finds one (selectKernel).
     let want = threads > 1 && canShareMemory() && typeof platform.spawnThread === 'function' ? threads : 1;
@@ -66,26 +67,27 @@ export class Engine {
     }
     const engine = new Engine(platform, wasm);
     engine.build = url ? decodeURIComponent(url.split(/[\\/]/).pop()) : 'wasmModule';
-    if (want > 1) await engine.#startThreads(module, want - 1);
+    if (want > 1) await engine.#startThreads(module, want - 1, threadsRequired);
     return engine;
   }
 
-  async #startThreads(module, n) {
+  async #startThreads(module, n, required) {
     const x = this.x;
     const got = x.xlmr_threads_set(n);
     if (got <= 1) return;
     this.threads = [];
     this.threadStacks = [];
-    for (let id = 0; id < n; id++) {
-      const base = this.#alloc(THREAD_STACK);
-      this.threadStacks.push(base);
-      this.threads.push(this.platform.spawnThread({ module, memory: this.wasm.memory, stackTop: (base + THREAD_STACK) & ~15, id }));
-    }
     try {
+      for (let id = 0; id < n; id++) {
+        const base = this.#alloc(THREAD_STACK);
+        this.threadStacks.push(base);
+        this.threads.push(this.platform.spawnThread({ module, memory: this.wasm.memory, stackTop: (base + THREAD_STACK) & ~15, id }));
+      }
       await Promise.all(this.threads.map((t) => t.ready));
     } catch (e) {
       this.#stopThreads();
-      throw new UnsupportedError(`could not start ${n} pool threads: ${e?.message ?? e}`);
+      if (required) throw new UnsupportedError(`could not start ${n} pool threads: ${e?.message ?? e}`);
+      return;
     }
     this.nThreads = got;
   }

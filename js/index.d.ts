@@ -25,10 +25,11 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Run the model in a Worker (default where one can be started: browsers, Node) or in this thread. */
   worker?: boolean;
-  /** Threads for one forward pass (default 1). > 1 uses the threaded build (dist/xlmr-mt.wasm) on shared memory
-   *  with threads - 1 extra workers; where SharedArrayBuffer is absent (pages without COOP/COEP) it falls back
-   *  to 1. 'auto': one per core the platform reports (navigator.hardwareConcurrency, os.availableParallelism()),
-   *  at most 4. `model.runtime.threads` tells what runs. */
+  /** Threads for one forward pass (default 'auto': one per core the platform reports, navigator.hardwareConcurrency
+   *  or os.availableParallelism(), at most 4; 1 where memory cannot be shared or pool workers do not start).
+   *  > 1 uses the threaded build (dist/xlmr-mt.wasm) on shared memory with threads - 1 extra workers; where
+   *  SharedArrayBuffer is absent (pages without COOP/COEP) it falls back to 1; workers that cannot start are an
+   *  UnsupportedError. Outputs are identical at any count. `model.runtime.threads` tells what runs. */
   threads?: number | 'auto';
   /** 'auto' (default): the relaxed-SIMD build where the engine's fused dot product is exact (x86 AVX-VNNI,
    *  AVX-VNNI-INT8, Arm dotprod: outputs bit-identical to SIMD128's, faster), SIMD128 elsewhere. 'relaxed': the

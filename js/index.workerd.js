@@ -5,7 +5,7 @@ import { platform } from './platform-web.js';
 import { makeLoad } from './api.js';
 import { makePipeline } from './pipeline.js';
 
-const edge = { ...platform, canSpawnWorker: false };
+const edge = { ...platform, canSpawnWorker: false, spawnThread: undefined }; // no Worker: one thread, also under threads 'auto'
 export const load = makeLoad(edge, { worker: false });
 export const pipeline = makePipeline(load);
 export { Model } from './api.js';

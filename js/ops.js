@@ -9,8 +9,8 @@ import { answer } from './tasks/question-answering.js';
 
 /** op -> (session, args, { platform, onProgress, signal }) -> result. `session.engine` is the one Engine. */
 export const OPS = {
-  async init(session, { wasmModule, wasmUrl, threads, simd }, { platform }) {
-    session.engine = await Engine.create(platform, { wasmModule, wasmUrl, threads, simd });
+  async init(session, { wasmModule, wasmUrl, threads, threadsRequired, simd }, { platform }) {
+    session.engine = await Engine.create(platform, { wasmModule, wasmUrl, threads, threadsRequired, simd });
     return true;
   },
   async load(session, { source, options }, { onProgress, signal }) {

@@ -221,8 +221,7 @@ async function loadModel() {
   if (params.get('worker') === '0') opts.worker = false;
   if (params.get('simd') === 'relaxed') opts.simd = 'relaxed'; // the relaxed-SIMD build where this browser has it
   if (params.get('cache') === '0' || !$('#model-form').elements.cache.checked) opts.cache = false;
-  const threads = Number($('#model-form').elements.threads.value) || 1;
-  if (threads > 1) opts.threads = threads;
+  opts.threads = Number($('#model-form').elements.threads.value) || 1; // the page's choice, 'auto' preselected
   const t0 = performance.now();
   try {
     const model = await load(source, opts);

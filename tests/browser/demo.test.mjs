@@ -174,11 +174,11 @@ test('demo page in chromium', { skip, timeout: 300_000 }, async (t) => {
       if (isolated && env.cores > 1) assert.ok(env.runtime.threads > 1, `an isolated page runs the threaded build (runtime ${JSON.stringify(env.runtime)})`);
       assert.match(env.build, env.runtime.simd === 'relaxed' ? /relaxed SIMD/ : /SIMD128/, 'the page names the build');
       st.diagnostic(`${mode}: ${env.progress}; wasm build: ${env.build}`);
-      // the package itself, threads: 'auto': navigator.hardwareConcurrency threads (at most 4) where memory can be
-      // shared, else 1
+      // the package itself with its default threads ('auto'): navigator.hardwareConcurrency threads (at most 4)
+      // where memory can be shared, else 1
       const auto = await page.evaluate(async () => {
         const { load } = await import('../js/index.js');
-        const m = await load(new URL('../models/tiny/xlmr-tiny-random.q8_0.gguf', location.href).href, { threads: 'auto', cache: false });
+        const m = await load(new URL('../models/tiny/xlmr-tiny-random.q8_0.gguf', location.href).href, { cache: false });
         try {
           return { runtime: m.runtime, top: (await m.fillMask('a <mask> b', { topK: 1 }))[0].token };
         } finally {

@@ -7,8 +7,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { load } from '../../js/index.node.js';
-import { instantiate, dotProbe, hasRelaxedSimd, chooseBuild } from '../../js/wasm.js';
+import { instantiate, dotProbe, hasRelaxedSimd, chooseBuild, autoThreads } from '../../js/wasm.js';
 import { ROOT, FIXTURES, requireBuild, loadModelCases } from './helpers/common.mjs';
 
 const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
@@ -39,7 +40,8 @@ test("simd 'auto' picks the build from the probe", () => {
 });
 
 test("simd 'auto' (the default): model.runtime names the kernel, and every output equals SIMD128's", { timeout: 300000 }, async () => {
-  const runs = [['simd128', { simd: 'simd128' }], ['auto', {}], ['autoInThread', { worker: false }], ['autoMt', { threads: 2 }]];
+  // autoMt: every option at its default (threads 'auto' too: one per core, at most 4)
+  const runs = [['simd128', { simd: 'simd128', threads: 1 }], ['auto', { threads: 1 }], ['autoInThread', { worker: false, threads: 1 }], ['autoMt', {}]];
   const out = {};
   for (const [name, opts] of runs) {
     const m = await load(FIXTURES, { cache: false, ...opts });
@@ -55,7 +57,8 @@ test("simd 'auto' (the default): model.runtime names the kernel, and every outpu
   const build = exact ? 'xlmr-relaxed' : 'xlmr';
   assert.deepEqual(out.auto.runtime, { build: `${build}.wasm`, simd: exact ? 'relaxed' : 'simd128', kernel: KERNEL, threads: 1, worker: true });
   assert.equal(out.autoInThread.runtime.kernel, KERNEL);
-  assert.equal(out.autoMt.runtime.kernel, KERNEL);
+  const threads = autoThreads(os.availableParallelism());
+  assert.deepEqual(out.autoMt.runtime, { build: `${build}${threads > 1 ? '-mt' : ''}.wasm`, simd: exact ? 'relaxed' : 'simd128', kernel: KERNEL, threads, worker: true });
   for (const name of ['auto', 'autoInThread', 'autoMt']) {
     out[name].vecs.forEach((v, i) => assert.deepEqual(v, out.simd128.vecs[i], `${name}: text ${i} differs from SIMD128`));
     assert.deepEqual(out[name].fill, out.simd128.fill);

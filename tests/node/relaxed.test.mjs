@@ -29,8 +29,8 @@ test('simd: an unknown choice is refused before anything loads', async () => {
 });
 
 test("simd: 'relaxed' without relaxed SIMD in the engine runs SIMD128, with the same outputs", { timeout: 120000, skip: NATIVE && 'this engine has relaxed SIMD' }, async () => {
-  const plain = await load(FIXTURES, { cache: false, worker: false });
-  const asked = await load(FIXTURES, { cache: false, simd: 'relaxed' });
+  const plain = await load(FIXTURES, { cache: false, worker: false, threads: 1 });
+  const asked = await load(FIXTURES, { cache: false, simd: 'relaxed', threads: 1 });
   try {
     assert.deepEqual(asked.runtime, { build: 'xlmr.wasm', simd: 'simd128', kernel: 'simd128', threads: 1, worker: true });
     const a = await plain.embed(en.texts[0], { pooling: 'none' });
@@ -81,7 +81,7 @@ import { load } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'js', 'index
 const texts = ${JSON.stringify(cases.filter((c) => c.batch === 1).map((c) => c.texts[0]).slice(0, 6))};
 const out = {};
 out.probe = (await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'js', 'wasm.js')).href)})).dotProbe();
-for (const [name, opts] of [['simd128', { simd: 'simd128' }], ['relaxed', { simd: 'relaxed' }], ['relaxedInThread', { simd: 'relaxed', worker: false }], ['relaxedMt', { simd: 'relaxed', threads: 2 }]]) {
+for (const [name, opts] of [['simd128', { simd: 'simd128', threads: 1 }], ['relaxed', { simd: 'relaxed', threads: 1 }], ['relaxedInThread', { simd: 'relaxed', worker: false, threads: 1 }], ['relaxedMt', { simd: 'relaxed', threads: 2 }]]) {
   const m = await load(${JSON.stringify(FIXTURES)}, { cache: false, ...opts });
   const vecs = [];
   for (const t of texts) vecs.push(Array.from(await m.embed(t, { pooling: 'none', truncation: true })));

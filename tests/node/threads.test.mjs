@@ -86,12 +86,14 @@ test("threads: 'auto' takes one thread per core, at most AUTO_THREADS_MAX; bad v
   await one.dispose();
   for (const worker of [false, true]) {
     // the package's own choice of build (no wasmUrl): the threaded one when 'auto' gives more than one thread
-    const m = await load(tiny, { threads: 'auto', worker });
-    try {
-      assert.deepEqual(m.runtime, { build: want > 1 ? 'xlmr-mt.wasm' : 'xlmr.wasm', simd: 'simd128', kernel: 'simd128', threads: want, worker });
-      assertFillMask(await m.fillMask('Paris is the <mask> of France.'), expected, 1e-6, "threads 'auto'");
-    } finally {
-      await m.dispose();
+    for (const options of [{ threads: 'auto', worker }, { worker }]) { // 'auto' is the default
+      const m = await load(tiny, options);
+      try {
+        assert.deepEqual(m.runtime, { build: want > 1 ? 'xlmr-mt.wasm' : 'xlmr.wasm', simd: 'simd128', kernel: 'simd128', threads: want, worker }, JSON.stringify(options));
+        assert.deepEqual(await m.fillMask('Paris is the <mask> of France.'), expected, "threads 'auto': the single-threaded outputs bit for bit");
+      } finally {
+        await m.dispose();
+      }
     }
   }
   for (const threads of [0, -1, 2.5, 'many', 'AUTO', '2', true, null, 2n]) {
@@ -99,4 +101,20 @@ test("threads: 'auto' takes one thread per core, at most AUTO_THREADS_MAX; bad v
       `threads ${typeof threads === 'bigint' ? `${threads}n` : JSON.stringify(threads)}`);
   }
   await assert.rejects(load(tiny, { dtype: 8n }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /dtype must be one of .*not 8n/.test(e.message));
+});
+
+test("threads: pool threads that cannot start are an error for a count asked for, one thread under 'auto'", { timeout: 60000 }, async () => {
+  const { Engine } = await import('../../js/engine.js');
+  const { platform } = await import('../../js/platform-node.js');
+  const broken = { ...platform, spawnThread: () => ({ ready: Promise.reject(new Error('no workers here')), terminate() {} }) };
+  const throwing = { ...platform, spawnThread: () => { throw new Error('no Worker constructor'); } };
+  for (const [p, why] of [[broken, 'no workers here'], [throwing, 'no Worker constructor']]) {
+    await assert.rejects(Engine.create(p, { wasmUrl: MT, threads: 2 }), (e) => e.code === 'ERR_UNSUPPORTED' && e.message.includes(`could not start 1 pool threads: ${why}`));
+    const e = await Engine.create(p, { wasmUrl: MT, threads: 2, threadsRequired: false });
+    try {
+      assert.equal(e.runtime().threads, 1);
+    } finally {
+      e.dispose(true);
+    }
+  }
 });
