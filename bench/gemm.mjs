@@ -2,6 +2,8 @@
 // Node's WASI: the Q8_0 GEMM kernel's GOP/s on the encoder's shapes, and its peak.
 //
 //   node bench/gemm.mjs [min_ms_per_shape [T N K]...] [--json]      (e.g. 300 1 250002 768: the MLM decoder's GEMV)
+//   node bench/gemm.mjs --paired R [min_ms [T N K]...]   (both builds in one process, alternating R rounds: each
+//        kernel's GOP/s and its ratio to SIMD128 in the same round; Node 22+)
 //   node bench/gemm.mjs --relaxed      (Node 22+: the relaxed build's kernels, the pair form and, where the engine's fused
 //        dot is exact, the exact 8-bit one. Node 20: add --experimental-wasm-relaxed-simd --no-liftoff; Liftoff computes
 //        the fused relaxed dot product wrong. Browsers: bench/browser.mjs --gemm)
@@ -55,6 +57,31 @@ export async function runGemmBench(file, minMs = 1500, shapes = []) {
   return lines;
 }
 
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+/** --paired R: the SIMD128 and the relaxed build in this one process, alternating for R rounds (the order swapped
+ *  every round), so a shared host's slow phases hit both; per shape and kernel the median GOP/s and the median
+ *  over rounds of kernel / SIMD128 in the same round. */
+async function paired(rounds, minMs, shapes, json) {
+  const files = { simd128: buildGemmBench(), relaxed: buildGemmBench({ relaxed: true }) };
+  const seen = new Map(); // "T N K kernel" -> { gops: [], ratio: [] }
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? ['relaxed', 'simd128'] : ['simd128', 'relaxed'];
+    const got = {};
+    for (const b of order) got[b] = (await runGemmBench(files[b], minMs, shapes)).filter((x) => x.kernel);
+    for (const x of [...got.simd128, ...got.relaxed]) {
+      const base = got.simd128.find((y) => y.T === x.T && y.N === x.N && y.K === x.K);
+      const key = `${x.T} ${x.N} ${x.K} ${x.kernel}`;
+      if (!seen.has(key)) seen.set(key, { T: x.T, N: x.N, K: x.K, kernel: x.kernel, gops: [], ratio: [] });
+      seen.get(key).gops.push(x.gops);
+      seen.get(key).ratio.push(x.gops / base.gops);
+    }
+  }
+  const rows = [...seen.values()].map((x) => ({ ...x, medianGops: median(x.gops), medianRatio: median(x.ratio) }));
+  if (json) console.log(JSON.stringify(rows));
+  else for (const x of rows) console.log(`${x.kernel.padEnd(10)} T ${String(x.T).padStart(3)}  N ${String(x.N).padStart(6)}  K ${String(x.K).padStart(4)}: median ${x.medianGops.toFixed(1)} GOP/s over ${rounds} rounds; / SIMD128 in the same round: median ${x.medianRatio.toFixed(2)} (${Math.min(...x.ratio).toFixed(2)}–${Math.max(...x.ratio).toFixed(2)})`);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url) && !process.execArgv.includes('--no-liftoff')) {
   // The whole benchmark is one call of main(): on Node 20 the kernel then never leaves V8's baseline tier
   // (Liftoff, ~14 GOP/s here), while in the encoder, called from JS, it tiers up to TurboFan (~40 GOP/s).
@@ -64,8 +91,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && !process.execArgv.incl
   process.exit(p.status ?? 1);
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const nums = args.filter((a) => !a.startsWith('--'));
+  const rounds = args.includes('--paired') ? +args[args.indexOf('--paired') + 1] : 0;
+  const nums = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--paired');
   const minMs = +(nums[0] ?? 1500);
+  if (rounds) {
+    await paired(rounds, minMs, nums.slice(1), args.includes('--json'));
+    process.exit(0);
+  }
   const file = buildGemmBench({ relaxed: args.includes('--relaxed') });
   const rows = await runGemmBench(file, minMs, nums.slice(1));
   if (args.includes('--json')) console.log(JSON.stringify(rows));
