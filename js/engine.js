@@ -12,7 +12,7 @@ import {
   FileError, UnsupportedError, errorFromStatus, toXlmrError, abortError, shown,
 } from './errors.js';
 import { instantiate, isThreaded, canShareMemory, selectKernel, kernelName } from './wasm.js';
-import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES, isMissingFile, openTokenizer, openWeights, openExtraWeights, withExtraWeights, WEIGHTS_ORDER } from './sources.js';
+import { classifySource, openUrl, bytesReader, readAll, FOLDER_FILES, isMissingFile, openTokenizer, openWeights, openExtraWeights, wantsExtraWeights, withExtraWeights, WEIGHTS_ORDER } from './sources.js';
 
 export const DTYPES = { q8_0: 0, f16: 1, f32: 2, q4_0: 3 };
 const POOLING = { none: 0, cls: 1, mean: 2, last: 3 };
@@ -324,6 +324,7 @@ export class Engine {
 
   async #loadPlan(plan, dtype, report, signal, info) {
     let ld = this.#newLoader(dtype);
+    let extrasWanted = false;
     try {
       if (plan.kind === 'folder') {
         for (let [what, setter] of [['config', 'xlmr_loader_set_config'], ['tokenizer', 'xlmr_loader_set_tokenizer']]) {
@@ -343,6 +344,7 @@ export class Engine {
           const bytes = await readAll(reader, name === FOLDER_FILES.config ? 16 << 20 : 256 << 20);
           if (signal?.aborted) throw abortError(signal);
           report({ phase: plan.phase, file: name, loaded: bytes.byteLength, total: bytes.byteLength });
+          if (what === 'config') extrasWanted = wantsExtraWeights(bytes);
           const ptr = this.#putBytes(bytes);
           let st;
           try { st = this.#call(setter, ld, ptr, bytes.byteLength); } finally { this.#free(ptr); }
@@ -356,7 +358,7 @@ export class Engine {
       } catch (e) {
         throw plan.kind === 'folder' ? folderFileMissing(e, plan, plan.weights) : e;
       }
-      const extras = plan.kind === 'folder' ? await openExtraWeights(plan.open) : [];
+      const extras = extrasWanted ? await openExtraWeights(plan.open) : [];
       if (extras.length) weights = withExtraWeights(weights, extras);
       if (weights.index) await this.#streamShards(ld, plan, weights, { report, signal, info });
       else await this.#stream(ld, weights.reader, { phase: plan.phase, file: weights.name ?? plan.label, report, signal, info });

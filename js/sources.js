@@ -33,6 +33,14 @@ export const EXTRA_WEIGHTS = Object.freeze([
   Object.freeze({ file: 'sparse_linear.pt', prefix: 'sparse_linear.', tensors: Object.freeze(['weight', 'bias']) }),
 ]);
 
+/** Whether a folder's config.json (bytes) can go with EXTRA_WEIGHTS: BGE-M3's says XLMRobertaModel; a classifier,
+ *  a masked LM or a file without architectures is not looked for them (two requests fewer per hub load). */
+export function wantsExtraWeights(configBytes) {
+  let cfg;
+  try { cfg = JSON.parse(new TextDecoder().decode(configBytes)); } catch { return false; }
+  return Array.isArray(cfg?.architectures) && cfg.architectures.includes('XLMRobertaModel');
+}
+
 /** The EXTRA_WEIGHTS files a folder has, opened: [{ file, prefix, tensors, reader }]; a missing one is skipped. */
 export async function openExtraWeights(open) {
   const found = [];

@@ -197,3 +197,34 @@ test('BGE-M3 as the hub ships it (pytorch_model.bin + colbert_linear.pt + sparse
     single.remove();
   }
 });
+
+test("BGE-M3's .pt files are looked for only beside an XLMRobertaModel config: a classifier's hub load asks for none, and stray ones beside it are not a second head", async () => {
+  const { startServer } = await import('./helpers/server.mjs');
+  const cls = headModelFolder('sentiment');
+  for (const f of ['colbert_linear.pt', 'sparse_linear.pt']) fs.copyFileSync(path.join(M3_HUB, f), path.join(cls.dir, f));
+  const m3 = m3HubFolder();
+  const repo = (d) => Object.fromEntries(fs.readdirSync(d).map((f) => [f, path.join(d, f)]));
+  const srv = await startServer({ repos: { 'test/sentiment': repo(cls.dir), 'BAAI/bge-m3': repo(m3) } });
+  const asked = (from) => ['colbert_linear.pt', 'sparse_linear.pt'].map((f) => srv.count(f, from));
+  try {
+    for (const source of [cls.dir, 'test/sentiment']) {
+      const from = srv.log.length;
+      const m = await load(source, { worker: false, cache: false, dtype: 'f32', hubUrl: srv.url });
+      try {
+        assert.equal(m.config.head, 'text-classification', String(source));
+      } finally {
+        await m.dispose();
+      }
+      assert.deepEqual(asked(from), [0, 0], String(source));
+    }
+    const from = srv.log.length;
+    const m = await load('BAAI/bge-m3', { worker: false, cache: false, dtype: 'f32', hubUrl: srv.url });
+    await m.dispose();
+    assert.equal(m.config.head, 'bge-m3');
+    assert.ok(asked(from).every((n) => n >= 1), `bge-m3 asked for ${asked(from)}`);
+  } finally {
+    await srv.close();
+    cls.remove();
+    fs.rmSync(m3, { recursive: true, force: true });
+  }
+});
