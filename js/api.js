@@ -14,6 +14,15 @@ const DTYPES = ['q8_0', 'f16', 'f32', 'q4_0'];
 const LOAD_OPTIONS = new Set(['onProgress', 'signal', 'worker', 'threads', 'simd', 'dtype', 'embeddingType', 'cache', 'wasmModule', 'wasmUrl', 'hubUrl', 'revision']);
 const SIMD_CHOICES = ['auto', 'simd128', 'relaxed'];
 
+/** { simd128?, relaxed? }: the SIMD128 and relaxed-SIMD cores precompiled, for the choice simd makes among the
+ *  package's own builds (edge runtimes, which cannot compile wasm from bytes). */
+function isModuleChoice(m) {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return false;
+  const keys = Object.keys(m);
+  return keys.length > 0 && keys.every((k) => (k === 'simd128' || k === 'relaxed') && (m[k] === undefined || m[k] instanceof WebAssembly.Module)) &&
+    keys.some((k) => m[k] !== undefined);
+}
+
 function checkLoadOptions(o) {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('load() options must be an object');
   for (const k of Object.keys(o)) {
@@ -27,7 +36,9 @@ function checkLoadOptions(o) {
   if (o.threads !== undefined && o.threads !== 'auto' && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new InvalidArgumentError(`threads must be a positive integer or 'auto', not ${shown(o.threads)}`);
   if (o.simd !== undefined && !SIMD_CHOICES.includes(o.simd)) throw new InvalidArgumentError(`simd must be one of ${SIMD_CHOICES.join(', ')}, not ${shown(o.simd)}`);
   if (o.cache !== undefined && typeof o.cache !== 'boolean' && typeof o.cache !== 'string') throw new InvalidArgumentError('cache must be true, false or a folder/cache name');
-  if (o.wasmModule !== undefined && !(o.wasmModule instanceof WebAssembly.Module)) throw new InvalidArgumentError('wasmModule must be a WebAssembly.Module');
+  if (o.wasmModule !== undefined && !(o.wasmModule instanceof WebAssembly.Module) && !isModuleChoice(o.wasmModule)) {
+    throw new InvalidArgumentError('wasmModule must be a WebAssembly.Module or { simd128, relaxed } of WebAssembly.Modules (either may be left out)');
+  }
   for (const k of ['hubUrl', 'revision']) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw new InvalidArgumentError(`${k} must be a string`);
   }

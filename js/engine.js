@@ -43,6 +43,19 @@ function folderFileMissing(e, plan, name) {
   return e;
 }
 
+/** wasmModule { simd128, relaxed } (precompiled cores) -> { module, wasm, name }: the choice simd makes among the
+ *  package's builds, by the relaxed core's own probe: 'auto' the relaxed core where its kernel is exact (outputs
+ *  bit-identical to SIMD128's), else SIMD128; 'relaxed' the relaxed core either way; 'simd128' SIMD128. Falls back
+ *  to the one given when the other is missing, except that 'simd128' needs its core. */
+async function chooseModule({ simd128, relaxed }, simd) {
+  if (relaxed && simd !== 'simd128') {
+    const wasm = await instantiate(relaxed);
+    if (selectKernel(wasm.exports) !== 'pair-u7' || simd === 'relaxed' || !simd128) return { module: relaxed, wasm, name: 'wasmModule.relaxed' };
+  }
+  if (!simd128) throw new InvalidArgumentError("simd: 'simd128' with wasmModule { relaxed } alone: pass wasmModule.simd128 too");
+  return { module: simd128, wasm: await instantiate(simd128), name: 'wasmModule.simd128' };
+}
+
 export class Engine {
   /** @param platform platform-node.js or platform-web.js; wasmModule optional precompiled module */
   static async create(platform, { wasmModule, wasmUrl, threads = 1, threadsRequired = true, simd = 'auto' } = {}) {
@@ -51,6 +64,13 @@ export class Engine {
     // simd 'relaxed' takes the relaxed-SIMD build where the engine validates it; 'auto' where its fused dot is exact
     // (chooseBuild); else SIMD128, silently. A relaxed core runs its exact kernel where it finds one (selectKernel).
     let want = threads > 1 && canShareMemory() && typeof platform.spawnThread === 'function' ? threads : 1;
+    if (wasmModule && !(wasmModule instanceof WebAssembly.Module)) {
+      const { module: chosen, wasm: ready, name } = await chooseModule(wasmModule, simd);
+      const engine = new Engine(platform, ready);
+      engine.build = name;
+      if (want > 1 && isThreaded(chosen)) await engine.#startThreads(chosen, want - 1, threadsRequired);
+      return engine;
+    }
     let url = null, module = wasmModule;
     if (!module) {
       url = String(wasmUrl ?? platform.defaultWasmUrl(want, simd)); // every build ships in dist/

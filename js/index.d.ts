@@ -46,8 +46,11 @@ export interface LoadOptions {
   embeddingType?: DType;
   /** Converted models are cached as GGUF: false = off, a string = the cache folder (Node) / cache name (browsers). */
   cache?: boolean | string;
-  /** A precompiled core (required on edge runtimes that cannot compile wasm from bytes). */
-  wasmModule?: WebAssembly.Module;
+  /** A precompiled core (required on edge runtimes that cannot compile wasm from bytes), or the SIMD128 and
+   *  relaxed-SIMD cores (dist/xlmr.wasm, dist/xlmr-relaxed.wasm) to let `simd` choose between them as it does
+   *  among the package's own builds: 'auto' runs the relaxed one where its exact kernel runs, else SIMD128.
+   *  `model.runtime.build` is then 'wasmModule.relaxed' or 'wasmModule.simd128'. */
+  wasmModule?: WebAssembly.Module | { simd128?: WebAssembly.Module; relaxed?: WebAssembly.Module };
   /** Where to fetch/read the core from instead of dist/xlmr.wasm next to the package's js/. */
   wasmUrl?: string | URL;
   /** Hub base URL for hub ids (default $XLMR_HUB_URL in Node, else https://huggingface.co). */

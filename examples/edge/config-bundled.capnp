@@ -20,6 +20,7 @@ const xlmrWorker :Workerd.Worker = (
     (name = "examples/edge/handler.mjs", esModule = embed "handler.mjs"),
     (name = "examples/edge/model.gguf", data = embed "../../models/tiny/xlmr-tiny-random.q8_0.gguf"),
     (name = "dist/xlmr.wasm", wasm = embed "../../dist/xlmr.wasm"),
+    (name = "dist/xlmr-relaxed.wasm", wasm = embed "../../dist/xlmr-relaxed.wasm"),
     (name = "js/index.workerd.js", esModule = embed "../../js/index.workerd.js"),
     (name = "js/api.js", esModule = embed "../../js/api.js"),
     (name = "js/engine.js", esModule = embed "../../js/engine.js"),

@@ -1,6 +1,6 @@
 # workerd configuration for the xlmr-wasm edge example (what the tests run; wrangler.toml is the Cloudflare setup).
 #
-#   make                                           # dist/xlmr.wasm
+#   make                                           # dist/xlmr.wasm, dist/xlmr-relaxed.wasm
 #   npx workerd serve examples/edge/config.capnp   # from the repository's root: http://127.0.0.1:8787
 #   curl -s -X POST -H 'content-type: application/json' -d '{"text":"Hello <mask>!"}' http://127.0.0.1:8787/fill-mask
 #
@@ -35,6 +35,7 @@ const xlmrWorker :Workerd.Worker = (
     (name = "examples/edge/worker.mjs", esModule = embed "worker.mjs"),
     (name = "examples/edge/handler.mjs", esModule = embed "handler.mjs"),
     (name = "dist/xlmr.wasm", wasm = embed "../../dist/xlmr.wasm"),
+    (name = "dist/xlmr-relaxed.wasm", wasm = embed "../../dist/xlmr-relaxed.wasm"),
     (name = "js/index.workerd.js", esModule = embed "../../js/index.workerd.js"),
     (name = "js/api.js", esModule = embed "../../js/api.js"),
     (name = "js/engine.js", esModule = embed "../../js/engine.js"),

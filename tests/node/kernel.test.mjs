@@ -64,3 +64,32 @@ test("simd 'auto' (the default): model.runtime names the kernel, and every outpu
     assert.deepEqual(out[name].fill, out.simd128.fill);
   }
 });
+
+test("wasmModule { simd128, relaxed }: simd chooses between the precompiled cores as among the package's builds", { skip: !hasRelaxedSimd() && 'no relaxed SIMD in this engine', timeout: 120000 }, async () => {
+  const simd128 = await WebAssembly.compile(fs.readFileSync(PLAIN)), relaxed = await WebAssembly.compile(fs.readFileSync(RELAXED));
+  const runs = [
+    [{ wasmModule: { simd128, relaxed } }, exact ? 'wasmModule.relaxed' : 'wasmModule.simd128', KERNEL],
+    [{ wasmModule: { simd128, relaxed }, simd: 'simd128' }, 'wasmModule.simd128', 'simd128'],
+    [{ wasmModule: { simd128, relaxed }, simd: 'relaxed' }, 'wasmModule.relaxed', exact ? KERNEL : 'pair-u7'],
+    [{ wasmModule: { relaxed } }, 'wasmModule.relaxed', exact ? KERNEL : 'pair-u7'],
+    [{ wasmModule: { simd128 } }, 'wasmModule.simd128', 'simd128'],
+  ];
+  let want;
+  for (const [opts, build, kernel] of runs) {
+    for (const worker of [false, true]) {
+      const m = await load(FIXTURES, { cache: false, threads: 1, worker, ...opts });
+      try {
+        assert.deepEqual(m.runtime, { build, simd: build.endsWith('relaxed') ? 'relaxed' : 'simd128', kernel, threads: 1, worker }, JSON.stringify(Object.keys(opts.wasmModule)));
+        const out = await m.embed(texts[0], { pooling: 'none' });
+        want ??= out;
+        if (kernel !== 'pair-u7') assert.deepEqual(out, want, `${build} ${kernel}: SIMD128's outputs bit for bit`);
+      } finally {
+        await m.dispose();
+      }
+    }
+  }
+  await assert.rejects(load(FIXTURES, { wasmModule: { relaxed }, simd: 'simd128', worker: false }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /pass wasmModule\.simd128/.test(e.message));
+  for (const bad of [{}, { simd128: 1 }, { avx: simd128 }, [simd128], null]) {
+    await assert.rejects(load(FIXTURES, { wasmModule: bad, worker: false }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /wasmModule must be/.test(e.message), JSON.stringify(bad));
+  }
+});
