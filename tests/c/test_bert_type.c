@@ -10,6 +10,7 @@
 #include "loader.h"
 #include "model_slots.h"
 #include "test.h"
+#include "test_gguf_bytes.h"
 #include "test_safetensors.h"
 
 enum { H = 64, V = 8002, EXTRA_ROWS = 35 };
@@ -76,12 +77,8 @@ static double worst(const float *a, const float *b, size_t n) {
 }
 
 static xlmr_model *reload_gguf(xlmr_model *m, char *msg) {
-    xlmr_writer *w = xlmr_writer_new(m);
-    unsigned char *g = malloc((size_t)xlmr_writer_total(w));
-    size_t at = 0;
-    for (const uint8_t *p; (p = xlmr_writer_chunk(w)) != NULL; at += xlmr_writer_chunk_len(w))
-        memcpy(g + at, p, xlmr_writer_chunk_len(w));
-    xlmr_writer_free(w);
+    size_t at;
+    unsigned char *g = test_gguf_bytes(m, &at);
     xlmr_model *r = load(g, at, NULL, 0, msg);
     free(g);
     return r;

@@ -8,6 +8,7 @@
 #include "model_slots.h"
 #include "quant.h"
 #include "test.h"
+#include "test_gguf_bytes.h"
 #include "test_safetensors.h"
 #include "xlmr.h"
 
@@ -228,21 +229,6 @@ static unsigned char *find_bytes(unsigned char *hay, size_t hn, const char *need
     return NULL;
 }
 
-static unsigned char *write_gguf(xlmr_model *m, size_t *n) {
-    xlmr_writer *w = xlmr_writer_new(m);
-    const size_t total = (size_t)xlmr_writer_total(w);
-    unsigned char *out = malloc(total);
-    size_t at = 0;
-    const uint8_t *p;
-    while ((p = xlmr_writer_chunk(w)) != NULL && xlmr_writer_chunk_len(w) > 0 && at + xlmr_writer_chunk_len(w) <= total) {
-        memcpy(out + at, p, xlmr_writer_chunk_len(w));
-        at += xlmr_writer_chunk_len(w);
-    }
-    xlmr_writer_free(w);
-    *n = at;
-    return out;
-}
-
 /* Every slot's type: the table's, the other matrices', the vectors' */
 static int types_are(xlmr_model *m, int32_t table, int32_t matrices) {
     const int n = model_slot_count(&m->config);
@@ -288,7 +274,7 @@ static void test_loader(void) {
     xlmr_model *both[2] = {q4, q8e};
     for (int k = 0; k < 2; k++) {
         size_t gn;
-        unsigned char *g = write_gguf(both[k], &gn);
+        unsigned char *g = test_gguf_bytes(both[k], &gn);
         xlmr_model *back = load(g, gn, XLMR_DTYPE_F32, -1, msg);
         CHECK(back && back->weights_size == both[k]->weights_size &&
                   memcmp(back->weights_block, both[k]->weights_block, back->weights_size) == 0,

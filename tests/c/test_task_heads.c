@@ -9,6 +9,7 @@
 #include "loader.h"
 #include "model_slots.h"
 #include "test.h"
+#include "test_gguf_bytes.h"
 #include "test_safetensors.h"
 
 static unsigned char *fixture, *cfg_base, *spm;
@@ -77,12 +78,8 @@ static xlmr_model *load(const unsigned char *w, size_t wn, const char *cfg, size
 }
 
 static xlmr_model *reload_gguf(xlmr_model *m, char *msg) {
-    xlmr_writer *w = xlmr_writer_new(m);
-    unsigned char *g = malloc((size_t)xlmr_writer_total(w));
-    size_t at = 0;
-    for (const uint8_t *p; (p = xlmr_writer_chunk(w)) != NULL; at += xlmr_writer_chunk_len(w))
-        memcpy(g + at, p, xlmr_writer_chunk_len(w));
-    xlmr_writer_free(w);
+    size_t at;
+    unsigned char *g = test_gguf_bytes(m, &at);
     xlmr_model *r = load(g, at, NULL, 0, XLMR_DTYPE_Q8_0, msg);
     free(g);
     return r;

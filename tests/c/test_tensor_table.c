@@ -6,6 +6,7 @@
 #include "loader.h"
 #include "model_slots.h"
 #include "test.h"
+#include "test_gguf_bytes.h"
 #include "test_safetensors.h"
 
 #ifndef XLMR_TEST_EXTRA_TENSOR
@@ -71,17 +72,6 @@ static unsigned char *with_extra(const unsigned char *file, int layers, int64_t 
     return st_write(e, k, n);
 }
 
-static unsigned char *write_gguf(xlmr_model *m, size_t *n) {
-    xlmr_writer *w = xlmr_writer_new(m);
-    unsigned char *out = malloc((size_t)xlmr_writer_total(w));
-    size_t at = 0;
-    for (const uint8_t *p; (p = xlmr_writer_chunk(w)) != NULL; at += xlmr_writer_chunk_len(w))
-        memcpy(out + at, p, xlmr_writer_chunk_len(w));
-    xlmr_writer_free(w);
-    *n = at;
-    return out;
-}
-
 static int extra_is(const xlmr_model *m, const float *values) {
     for (int l = 0; l < 2; l++) {
         const xlmr_tensor *t = &m->w.layers[l].test_extra;
@@ -108,7 +98,7 @@ static void check_extra_tensor(void) {
         CHECK(model_check(m, XLMR_HEAD_NONE) != XLMR_OK && strstr(m->err.msg, "blk.1.test_extra.weight"),
               "model_check names the tensor: %s", m->err.msg);
         m->w.layers[1].test_extra.ne[0] = 64;
-        unsigned char *g = write_gguf(m, &gn);
+        unsigned char *g = test_gguf_bytes(m, &gn);
         xlmr_model *mg = load(g, gn, 0, msg);
         CHECK(mg && extra_is(mg, values), "GGUF written and read back: %s", msg);
         CHECK(mg && mg->weights_size == m->weights_size && memcmp(mg->weights_block, m->weights_block, m->weights_size) == 0,

@@ -6,6 +6,7 @@
  * usable. */
 #include "model.h"
 #include "test.h"
+#include "test_gguf_bytes.h"
 #include "xlmr.h"
 
 static const char corpus[] =
@@ -21,20 +22,6 @@ static xlmr_model *load_gguf(const unsigned char *b, size_t n) {
     if (!m) fprintf(stderr, "load: %s\n", xlmr_loader_error(ld));
     xlmr_loader_free(ld);
     return m;
-}
-
-/* The model as GGUF bytes (malloc'd). */
-static unsigned char *write_gguf(xlmr_model *m, size_t *n) {
-    xlmr_writer *w = xlmr_writer_new(m);
-    if (!w) return NULL;
-    unsigned char *out = malloc((size_t)xlmr_writer_total(w));
-    *n = 0;
-    for (const uint8_t *c; (c = xlmr_writer_chunk(w));) {
-        memcpy(out + *n, c, xlmr_writer_chunk_len(w));
-        *n += xlmr_writer_chunk_len(w);
-    }
-    xlmr_writer_free(w);
-    return out;
 }
 
 /* ids of text under m (with <s> </s>), copied into ids[]; the count. */
@@ -125,7 +112,7 @@ int main(void) {
         CHECK(xlmr_tokenize_same(full, trim, "日本語のテキスト\n", 25) == 0, "a text of another script changes");
 
         size_t tn;
-        unsigned char *tb = write_gguf(trim, &tn);
+        unsigned char *tb = test_gguf_bytes(trim, &tn);
         xlmr_model *back = tb ? load_gguf(tb, tn) : NULL;
         CHECK(back && back->config.vocab_size == trim->config.vocab_size &&
                   back->config.trimmed_from == full->config.vocab_size && tn < n,
