@@ -266,7 +266,8 @@ export declare class Model {
   readonly config: Readonly<ModelConfig>;
   readonly loadInfo: Readonly<LoadInfo>;
   readonly mode: 'worker' | 'in-thread';
-  /** Which core runs: the build file ('xlmr.wasm', or 'wasmModule' when one was passed), the instruction set its
+  /** Which core runs: the build file ('xlmr.wasm', 'xlmr-relaxed-mt.wasm', …; 'wasmModule' when one was passed, 'wasmModule.relaxed' /
+   *  'wasmModule.simd128' for the one chosen from { simd128, relaxed }), the instruction set its
    *  kernels were compiled for as the core reports it ('simd128', 'relaxed' for the relaxed-SIMD builds, 'scalar'
    *  for one compiled without SIMD), its int8 GEMM kernel ('simd128'; 'vnni-exact' or 'sdot-exact', bit-identical to
    *  it; 'pair-u7', 7-bit activations), its thread count, and whether it runs in a Worker. */
