@@ -64,29 +64,27 @@ export class Engine {
     // simd 'relaxed' takes the relaxed-SIMD build where the engine validates it; 'auto' where its fused dot is exact
     // (chooseBuild); else SIMD128, silently. A relaxed core runs its exact kernel where it finds one (selectKernel).
     let want = threads > 1 && canShareMemory() && typeof platform.spawnThread === 'function' ? threads : 1;
-    if (wasmModule && !(wasmModule instanceof WebAssembly.Module)) {
-      const { module: chosen, wasm: ready, name } = await chooseModule(wasmModule, simd);
-      const engine = new Engine(platform, ready);
-      engine.build = name;
-      if (want > 1 && isThreaded(chosen)) await engine.#startThreads(chosen, want - 1, threadsRequired);
-      return engine;
-    }
-    let url = null, module = wasmModule;
-    if (!module) {
-      url = String(wasmUrl ?? platform.defaultWasmUrl(want, simd)); // every build ships in dist/
-      module = await platform.compileWasm(url);
+    let url = null, module = wasmModule, wasm, build = 'wasmModule';
+    if (module && !(module instanceof WebAssembly.Module)) {
+      ({ module, wasm, name: build } = await chooseModule(module, simd));
+    } else {
+      if (!module) {
+        url = String(wasmUrl ?? platform.defaultWasmUrl(want, simd)); // every build ships in dist/
+        module = await platform.compileWasm(url);
+      }
+      wasm = await instantiate(module);
+      const kernel = selectKernel(wasm.exports); // sets the exact kernel where the core's probe finds one
+      if (simd === 'auto' && kernel === 'pair-u7' && !wasmModule && wasmUrl === undefined) {
+        // the core's probe disagrees with the JS one: 'auto' never runs the 7-bit form
+        url = String(platform.defaultWasmUrl(want, 'simd128'));
+        module = await platform.compileWasm(url);
+        wasm = await instantiate(module);
+      }
+      if (url) build = decodeURIComponent(url.split(/[\\/]/).pop());
     }
     if (!isThreaded(module)) want = 1;
-    let wasm = await instantiate(module);
-    const kernel = selectKernel(wasm.exports);
-    if (simd === 'auto' && kernel === 'pair-u7' && !wasmModule && wasmUrl === undefined) {
-      // the core's probe disagrees with the JS one: 'auto' never runs the 7-bit form
-      url = String(platform.defaultWasmUrl(want, 'simd128'));
-      module = await platform.compileWasm(url);
-      wasm = await instantiate(module);
-    }
     const engine = new Engine(platform, wasm);
-    engine.build = url ? decodeURIComponent(url.split(/[\\/]/).pop()) : 'wasmModule';
+    engine.build = build;
     if (want > 1) await engine.#startThreads(module, want - 1, threadsRequired);
     return engine;
   }
