@@ -29,7 +29,6 @@ void kern_matmul_q8_0x4r4_exact_scalar(float *y, int ldy, const kern_qact *x, co
                                        int N, int off) {
     const int T = x->T, K = x->K, nb = K / QK8_0;
     for (int t = 0; t < T; t++) {
-        const uint8_t *u = kern_qact_u7_row(x, t);
         const float *xd = x->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
         for (int n = 0; n < N; n++) {
             const block_q8_0x4 *g = w + (size_t)(n / 4) * nb;
@@ -38,7 +37,8 @@ void kern_matmul_q8_0x4r4_exact_scalar(float *y, int ldy, const kern_qact *x, co
                 int32_t isum = 0;
                 for (int i = 0; i < QK8_0; i++) {
                     const int32_t q = g[j].qs[16 * (i / 4) + 4 * (n % 4) + i % 4];
-                    const int32_t a = off ? (int32_t)u[j * QK8_0 + i] : (int32_t)(int8_t)u[j * QK8_0 + i];
+                    const uint8_t u = *kern_qact_x4_byte(x, t, j * QK8_0 + i);
+                    const int32_t a = off ? (int32_t)u : (int32_t)(int8_t)u;
                     isum += q * a - q * off;
                 }
                 acc += (float)isum * (xlmr_fp16_to_f32(g[j].d[n % 4]) * xd[j * KERN_QTILE]);
@@ -91,19 +91,37 @@ int kern_dot_probe(void) {
     return KERN_DOT_OTHER;
 }
 
-/* The SIMD128 quantization (int16 rows), then each row narrowed in place to its K bytes q + off: byte i is
- * written at i after the int16 at 2i is read, so no value is overwritten before it is read. */
+/* The SIMD128 quantization (q8_quantize_block: the same scales and values), each value stored as the byte q + off
+ * in the tiles' layout (kern_qact_x4_byte); the rows past T of the last tile are q = 0. Fewer than KERN_U7_MIN_T
+ * tokens keep the int16 rows. */
 void kern_quantize_act_exact(const float *x, kern_qact *q) {
-    kern_quantize_act_simd128(x, q);
-    if (q->T < KERN_U7_MIN_T) return;
-    const int K = q->K, tp = (q->T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
+    if (q->T < KERN_U7_MIN_T) {
+        kern_quantize_act_simd128(x, q);
+        return;
+    }
+    const int T = q->T, K = q->K, nb = K / QK8_0, tp = (T + KERN_QTILE - 1) / KERN_QTILE * KERN_QTILE;
     const v128_t flip = wasm_i8x16_splat(kern_int8_offset() ? (int8_t)0x80 : 0);
     for (int t = 0; t < tp; t++) {
-        const int16_t *s = q->qs + (size_t)t * K;
-        uint8_t *u = kern_qact_u7_row(q, t);
-        for (int i = 0; i < K; i += 16) {
-            const v128_t lo = wasm_v128_load(s + i), hi = wasm_v128_load(s + i + 8);
-            wasm_v128_store(u + i, wasm_v128_xor(wasm_i8x16_narrow_i16x8(lo, hi), flip));
+        uint8_t *u = kern_qact_x4_tile(q, t) + 4 * (t % KERN_QTILE);
+        float *d = q->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
+        for (int j = 0; j < nb; j++) {
+            uint8_t *uj = u + (size_t)j * 16 * (QK8_0 / 4);
+            v128_t lo = flip, hi = flip;
+            d[j * KERN_QTILE] = 0.0f;
+            if (t < T) {
+                v128_t s[4];
+                d[j * KERN_QTILE] = q8_quantize_block(x + (size_t)t * K + j * QK8_0, s);
+                lo = wasm_v128_xor(wasm_i8x16_narrow_i16x8(s[0], s[1]), flip);
+                hi = wasm_v128_xor(wasm_i8x16_narrow_i16x8(s[2], s[3]), flip);
+            }
+            wasm_v128_store32_lane(uj + 0, lo, 0);
+            wasm_v128_store32_lane(uj + 16, lo, 1);
+            wasm_v128_store32_lane(uj + 32, lo, 2);
+            wasm_v128_store32_lane(uj + 48, lo, 3);
+            wasm_v128_store32_lane(uj + 64, hi, 0);
+            wasm_v128_store32_lane(uj + 80, hi, 1);
+            wasm_v128_store32_lane(uj + 96, hi, 2);
+            wasm_v128_store32_lane(uj + 112, hi, 3);
         }
     }
 }
@@ -123,8 +141,7 @@ static void ex_panel(const block_q8_0x4 *w, int n, int off, v128_t *dwf, v128_t 
     }
 }
 
-static inline __attribute__((always_inline)) void ex_tile(float *y, int ldy, const uint8_t *u, size_t us,
-                                                         const float *dx, const block_q8_0x4 *w, const v128_t *dwf,
+static inline __attribute__((always_inline)) void ex_tile(float *y, int ldy, const uint8_t *u, const float *dx, const block_q8_0x4 *w, const v128_t *dwf,
                                                          const v128_t *start, int nb, const float *b, int n,
                                                          const int G, int nt) {
     v128_t f[2][4];
@@ -133,15 +150,20 @@ static inline __attribute__((always_inline)) void ex_tile(float *y, int ldy, con
     for (int j = 0; j < nb; j++) {
         v128_t a[2][4];
         const int8_t *q0 = w[j].qs, *q1 = G > 1 ? w[(size_t)nb + j].qs : q0;
-        const uint8_t *uj = u + (size_t)j * QK8_0;
+        const uint8_t *uj = u + (size_t)j * 16 * (QK8_0 / 4); /* the tile's block j: 8 runs of 16 bytes */
         for (int g = 0; g < G; g++)
             for (int t = 0; t < 4; t++) a[g][t] = start[(size_t)g * nb + j];
 #pragma clang loop unroll(disable)
         for (int q = 0; q < QK8_0 / 4; q++) {
             const v128_t w0 = wasm_v128_load(q0 + 16 * q);
             const v128_t w1 = G > 1 ? wasm_v128_load(q1 + 16 * q) : w0;
+            const v128_t run = wasm_v128_load(uj + 16 * q); /* 4 tokens × 4 columns */
             for (int t = 0; t < 4; t++) {
-                const v128_t s = wasm_v128_load32_splat(uj + t * us + 4 * q);
+                /* token t's 4 bytes in every lane: a shuffle of the run (one pshufd) instead of a load per token */
+                const v128_t s = t == 0 ? wasm_i32x4_shuffle(run, run, 0, 0, 0, 0)
+                               : t == 1 ? wasm_i32x4_shuffle(run, run, 1, 1, 1, 1)
+                               : t == 2 ? wasm_i32x4_shuffle(run, run, 2, 2, 2, 2)
+                                        : wasm_i32x4_shuffle(run, run, 3, 3, 3, 3);
                 a[0][t] = dot_add(w0, s, a[0][t]);
                 if (G > 1) a[1][t] = dot_add(w1, s, a[1][t]);
             }
@@ -160,7 +182,6 @@ static inline __attribute__((always_inline)) void ex_tile(float *y, int ldy, con
 
 void kern_matmul_q8_0x4r4_exact(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK8_0, off = kern_int8_offset();
-    const size_t us = (size_t)2 * K; /* bytes between two tokens' rows */
     if (nb > EX_PANEL) { /* K > 16384: not a shape XLM-R has */
         kern_matmul_q8_0x4r4_exact_scalar(y, ldy, x, w, b, N, off);
         return;
@@ -172,48 +193,41 @@ void kern_matmul_q8_0x4r4_exact(float *y, int ldy, const kern_qact *x, const blo
         const int g1 = N / 4 - g0 < panel ? N / 4 : g0 + panel;
         ex_panel(w + (size_t)g0 * nb, (g1 - g0) * nb, off, dwf, start);
         for (int t0 = 0; t0 < T; t0 += KERN_QTILE) {
-            const uint8_t *u = kern_qact_u7_row(x, t0);
+            const uint8_t *u = kern_qact_x4_tile(x, t0);
             const float *dx = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE;
             float *yt = y + (size_t)t0 * ldy;
             const int nt = T - t0;
             int g = g0;
             for (; g + 2 <= g1; g += 2)
-                ex_tile(yt, ldy, u, us, dx, w + (size_t)g * nb, dwf + (size_t)(g - g0) * nb, start + (size_t)(g - g0) * nb, nb, b, 4 * g, 2, nt);
+                ex_tile(yt, ldy, u, dx, w + (size_t)g * nb, dwf + (size_t)(g - g0) * nb, start + (size_t)(g - g0) * nb, nb, b, 4 * g, 2, nt);
             if (g < g1)
-                ex_tile(yt, ldy, u, us, dx, w + (size_t)g * nb, dwf + (size_t)(g - g0) * nb, start + (size_t)(g - g0) * nb, nb, b, 4 * g, 1, nt);
+                ex_tile(yt, ldy, u, dx, w + (size_t)g * nb, dwf + (size_t)(g - g0) * nb, start + (size_t)(g - g0) * nb, nb, b, 4 * g, 1, nt);
         }
     }
 }
 
-/* ---- row-major weights (row counts not a multiple of 4): one row × 4 tokens; per block two fused dots per
- * token, transpose-added so each token's sum sits in its lane. ---- */
-
-static inline v128_t ex_row_block(v128_t wlo, v128_t whi, v128_t start, const uint8_t *u, size_t us) {
-    v128_t p[4];
-    for (int t = 0; t < 4; t++)
-        p[t] = dot_add(whi, wasm_v128_load(u + t * us + 16), dot_add(wlo, wasm_v128_load(u + t * us), wasm_i32x4_splat(0)));
-    const v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p[0], p[1], 0, 4, 1, 5), wasm_i32x4_shuffle(p[0], p[1], 2, 6, 3, 7));
-    const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(p[2], p[3], 0, 4, 1, 5), wasm_i32x4_shuffle(p[2], p[3], 2, 6, 3, 7));
-    return wasm_i32x4_add(start, wasm_i32x4_add(wasm_i32x4_shuffle(a, c, 0, 1, 4, 5), wasm_i32x4_shuffle(a, c, 2, 3, 6, 7)));
-}
+/* ---- row-major weights (row counts not a multiple of 4): one row × a tile of 4 tokens; per run of 4 columns the
+ * row's 4 weights broadcast against the tile's run (kern_qact_x4_byte), so lane t holds token t's sum. ---- */
 
 void kern_matmul_q8_0_exact(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N) {
     const int T = x->T, K = x->K, nb = K / QK8_0, off = kern_int8_offset();
-    const size_t us = (size_t)2 * K;
     const v128_t ones = wasm_i8x16_splat(1);
     for (int t0 = 0; t0 < T; t0 += KERN_QTILE) {
-        const uint8_t *u = kern_qact_u7_row(x, t0);
+        const uint8_t *u = kern_qact_x4_tile(x, t0);
         const float *dx = x->d + (size_t)(t0 / KERN_QTILE) * nb * KERN_QTILE;
         const int nt = T - t0;
         for (int n = 0; n < N; n++) {
             const block_q8_0 *wr = w + (size_t)n * nb;
             v128_t f = wasm_f32x4_splat(0.0f);
             for (int j = 0; j < nb; j++) {
+                const uint8_t *uj = u + (size_t)j * 16 * (QK8_0 / 4);
                 const v128_t lo = wasm_v128_load(wr[j].qs), hi = wasm_v128_load(wr[j].qs + 16);
                 v128_t s = dot_add(hi, ones, dot_add(lo, ones, wasm_i32x4_splat(0)));
                 s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
-                s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2));
-                const v128_t isum = ex_row_block(lo, hi, wasm_i32x4_mul(s, wasm_i32x4_splat(-off)), u + (size_t)j * QK8_0, us);
+                s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2)); /* S in every lane */
+                v128_t isum = wasm_i32x4_mul(s, wasm_i32x4_splat(-off));
+                for (int q = 0; q < QK8_0 / 4; q++)
+                    isum = dot_add(wasm_v128_load32_splat(wr[j].qs + 4 * q), wasm_v128_load(uj + 16 * q), isum);
                 f = q8_accumulate(f, isum, wasm_f32x4_splat(xlmr_fp16_to_f32(wr[j].d)), wasm_v128_load(dx + (size_t)j * KERN_QTILE));
             }
             const v128_t v = wasm_f32x4_add(f, wasm_f32x4_splat(b ? b[n] : 0.0f));

@@ -66,6 +66,33 @@ static inline v128_t simd_round_i32x4(v128_t v) {
     return wasm_v128_and(r, wasm_f32x4_eq(v, v));
 }
 
+/* One 32-block of activations to 8 bits (kernels_simd128_qact.c): returns its scale d = amax / 127 and leaves
+ * nearest-even(x / d) in [-127, 127] as int16 in s[0..3] (columns 8i .. 8i + 7 in s[i]). Shared by the SIMD128
+ * quantizer and the relaxed build's exact one, so both make the same bytes. */
+static inline float q8_quantize_block(const float *xb, v128_t s[4]) {
+    v128_t v[8];
+    for (int i = 0; i < 8; i++) v[i] = wasm_v128_load(xb + 4 * i);
+    /* pmax (one maxps) rather than max (NaN-propagating: ~8 x64 instructions in V8); they differ only
+     * when a NaN is in the block, whose outputs are meaningless either way */
+    v128_t m0 = wasm_f32x4_pmax(wasm_f32x4_abs(v[0]), wasm_f32x4_abs(v[1]));
+    v128_t m1 = wasm_f32x4_pmax(wasm_f32x4_abs(v[2]), wasm_f32x4_abs(v[3]));
+    v128_t m2 = wasm_f32x4_pmax(wasm_f32x4_abs(v[4]), wasm_f32x4_abs(v[5]));
+    v128_t m3 = wasm_f32x4_pmax(wasm_f32x4_abs(v[6]), wasm_f32x4_abs(v[7]));
+    v128_t m = wasm_f32x4_pmax(wasm_f32x4_pmax(m0, m1), wasm_f32x4_pmax(m2, m3));
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+    const float amax = wasm_f32x4_extract_lane(m, 0);
+    const float dj = amax / 127.0f;
+    const float id = dj != 0.0f ? 1.0f / dj : 0.0f;
+    const v128_t vid = wasm_f32x4_splat(id), qmax = wasm_i16x8_splat(127), qmin = wasm_i16x8_splat(-127);
+    for (int i = 0; i < 4; i++) {
+        const v128_t a = simd_round_i32x4(wasm_f32x4_mul(v[2 * i], vid));
+        const v128_t b = simd_round_i32x4(wasm_f32x4_mul(v[2 * i + 1], vid));
+        s[i] = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(a, b), qmin), qmax);
+    }
+    return dj;
+}
+
 /* Q4_0 rows multiplied by a Q8_0 GEMM on 4-row interleaved weights (kernels_simd128_q4_0.c): the rows in groups of
  * 4, repacked a panel at a time (Q4_PANEL_BLOCKS blocks on the stack) into block_q8_0x4 with runs of R, each panel then
  * given to gemm. Returns the rows done from the start (N rounded down to 4; 0 when a row has more blocks than a

@@ -183,7 +183,7 @@ static void exact_reference(int T, int N, int K, const float *x, const block_q8_
     for (int off = 0; off <= 128; off += 128) {
         kern_quantize_act_scalar(x, &q1);
         for (int t = 0; t < T; t++)
-            for (int k = 0; k < K; k++) kern_qact_u7_row(&q1, t)[k] = (uint8_t)(q0.qs[(size_t)t * K + k] + off);
+            for (int k = 0; k < K; k++) *kern_qact_x4_byte(&q1, t, k) = (uint8_t)(q0.qs[(size_t)t * K + k] + off);
         kern_matmul_q8_0x4r4_exact_scalar(y1, N, &q1, w4, b, N, off);
         CHECK(memcmp(y0, y1, sizeof(float) * (size_t)T * N) == 0, "exact scalar (offset %d) differs from the 8-bit one (T %d N %d K %d)",
               off, T, N, K);
