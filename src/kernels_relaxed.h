@@ -35,7 +35,9 @@ static inline float *kern_qact_u7_min(const kern_qact *q, int t) {
 /* The exact kernels' bytes (KERN_INT8_EXACT_*, T >= KERN_U7_MIN_T) are laid out per tile of 4 tokens, from the tile's
  * first row: per run of 4 columns 16 bytes, the 4 tokens' 4 bytes in order. So one v128.load gives a run for the
  * tile and each token's 4 bytes sit at a constant offset (no per-token address arithmetic in the GEMM's inner loop). */
-static inline uint8_t *kern_qact_x4_tile(const kern_qact *q, int t) { return kern_qact_u7_row(q, t / KERN_QTILE * KERN_QTILE); }
+static inline uint8_t *kern_qact_x4_tile(const kern_qact *q, int t) {
+    return kern_qact_u7_row(q, t / KERN_QTILE * KERN_QTILE);
+}
 static inline uint8_t *kern_qact_x4_byte(const kern_qact *q, int t, int k) {
     return kern_qact_x4_tile(q, t) + 16 * (size_t)(k / 4) + 4 * (t % KERN_QTILE) + k % 4;
 }

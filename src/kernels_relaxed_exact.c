@@ -141,7 +141,8 @@ static void ex_panel(const block_q8_0x4 *w, int n, int off, v128_t *dwf, v128_t 
     }
 }
 
-static inline __attribute__((always_inline)) void ex_tile(float *y, int ldy, const uint8_t *u, const float *dx, const block_q8_0x4 *w, const v128_t *dwf,
+static inline __attribute__((always_inline)) void ex_tile(float *y, int ldy, const uint8_t *u, const float *dx,
+                                                         const block_q8_0x4 *w, const v128_t *dwf,
                                                          const v128_t *start, int nb, const float *b, int n,
                                                          const int G, int nt) {
     v128_t f[2][4];
