@@ -131,37 +131,11 @@ static void attention_head_f32(const struct xlmr_scratch *s, const att_head *hd,
 
 /* ---- int16 products ---- */
 
-/* The scale of n floats (stride apart) quantized to int16 within ±range, amax / range; *inv = range / amax (0 for
- * all zeros). Values then go to nearest-even(x · *inv). Plain C on purpose: the same numbers in every build. */
-static float i16_scale(const float *x, size_t stride, int n, float range, float *inv) {
-    float amax = 0.0f;
-    for (int i = 0; i < n; i++) {
-        const float v = fabsf(x[(size_t)i * stride]);
-        amax = v > amax ? v : amax;
-    }
-    *inv = amax > 0.0f ? range / amax : 0.0f;
-    return amax / range;
-}
-
-/* nearest-even(v) for |v| < 2^22 (the ranges here are <= 32767) by KERN_ROUND_MAGIC (kernels.h); a NaN gives some
- * value, as the float path would give NaN. */
-static inline int16_t i16_round(float v) {
-    const float r = v + KERN_ROUND_MAGIC;
-    int32_t bits;
-    memcpy(&bits, &r, sizeof bits);
-    return (int16_t)(bits - KERN_ROUND_MAGIC_BITS);
-}
-
-static void i16_quantize(const float *x, int n, float inv, int16_t *q) {
-    for (int i = 0; i < n; i++) q[i] = i16_round(x[i] * inv);
-}
-
-/* Zeros where the quantizers below write nothing: an odd dh's last column of the queries, the keys past len in their
- * group, the tokens past len (rounded up to a pair) in every dims group of the values. */
+/* Zeros where the quantizers below write nothing: the keys past len in their group, the tokens past len (rounded up
+ * to a pair) in every dims group of the values. (An odd dh's last column is the quantizers' own.) */
 static void i16_zero_padding(const att_head *hd, const att_bufs *a) {
     const int dh = hd->dh, len = hd->len;
     const int Kq = (dh + 1) & ~1, len4 = (len + 3) & ~3, lenp = (len + 7) & ~7, dh4 = (dh + 3) & ~3;
-    if (Kq != dh) memset(a->qh, 0, (size_t)hd->nq * Kq * sizeof(int16_t));
     if (len4 != len) memset(a->kh + (size_t)(len / 4) * 4 * Kq, 0, (size_t)4 * Kq * sizeof(int16_t));
     const int len2 = (len + 1) & ~1;
     for (int g = 0; g < dh4 / 4 && len2 < lenp; g++)
@@ -172,57 +146,28 @@ static void i16_zero_padding(const att_head *hd, const att_bufs *a) {
  * the same scores as multiplying them after. */
 static void i16_queries(const struct xlmr_scratch *s, const att_head *hd, const att_bufs *a, float qk_range) {
     const int Kq = (hd->dh + 1) & ~1;
-    float inv;
     for (int j = 0; j < hd->nq; j++) {
         const float *x = s->q + (size_t)(hd->q0 + j) * hd->H + hd->off;
-        a->dq[j] = i16_scale(x, 1, hd->dh, qk_range, &inv) * (hd->scale_exact ? hd->inv_sq : 1.0f);
-        i16_quantize(x, hd->dh, inv, a->qh + (size_t)j * Kq);
+        a->dq[j] = kern_quantize_row_i16(x, hd->dh, qk_range, a->qh + (size_t)j * Kq, 2) *
+                   (hd->scale_exact ? hd->inv_sq : 1.0f);
     }
 }
 
 /* kh, dk (len4): each key row to ±qk_range; key j in group j / 4, lane j % 4, its column pair p at [8p + 2 (j % 4)]. */
 static void i16_keys(const struct xlmr_scratch *s, const att_head *hd, const att_bufs *a, float qk_range) {
     const int dh = hd->dh, len = hd->len, Kq = (dh + 1) & ~1, len4 = (len + 3) & ~3;
-    float inv;
-    int16_t row[ATT_MAX_DH + 4];
-    row[dh] = 0; /* an odd dh's last pair */
     for (int j = 0; j < len; j++) {
         const float *x = s->k + (size_t)(hd->r0 + j) * hd->H + hd->off;
-        int16_t *kg = a->kh + (size_t)(j / 4) * 4 * Kq + 2 * (j % 4);
-        a->dk[j] = i16_scale(x, 1, dh, qk_range, &inv);
-        i16_quantize(x, dh, inv, row);
-        for (int p = 0; p < Kq / 2; p++) memcpy(kg + 8 * p, row + 2 * p, 2 * sizeof(int16_t));
+        a->dk[j] = kern_quantize_row_i16(x, dh, qk_range, a->kh + (size_t)(j / 4) * 4 * Kq + 2 * (j % 4), 8);
     }
     for (int j = len; j < len4; j++) a->dk[j] = 0.0f;
 }
 
-/* vt, dv (dh4): one scale per dimension over the tokens (dv holds the amax first), token rows read in order.
- * Dim d, token t at [(d / 4) 4 lenp + 8 (t / 2) + 2 (d % 4) + t % 2]: a token pair's values of dim d are one 32-bit
- * word (token t low, t + 1 high), and 4 dims' words are 16 contiguous bytes. */
+/* vt, dv (dh4): one scale per dimension over the tokens; dim d, token t at [(d / 4) 4 lenp + 8 (t / 2) + 2 (d % 4) +
+ * t % 2] (kern_quantize_cols_i16): a token pair's values of dim d are one 32-bit word, 4 dims' words 16 bytes. */
 static void i16_values(const struct xlmr_scratch *s, const att_head *hd, const att_bufs *a, float v_range) {
-    const int H = hd->H, dh = hd->dh, len = hd->len, lenp = (len + 7) & ~7, dh4 = (dh + 3) & ~3;
-    const float *v_head = s->v + (size_t)hd->r0 * H + hd->off;
-    float vinv[ATT_MAX_DH];
-    for (int d = 0; d < dh4; d++) a->dv[d] = 0.0f;
-    for (int t = 0; t < len; t++) {
-        const float *vr = v_head + (size_t)t * H;
-        for (int d = 0; d < dh; d++) {
-            const float v = fabsf(vr[d]);
-            a->dv[d] = v > a->dv[d] ? v : a->dv[d];
-        }
-    }
-    for (int d = 0; d < dh; d++) {
-        vinv[d] = a->dv[d] > 0.0f ? v_range / a->dv[d] : 0.0f;
-        a->dv[d] /= v_range;
-    }
-    uint32_t pair[ATT_MAX_DH + 4] = {0};
-    for (int t = 0; t < len; t += 2) {
-        const float *v0 = v_head + (size_t)t * H, *v1 = t + 1 < len ? v0 + H : v0;
-        const uint32_t hi_mask = t + 1 < len ? 0xffffu : 0u;
-        for (int d = 0; d < dh; d++)
-            pair[d] = (uint16_t)i16_round(v0[d] * vinv[d]) | ((uint32_t)(uint16_t)i16_round(v1[d] * vinv[d]) & hi_mask) << 16;
-        for (int g = 0; g < dh4 / 4; g++) memcpy(a->vt + (size_t)g * 4 * lenp + 4 * (size_t)t, pair + 4 * g, 16);
-    }
+    const int lenp = (hd->len + 7) & ~7;
+    kern_quantize_cols_i16(s->v + (size_t)hd->r0 * hd->H + hd->off, hd->H, hd->len, hd->dh, v_range, a->dv, a->vt, lenp);
 }
 
 static void attention_head_i16(const struct xlmr_scratch *s, const att_head *hd, float *buf) {

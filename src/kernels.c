@@ -80,6 +80,12 @@ void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, con
 }
 
 void kern_quantize_prob_i16(const float *p, int n, int np, int16_t *q) { KERN_PICK(kern_quantize_prob_i16)(p, n, np, q); }
+float kern_quantize_row_i16(const float *x, int n, float range, int16_t *q, int pair_step) {
+    return KERN_PICK(kern_quantize_row_i16)(x, n, range, q, pair_step);
+}
+void kern_quantize_cols_i16(const float *v, int ldv, int len, int dh, float range, float *dv, int16_t *vt, int lenp) {
+    KERN_PICK(kern_quantize_cols_i16)(v, ldv, len, dh, range, dv, vt, lenp);
+}
 
 void kern_matmul_f32(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {
     const int nt = par_threads();

@@ -110,6 +110,15 @@ void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, con
 #define KERN_ROUND_MAGIC 12582912.0f
 #define KERN_ROUND_MAGIC_BITS 0x4B400000
 void kern_quantize_prob_i16(const float *p, int n, int np, int16_t *q);
+/* Attention's int16 operands (attention.c), rounded as KERN_ROUND_MAGIC does (|values| <= range <= 32767).
+ * A row x (n) within ±range: returns its scale amax / range and writes nearest-even(x · (range / amax)) (zeros for an
+ * all-zero row), values 2p and 2p + 1 at q[p · pair_step] and q[p · pair_step + 1] (pair_step 2: a contiguous row; 8:
+ * a key in its group of 4, as kern_matmul_i16x4 reads w); an odd n's last pair ends in 0. */
+float kern_quantize_row_i16(const float *x, int n, float range, int16_t *q, int pair_step);
+/* The values v (len, dh), rows ldv apart, quantized per dimension within ±range: dv[d] = amax_d / range for d < dh4
+ * (dh rounded up to 4; 0 past dh), token t's dim d at vt[(d / 4) 4 lenp + 8 (t / 2) + 2 (d % 4) + t % 2] for t
+ * below len rounded up to 2 (zeros past len and past dh): kern_matmul_i16x4's w, dims as rows over the tokens. */
+void kern_quantize_cols_i16(const float *v, int ldv, int len, int dh, float range, float *dv, int16_t *vt, int lenp);
 /* y += x */
 void kern_add(float *y, const float *x, size_t n);
 float kern_dot(const float *a, const float *b, int n);
@@ -122,6 +131,9 @@ void kern_quantize_act_scalar(const float *x, kern_qact *q);
 void kern_matmul_i16x4_scalar(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw,
                               int T, int N, int K);
 void kern_quantize_prob_i16_scalar(const float *p, int n, int np, int16_t *q);
+float kern_quantize_row_i16_scalar(const float *x, int n, float range, int16_t *q, int pair_step);
+void kern_quantize_cols_i16_scalar(const float *v, int ldv, int len, int dh, float range, float *dv, int16_t *vt,
+                                   int lenp);
 void kern_matmul_f32_scalar(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
 void kern_matmul_f16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_bf16_scalar(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
@@ -142,6 +154,9 @@ void kern_quantize_act_simd128(const float *x, kern_qact *q);
 void kern_matmul_i16x4_simd128(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw,
                                int T, int N, int K);
 void kern_quantize_prob_i16_simd128(const float *p, int n, int np, int16_t *q);
+float kern_quantize_row_i16_simd128(const float *x, int n, float range, int16_t *q, int pair_step);
+void kern_quantize_cols_i16_simd128(const float *v, int ldv, int len, int dh, float range, float *dv, int16_t *vt,
+                                    int lenp);
 void kern_matmul_f32_simd128(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K);
 void kern_matmul_f16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);
 void kern_matmul_bf16_simd128(float *y, int ldy, const float *x, const uint16_t *w, const float *b, int T, int N, int K);

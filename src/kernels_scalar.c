@@ -2,6 +2,7 @@
  * SIMD versions are checked against; the Q8_0 pair (quantize, matmul) does the same float operations in
  * the same order as its SIMD version, so the two agree bit for bit where no FMA contraction happens (wasm). */
 #include <math.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -77,6 +78,47 @@ void kern_quantize_prob_i16_scalar(const float *p, int n, int np, int16_t *q) {
     int j = 0;
     for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(KERN_PROB_ONE, nearbyintf(p[j] * KERN_PROB_ONE)));
     for (; j < np; j++) q[j] = 0;
+}
+
+/* nearest-even(v) for |v| < 2^22 by KERN_ROUND_MAGIC; its low 16 bits (a NaN gives some value, as the float path
+ * would give NaN) */
+static inline int16_t i16_round(float v) {
+    const float r = v + KERN_ROUND_MAGIC;
+    int32_t bits;
+    memcpy(&bits, &r, sizeof bits);
+    return (int16_t)(bits - KERN_ROUND_MAGIC_BITS);
+}
+
+float kern_quantize_row_i16_scalar(const float *x, int n, float range, int16_t *q, int pair_step) {
+    float amax = 0.0f;
+    for (int i = 0; i < n; i++) {
+        const float v = fabsf(x[i]);
+        amax = v > amax ? v : amax;
+    }
+    const float inv = amax > 0.0f ? range / amax : 0.0f;
+    for (int i = 0; i < n; i++) q[(size_t)(i / 2) * pair_step + i % 2] = i16_round(x[i] * inv);
+    if (n % 2) q[(size_t)(n / 2) * pair_step + 1] = 0;
+    return amax / range;
+}
+
+void kern_quantize_cols_i16_scalar(const float *v, int ldv, int len, int dh, float range, float *dv, int16_t *vt,
+                                   int lenp) {
+    const int dh4 = (dh + 3) & ~3;
+    for (int d = 0; d < dh4; d++) dv[d] = 0.0f;
+    for (int t = 0; t < len; t++)
+        for (int d = 0; d < dh; d++) {
+            const float a = fabsf(v[(size_t)t * ldv + d]);
+            dv[d] = a > dv[d] ? a : dv[d];
+        }
+    for (int d = 0; d < dh4; d++) {
+        const float inv = d < dh && dv[d] > 0.0f ? range / dv[d] : 0.0f;
+        for (int t = 0; t < len; t += 2) {
+            int16_t *at = vt + (size_t)(d / 4) * 4 * lenp + 4 * (size_t)t + 2 * (d % 4);
+            at[0] = d < dh ? i16_round(v[(size_t)t * ldv + d] * inv) : 0;
+            at[1] = d < dh && t + 1 < len ? i16_round(v[(size_t)(t + 1) * ldv + d] * inv) : 0;
+        }
+    }
+    for (int d = 0; d < dh; d++) dv[d] /= range;
 }
 
 void kern_matmul_f32_scalar(float *y, int ldy, const float *x, const float *w, const float *b, int T, int N, int K) {

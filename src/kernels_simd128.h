@@ -57,12 +57,24 @@ static inline v128_t q8x4_scales(const block_q8_0x4 *g) {
     return fp16x4_to_f32x4(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(g->d)));
 }
 
+/* Per-lane constants read from memory (kernels_simd128_consts.c says why): KERN_K(name) is the value in every lane. */
+typedef struct kern_simd_consts {
+    float erf_lo, erf_hi, erf_p[7], erf_q[5], sqrt1_2, half, one;
+    float exp_lo, exp_hi, log2e, ln2_hi, ln2_lo, exp_p[6];
+    int32_t exp_bias; /* 127 - KERN_ROUND_MAGIC_BITS */
+    float round_magic;
+    int32_t round_magic_bits;
+    int32_t i16_127, i16_m127; /* int16 pairs: 127, -127 */
+    int32_t low16;             /* 0xFFFF: an int32's low half */
+} kern_simd_consts;
+extern const kern_simd_consts kern_simd_k;
+#define KERN_K(name) wasm_v128_load32_splat(&kern_simd_k.name)
+
 /* nearest-even(v) as int32 lanes, for |v| < 2^22, by the KERN_ROUND_MAGIC addition (f32x4.nearest +
  * i32x4.trunc_sat_f32x4 are ~9 x64 instructions in V8, this 4); NaN -> 0 as the scalar quantizers; +-inf come
  * out beyond +-2^22, so they saturate as there. The activation quantizers' rounding. */
 static inline v128_t simd_round_i32x4(v128_t v) {
-    const v128_t r = wasm_i32x4_sub(wasm_f32x4_add(v, wasm_f32x4_splat(KERN_ROUND_MAGIC)),
-                                    wasm_i32x4_splat(KERN_ROUND_MAGIC_BITS));
+    const v128_t r = wasm_i32x4_sub(wasm_f32x4_add(v, KERN_K(round_magic)), KERN_K(round_magic_bits));
     return wasm_v128_and(r, wasm_f32x4_eq(v, v));
 }
 
@@ -84,7 +96,7 @@ static inline float q8_quantize_block(const float *xb, v128_t s[4]) {
     const float amax = wasm_f32x4_extract_lane(m, 0);
     const float dj = amax / 127.0f;
     const float id = dj != 0.0f ? 1.0f / dj : 0.0f;
-    const v128_t vid = wasm_f32x4_splat(id), qmax = wasm_i16x8_splat(127), qmin = wasm_i16x8_splat(-127);
+    const v128_t vid = wasm_f32x4_splat(id), qmax = KERN_K(i16_127), qmin = KERN_K(i16_m127);
     for (int i = 0; i < 4; i++) {
         const v128_t a = simd_round_i32x4(wasm_f32x4_mul(v[2 * i], vid));
         const v128_t b = simd_round_i32x4(wasm_f32x4_mul(v[2 * i + 1], vid));

@@ -3,6 +3,7 @@
 #if defined(__wasm_simd128__)
 
 #include <math.h>
+#include <string.h>
 #include <wasm_simd128.h>
 
 #include "kernels.h"
@@ -79,6 +80,89 @@ void kern_quantize_prob_i16_simd128(const float *p, int n, int np, int16_t *q) {
     }
     for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(KERN_PROB_ONE, nearbyintf(p[j] * KERN_PROB_ONE)));
     for (; j < np; j++) q[j] = 0;
+}
+
+/* ---- attention's operands to int16 (kernels.h: kern_quantize_row_i16, kern_quantize_cols_i16) ----
+ * The scalar reference's operations: the amax by pmax (the scalar's v > amax ? v : amax, NaNs skipped alike), the same
+ * float multiply and KERN_ROUND_MAGIC rounding, each int32's low 16 bits (masked, then an unsigned narrow that cannot
+ * saturate). Bit-identical outputs. */
+
+static inline float amax_f32(const float *x, int n) {
+    v128_t m = wasm_f32x4_splat(0.0f);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + i)));
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+    float amax = wasm_f32x4_extract_lane(m, 0);
+    for (; i < n; i++) {
+        const float v = fabsf(x[i]);
+        amax = v > amax ? v : amax;
+    }
+    return amax;
+}
+
+/* nearest-even(v · inv) as int32 lanes (low 16 bits meaningful) */
+static inline v128_t round_scaled(v128_t v, v128_t inv) {
+    return wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(v, inv), KERN_K(round_magic)), KERN_K(round_magic_bits));
+}
+
+static inline int16_t round_scaled_1(float v, float inv) {
+    const float r = v * inv + KERN_ROUND_MAGIC;
+    int32_t bits;
+    memcpy(&bits, &r, sizeof bits);
+    return (int16_t)(bits - KERN_ROUND_MAGIC_BITS);
+}
+
+float kern_quantize_row_i16_simd128(const float *x, int n, float range, int16_t *q, int pair_step) {
+    const float amax = amax_f32(x, n);
+    const float inv = amax > 0.0f ? range / amax : 0.0f;
+    const v128_t vinv = wasm_f32x4_splat(inv), low16 = KERN_K(low16);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v128_t a = wasm_v128_and(round_scaled(wasm_v128_load(x + i), vinv), low16);
+        const v128_t b = wasm_v128_and(round_scaled(wasm_v128_load(x + i + 4), vinv), low16);
+        const v128_t h = wasm_u16x8_narrow_i32x4(a, b); /* values i .. i + 7: pairs i / 2 .. i / 2 + 3 */
+        int16_t *at = q + (size_t)(i / 2) * pair_step;
+        if (pair_step == 2) {
+            wasm_v128_store(at, h);
+        } else {
+            wasm_v128_store32_lane(at, h, 0);
+            wasm_v128_store32_lane(at + pair_step, h, 1);
+            wasm_v128_store32_lane(at + 2 * pair_step, h, 2);
+            wasm_v128_store32_lane(at + 3 * pair_step, h, 3);
+        }
+    }
+    for (; i < n; i++) q[(size_t)(i / 2) * pair_step + i % 2] = round_scaled_1(x[i], inv);
+    if (n % 2) q[(size_t)(n / 2) * pair_step + 1] = 0;
+    return amax / range;
+}
+
+void kern_quantize_cols_i16_simd128(const float *v, int ldv, int len, int dh, float range, float *dv, int16_t *vt,
+                                    int lenp) {
+    if (dh % 4 || dh > 512) {
+        kern_quantize_cols_i16_scalar(v, ldv, len, dh, range, dv, vt, lenp);
+        return;
+    }
+    for (int d = 0; d < dh; d += 4) {
+        v128_t m = wasm_f32x4_splat(0.0f);
+        for (int t = 0; t < len; t++) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(v + (size_t)t * ldv + d)));
+        wasm_v128_store(dv + d, m);
+    }
+    float vinv[512];
+    for (int d = 0; d < dh; d++) vinv[d] = dv[d] > 0.0f ? range / dv[d] : 0.0f;
+    const v128_t low16 = KERN_K(low16);
+    for (int t = 0; t < len; t += 2) {
+        const float *v0 = v + (size_t)t * ldv, *v1 = t + 1 < len ? v0 + ldv : v0;
+        const v128_t hi_mask = wasm_i32x4_splat(t + 1 < len ? -1 : 0);
+        for (int d = 0; d < dh; d += 4) {
+            const v128_t inv = wasm_v128_load(vinv + d);
+            const v128_t a = wasm_v128_and(round_scaled(wasm_v128_load(v0 + d), inv), low16);
+            const v128_t b = wasm_v128_and(round_scaled(wasm_v128_load(v1 + d), inv), hi_mask);
+            /* 4 dims' words: token t in the low half, t + 1 in the high */
+            wasm_v128_store(vt + (size_t)(d / 4) * 4 * lenp + 4 * (size_t)t, wasm_v128_or(a, wasm_i32x4_shl(b, 16)));
+        }
+    }
+    for (int d = 0; d < dh; d++) dv[d] /= range;
 }
 
 #endif

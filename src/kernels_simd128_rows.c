@@ -39,22 +39,22 @@ void kern_layer_norm_simd128(float *x, int T, int n, const float *g, const float
 /* erf on [-4, 4] as x·P(x²)/Q(x²) (the rational form Eigen and XLA use); |x| > 4 gives ±1, which is what
  * erff rounds to there. Max difference from erff 3.6e-7 (kernel test). */
 static inline v128_t erf_f32x4(v128_t x) {
-    x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-4.0f)), wasm_f32x4_splat(4.0f)); /* see exp_f32x4 */
+    x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, KERN_K(erf_lo)), KERN_K(erf_hi)); /* see exp_f32x4 */
     const v128_t x2 = wasm_f32x4_mul(x, x);
-#define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, x2), wasm_f32x4_splat(c))
-    v128_t p = wasm_f32x4_splat(-2.72614225801306e-10f);
-    p = MA(p, 2.77068142495902e-08f);
-    p = MA(p, -2.10102402082508e-06f);
-    p = MA(p, -5.69250639462346e-05f);
-    p = MA(p, -7.34990630326855e-04f);
-    p = MA(p, -2.95459980854025e-03f);
-    p = MA(p, -1.60960333262415e-02f);
+#define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, x2), KERN_K(c))
+    v128_t p = KERN_K(erf_p[0]);
+    p = MA(p, erf_p[1]);
+    p = MA(p, erf_p[2]);
+    p = MA(p, erf_p[3]);
+    p = MA(p, erf_p[4]);
+    p = MA(p, erf_p[5]);
+    p = MA(p, erf_p[6]);
     p = wasm_f32x4_mul(p, x);
-    v128_t q = wasm_f32x4_splat(-1.45660718464996e-05f);
-    q = MA(q, -2.13374055278905e-04f);
-    q = MA(q, -1.68282697438203e-03f);
-    q = MA(q, -7.37332916720468e-03f);
-    q = MA(q, -1.42647390514189e-02f);
+    v128_t q = KERN_K(erf_q[0]);
+    q = MA(q, erf_q[1]);
+    q = MA(q, erf_q[2]);
+    q = MA(q, erf_q[3]);
+    q = MA(q, erf_q[4]);
 #undef MA
     return wasm_f32x4_div(p, q);
 }
@@ -64,25 +64,24 @@ static inline v128_t erf_f32x4(v128_t x) {
  * Written for V8's x64 lowering: pmin/pmax clamp (one instruction each; min/max are ~8 for their NaN rules), and
  * n = round(x log2 e) by adding 1.5 * 2^23, whose bits then hold n (f32x4.nearest + i32x4.trunc_sat_f32x4 cost ~8):
  * the same n, ties to even, for |x log2 e| < 2^22. Same results as the plain form on every float but NaN (a stride
- * through all 2^32 bit patterns, compared bit for bit). */
+ * through all 2^32 bit patterns, compared bit for bit). Constants from memory: KERN_K. */
 static inline v128_t exp_f32x4(v128_t x) {
-    const v128_t under = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33654f));
-    x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.33654f)), wasm_f32x4_splat(88.0f));
-    const v128_t tn = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)),
-                                     wasm_f32x4_splat(KERN_ROUND_MAGIC));
-    const v128_t fx = wasm_f32x4_sub(tn, wasm_f32x4_splat(KERN_ROUND_MAGIC));
-    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, wasm_f32x4_splat(0.693359375f)));
-    r = wasm_f32x4_sub(r, wasm_f32x4_mul(fx, wasm_f32x4_splat(-2.12194440e-4f)));
-#define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, r), wasm_f32x4_splat(c))
-    v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
-    p = MA(p, 1.3981999507e-3f);
-    p = MA(p, 8.3334519073e-3f);
-    p = MA(p, 4.1665795894e-2f);
-    p = MA(p, 1.6666665459e-1f);
-    p = MA(p, 5.0000001201e-1f);
+    const v128_t under = wasm_f32x4_lt(x, KERN_K(exp_lo));
+    x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, KERN_K(exp_lo)), KERN_K(exp_hi));
+    const v128_t tn = wasm_f32x4_add(wasm_f32x4_mul(x, KERN_K(log2e)), KERN_K(round_magic));
+    const v128_t fx = wasm_f32x4_sub(tn, KERN_K(round_magic));
+    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, KERN_K(ln2_hi)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(fx, KERN_K(ln2_lo)));
+#define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, r), KERN_K(c))
+    v128_t p = KERN_K(exp_p[0]);
+    p = MA(p, exp_p[1]);
+    p = MA(p, exp_p[2]);
+    p = MA(p, exp_p[3]);
+    p = MA(p, exp_p[4]);
+    p = MA(p, exp_p[5]);
 #undef MA
-    p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
-    const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(tn, wasm_i32x4_splat(127 - KERN_ROUND_MAGIC_BITS)), 23);
+    p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), KERN_K(one));
+    const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(tn, KERN_K(exp_bias)), 23);
     return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), under);
 }
 
@@ -90,8 +89,8 @@ void kern_erf4_simd128(const float *x, float *out) { wasm_v128_store(out, erf_f3
 void kern_exp4_simd128(const float *x, float *out) { wasm_v128_store(out, exp_f32x4(wasm_v128_load(x))); }
 
 static inline v128_t gelu_f32x4(v128_t x) {
-    const v128_t e = erf_f32x4(wasm_f32x4_mul(x, wasm_f32x4_splat(0.70710678118654752f)));
-    return wasm_f32x4_mul(wasm_f32x4_mul(x, wasm_f32x4_splat(0.5f)), wasm_f32x4_add(wasm_f32x4_splat(1.0f), e));
+    const v128_t e = erf_f32x4(wasm_f32x4_mul(x, KERN_K(sqrt1_2)));
+    return wasm_f32x4_mul(wasm_f32x4_mul(x, KERN_K(half)), wasm_f32x4_add(KERN_K(one), e));
 }
 
 void kern_gelu_simd128(float *x, size_t n) {

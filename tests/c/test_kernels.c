@@ -604,6 +604,78 @@ static void test_i16_attention_products(void) {
     }
 }
 
+/* Attention's int16 operands: the scalar reference against the definition (nearest-even of x · range / amax, ties
+ * forced, zeros for an all-zero row, the layouts of kernels.h), the SIMD128 kernels against the scalar bit for bit;
+ * NaN and ±inf rows go through both (their values are meaningless, but the same). */
+static void test_i16_operands(void) {
+    enum { MAXLEN = 70, MAXDH = 70, LD = 80 };
+    static float v[MAXLEN * LD];
+    static int16_t q0[8 * MAXDH], q1[8 * MAXDH], vt0[MAXDH + 4][MAXLEN + 8], vt1[MAXDH + 4][MAXLEN + 8];
+    float dv0[MAXDH + 4];
+#if KERN_HAVE_SIMD128
+    float dv1[MAXDH + 4];
+#endif
+    for (int iter = 0; iter < 120; iter++) {
+        const int n = irand(1, MAXDH), step = iter % 2 ? 8 : 2, range = irand(100, 32767);
+        for (int i = 0; i < n; i++) v[i] = frand() * (iter % 7 == 0 ? 0.0f : 3.0f);
+        if (n > 3 && iter % 5 == 1) v[n / 2] = (float)range / 2 + 0.5f, v[1] = -(float)range / 2; /* exact ties */
+        if (iter % 11 == 3) v[irand(0, n - 1)] = iter % 2 ? NAN : -INFINITY;
+        memset(q0, 0x55, sizeof q0);
+        memset(q1, 0x55, sizeof q1);
+        const float d0 = kern_quantize_row_i16_scalar(v, n, (float)range, q0, step);
+        int ok = 1, nonfinite = 0;
+        float amax = 0.0f;
+        for (int i = 0; i < n; i++) {
+            nonfinite |= !isfinite(v[i]);
+            if (fabsf(v[i]) > amax) amax = fabsf(v[i]);
+        }
+        if (!nonfinite) {
+            ok &= d0 == amax / (float)range;
+            const float inv = amax > 0.0f ? (float)range / amax : 0.0f;
+            for (int i = 0; i < n; i++) ok &= q0[(i / 2) * step + i % 2] == (int16_t)nearbyintf(v[i] * inv);
+            if (n % 2) ok &= q0[(n / 2) * step + 1] == 0;
+            for (int p = 0; p < (n + 1) / 2; p++)
+                for (int i = 2; i < step; i++) ok &= q0[p * step + i] == 0x5555;
+        }
+        CHECK(ok, "quantize_row_i16 scalar n %d step %d", n, step);
+#if KERN_HAVE_SIMD128
+        const float d1 = kern_quantize_row_i16_simd128(v, n, (float)range, q1, step);
+        CHECK(memcmp(&d0, &d1, sizeof d0) == 0 && memcmp(q0, q1, sizeof q0) == 0, "quantize_row_i16 simd != scalar, n %d step %d", n, step);
+#endif
+    }
+    for (int iter = 0; iter < 60; iter++) {
+        const int len = irand(1, MAXLEN), dh = iter % 3 ? 4 * irand(1, MAXDH / 4) : irand(1, MAXDH);
+        const int lenp = (len + 7) & ~7, dh4 = (dh + 3) & ~3;
+        const float range = (float)irand(1000, 32767);
+        for (int i = 0; i < len * LD; i++) v[i] = frand() * (float)(1 + iter % 4);
+        if (iter % 9 == 4) v[irand(0, len - 1) * LD + irand(0, dh - 1)] = NAN;
+        if (iter % 9 == 5) for (int t = 0; t < len; t++) v[t * LD + dh - 1] = 0.0f; /* an all-zero dimension */
+        memset(vt0, 0x55, sizeof vt0);
+        memset(vt1, 0x55, sizeof vt1);
+        kern_quantize_cols_i16_scalar(v, LD, len, dh, range, dv0, &vt0[0][0], lenp);
+        int ok = 1;
+        const int16_t *vt = &vt0[0][0];
+        if (iter % 9 != 4) {
+            for (int d = 0; d < dh4; d++) {
+                float amax = 0.0f;
+                for (int t = 0; t < len && d < dh; t++) amax = fabsf(v[t * LD + d]) > amax ? fabsf(v[t * LD + d]) : amax;
+                ok &= dv0[d] == amax / range;
+                const float inv = amax > 0.0f ? range / amax : 0.0f;
+                for (int t = 0; t < ((len + 1) & ~1); t++) {
+                    const int16_t want = d < dh && t < len ? (int16_t)nearbyintf(v[t * LD + d] * inv) : 0;
+                    ok &= vt[(d / 4) * 4 * lenp + 8 * (t / 2) + 2 * (d % 4) + t % 2] == want;
+                }
+            }
+        }
+        CHECK(ok, "quantize_cols_i16 scalar len %d dh %d", len, dh);
+#if KERN_HAVE_SIMD128
+        kern_quantize_cols_i16_simd128(v, LD, len, dh, range, dv1, &vt1[0][0], lenp);
+        CHECK(memcmp(dv0, dv1, (size_t)dh4 * sizeof(float)) == 0 && memcmp(vt0, vt1, sizeof vt0) == 0,
+              "quantize_cols_i16 simd != scalar, len %d dh %d", len, dh);
+#endif
+    }
+}
+
 int main(void) {
     printf("simd128 kernels: %s\n", KERN_HAVE_SIMD128 ? "compiled in, compared with scalar" : "absent (scalar only)");
     test_quantize_and_q8_matmul();
@@ -614,6 +686,7 @@ int main(void) {
 #endif
     test_float_matmuls();
     test_i16_attention_products();
+    test_i16_operands();
     test_rows_and_elementwise();
 #if KERN_HAVE_SIMD128
     test_erf_exp();
