@@ -4,6 +4,8 @@
 //   node bench/gemm.mjs [min_ms_per_shape [T N K]...] [--json]      (e.g. 300 1 250002 768: the MLM decoder's GEMV)
 //   node bench/gemm.mjs --paired R [min_ms [T N K]...]   (both builds in one process, alternating R rounds: each
 //        kernel's GOP/s and its ratio to SIMD128 in the same round; Node 22+)
+//   --cold: each run of the layout kernel reads its weights from memory (copies rotated, ~96 MB), as in the encoder,
+//        whose weights are past the last-level cache; without it they come from cache (BENCHMARKS.md, "Cold weights")
 //   node bench/gemm.mjs --relaxed      (Node 22+: the relaxed build's kernels, the pair form and, where the engine's fused
 //        dot is exact, the exact 8-bit one. Node 20: add --experimental-wasm-relaxed-simd --no-liftoff; Liftoff computes
 //        the fused relaxed dot product wrong. Browsers: bench/browser.mjs --gemm)
@@ -41,12 +43,12 @@ export function buildGemmBench({ relaxed = false } = {}) {
   return out;
 }
 
-export async function runGemmBench(file, minMs = 1500, shapes = []) {
+export async function runGemmBench(file, minMs = 1500, shapes = [], { cold = false } = {}) {
   const lines = [];
   // capture stdout through a pipe file
   const tmp = path.join(ROOT, 'build', 'bench', `gemm-${process.pid}.out`);
   const fd = fs.openSync(tmp, 'w');
-  const wasi2 = new WASI({ version: 'preview1', args: [file, String(minMs), ...shapes.map(String)], env: {}, returnOnExit: true, stdout: fd });
+  const wasi2 = new WASI({ version: 'preview1', args: [file, String(minMs), ...shapes.map(String)], env: cold ? { GEMM_COLD: '1' } : {}, returnOnExit: true, stdout: fd });
   const mod = await WebAssembly.compile(fs.readFileSync(file));
   const inst = await WebAssembly.instantiate(mod, wasi2.getImportObject());
   const rc = wasi2.start(inst);
@@ -62,13 +64,13 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.lengt
 /** --paired R: the SIMD128 and the relaxed build in this one process, alternating for R rounds (the order swapped
  *  every round), so a shared host's slow phases hit both; per shape and kernel the median GOP/s and the median
  *  over rounds of kernel / SIMD128 in the same round. */
-async function paired(rounds, minMs, shapes, json) {
+async function paired(rounds, minMs, shapes, json, cold) {
   const files = { simd128: buildGemmBench(), relaxed: buildGemmBench({ relaxed: true }) };
   const seen = new Map(); // "T N K kernel" -> { gops: [], ratio: [] }
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 ? ['relaxed', 'simd128'] : ['simd128', 'relaxed'];
     const got = {};
-    for (const b of order) got[b] = (await runGemmBench(files[b], minMs, shapes)).filter((x) => x.kernel);
+    for (const b of order) got[b] = (await runGemmBench(files[b], minMs, shapes, { cold })).filter((x) => x.kernel);
     for (const x of [...got.simd128, ...got.relaxed]) {
       const base = got.simd128.find((y) => y.T === x.T && y.N === x.N && y.K === x.K);
       const key = `${x.T} ${x.N} ${x.K} ${x.kernel}`;
@@ -95,11 +97,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && !process.execArgv.incl
   const nums = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--paired');
   const minMs = +(nums[0] ?? 1500);
   if (rounds) {
-    await paired(rounds, minMs, nums.slice(1), args.includes('--json'));
+    await paired(rounds, minMs, nums.slice(1), args.includes('--json'), args.includes('--cold'));
     process.exit(0);
   }
   const file = buildGemmBench({ relaxed: args.includes('--relaxed') });
-  const rows = await runGemmBench(file, minMs, nums.slice(1));
+  const rows = await runGemmBench(file, minMs, nums.slice(1), { cold: args.includes('--cold') });
   if (args.includes('--json')) console.log(JSON.stringify(rows));
   else for (const r of rows) console.log(r.peak_gops !== undefined ? `peak ${r.peak_gops} GOP/s`
     : `${(r.kernel ?? '').padEnd(10)} T ${String(r.T).padStart(3)}  N ${String(r.N).padStart(6)}  K ${String(r.K).padStart(4)}: ${r.ms.toFixed(2)} ms  ${r.gops.toFixed(1)} GOP/s (best ${r.gops_best.toFixed(1)}; ${r.layout} layout; row-major ${r.rows_gops.toFixed(1)}; Q4_0 ${r.q4_0_gops.toFixed(1)}), quantize ${r.quantize_ms.toFixed(3)} ms`);

@@ -35,6 +35,7 @@ static inline float *kern_qact_u7_min(const kern_qact *q, int t) {
 /* The exact kernels' bytes (KERN_INT8_EXACT_*, T >= KERN_U7_MIN_T) are laid out per tile of 4 tokens, from the tile's
  * first row: per run of 4 columns 16 bytes, the 4 tokens' 4 bytes in order. So one v128.load gives a run for the
  * tile and each token's 4 bytes sit at a constant offset (no per-token address arithmetic in the GEMM's inner loop). */
+#define KERN_QACT_X4_BLOCK_BYTES (KERN_QTILE * QK8_0) /* a tile's block: QK8_0 / 4 runs of 16 bytes */
 static inline uint8_t *kern_qact_x4_tile(const kern_qact *q, int t) {
     return kern_qact_u7_row(q, t / KERN_QTILE * KERN_QTILE);
 }
@@ -58,7 +59,7 @@ enum { KERN_DOT_NONE = 0, KERN_DOT_UNSIGNED = 1, KERN_DOT_SIGNED = 2, KERN_DOT_S
        KERN_DOT_OTHER = 5 };
 /* The relaxed build's int8 kernel, chosen once at load (kern_int8_kernel_set): the u7 pair form (the default), or the
  * fused dot on the SIMD128 build's 8-bit activations, stored as bytes q + 128 (EXACT_U8, for KERN_DOT_UNSIGNED) or q
- * (EXACT_S8, for KERN_DOT_SIGNED) in the u7 rows' place; T < KERN_U7_MIN_T keeps the int16 format either way. The exact
+ * (EXACT_S8, for KERN_DOT_SIGNED) in the u7 rows' buffer, laid out per tile (kern_qact_x4_byte); T < KERN_U7_MIN_T keeps the int16 format either way. The exact
  * kernels give the SIMD128 kernels' integer sums and float operations: bit-identical outputs. */
 enum { KERN_INT8_PAIR_U7 = 0, KERN_INT8_EXACT_U8 = 1, KERN_INT8_EXACT_S8 = 2 };
 int kern_int8_kernel(void);

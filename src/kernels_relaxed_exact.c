@@ -105,7 +105,7 @@ void kern_quantize_act_exact(const float *x, kern_qact *q) {
         uint8_t *u = kern_qact_x4_tile(q, t) + 4 * (t % KERN_QTILE);
         float *d = q->d + (size_t)(t / KERN_QTILE) * nb * KERN_QTILE + t % KERN_QTILE;
         for (int j = 0; j < nb; j++) {
-            uint8_t *uj = u + (size_t)j * 16 * (QK8_0 / 4);
+            uint8_t *uj = u + (size_t)j * KERN_QACT_X4_BLOCK_BYTES;
             v128_t lo = flip, hi = flip;
             d[j * KERN_QTILE] = 0.0f;
             if (t < T) {
@@ -151,7 +151,7 @@ static inline __attribute__((always_inline)) void ex_tile(float *y, int ldy, con
     for (int j = 0; j < nb; j++) {
         v128_t a[2][4];
         const int8_t *q0 = w[j].qs, *q1 = G > 1 ? w[(size_t)nb + j].qs : q0;
-        const uint8_t *uj = u + (size_t)j * 16 * (QK8_0 / 4); /* the tile's block j: 8 runs of 16 bytes */
+        const uint8_t *uj = u + (size_t)j * KERN_QACT_X4_BLOCK_BYTES; /* the tile's block j: 8 runs of 16 bytes */
         for (int g = 0; g < G; g++)
             for (int t = 0; t < 4; t++) a[g][t] = start[(size_t)g * nb + j];
 #pragma clang loop unroll(disable)
@@ -221,7 +221,7 @@ void kern_matmul_q8_0_exact(float *y, int ldy, const kern_qact *x, const block_q
             const block_q8_0 *wr = w + (size_t)n * nb;
             v128_t f = wasm_f32x4_splat(0.0f);
             for (int j = 0; j < nb; j++) {
-                const uint8_t *uj = u + (size_t)j * 16 * (QK8_0 / 4);
+                const uint8_t *uj = u + (size_t)j * KERN_QACT_X4_BLOCK_BYTES;
                 const v128_t lo = wasm_v128_load(wr[j].qs), hi = wasm_v128_load(wr[j].qs + 16);
                 v128_t s = dot_add(hi, ones, dot_add(lo, ones, wasm_i32x4_splat(0)));
                 s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
