@@ -191,6 +191,7 @@ test-wasm-c: check-tools $(addprefix build/wasm-tests/,$(addsuffix .wasm,$(TESTS
 # committed).
 TOKJSON := build/tokenizer-json/hub.json
 $(TOKJSON): tests/tokdiff/make_tokenizer_json.py tests/fixtures/sentencepiece.bpe.model
+	@/usr/bin/python3 -c 'from sentencepiece import sentencepiece_model_pb2' 2>/dev/null || { echo "missing python3-sentencepiece: apt-get install -y python3-sentencepiece python3-protobuf (or run .ci/run)"; exit 1; }
 	/usr/bin/python3 tests/tokdiff/make_tokenizer_json.py build/tokenizer-json
 test-c test-wasm-c: $(TOKJSON)
 
