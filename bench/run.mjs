@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { XlmrDriver, POOL } from './xlmr-driver.mjs';
 import { synthTokenizer } from './synth-tokenizer.mjs';
 import { writeReport } from './report.mjs';
+import { chooseBuild } from '../js/wasm.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
@@ -381,16 +382,18 @@ async function childPair(cfg) {
 
 // --variants auto,simd128: one child per latency case and thread count loads each named build of ours and ORT and
 // runs them in turn, the order rotated every round (a, b, ORT; b, ORT, a; ...), PAIR_GAP_MS apart; each variant's
-// ratio is the median over rounds of its time / ORT's time in the same round. auto = the relaxed builds with the
-// package's kernel choice (js/wasm.js selectKernel: the exact fused kernel where the engine has it), simd128 = the
-// SIMD128 builds.
-export const VARIANT_BUILDS = { auto: ['xlmr-relaxed.wasm', 'xlmr-relaxed-mt.wasm'], simd128: ['xlmr.wasm', 'xlmr-mt.wasm'],
+// ratio is the median over rounds of its time / ORT's time in the same round. auto = the build the package's
+// simd: 'auto' loads on this engine (js/wasm.js chooseBuild: the relaxed builds, running the exact fused kernel,
+// where the engine's fused dot is exact; else the SIMD128 builds), simd128 = the SIMD128 builds, pair-u7 = the
+// relaxed builds on the u7 pair form (simd: 'relaxed' where the fused dot is not exact).
+export const VARIANT_BUILDS = { simd128: ['xlmr.wasm', 'xlmr-mt.wasm'],
   'pair-u7': ['xlmr-relaxed.wasm#pair-u7', 'xlmr-relaxed-mt.wasm#pair-u7'] };
 
 async function childVariants(cfg) {
   const sides = [];
   for (const v of cfg.variants) {
-    const [w1, wm] = VARIANT_BUILDS[v].map((f) => path.join(cfg.snapDir, f));
+    const builds = v === 'auto' ? [chooseBuild(1, 'auto'), chooseBuild(2, 'auto')] : VARIANT_BUILDS[v];
+    const [w1, wm] = builds.map((f) => path.join(cfg.snapDir, f));
     const s = await setupOurs({ ...cfg, wasm1: w1, wasmMt: wm });
     sides.push({ name: v, kernel: s.drv.kernel, run: async () => s.run(), initMs: s.base.initMs });
   }
@@ -508,6 +511,7 @@ async function driver() {
   if (fs.existsSync(from[1])) fs.copyFileSync(from[1], wasm1);
   if (fs.existsSync(from.mt)) fs.copyFileSync(from.mt, wasmMt);
   const variants = A.variants ? String(A.variants).split(',') : null;
+  for (const v of variants ?? []) if (v !== 'auto' && !VARIANT_BUILDS[v]) throw new Error(`--variants: unknown ${v} (auto, ${Object.keys(VARIANT_BUILDS).join(', ')})`);
   for (const f of variants ? ['xlmr-relaxed.wasm', 'xlmr-relaxed-mt.wasm'] : []) {
     const src = path.join(A['wasm-dir'] ?? path.join(ROOT, 'dist'), f);
     if (fs.existsSync(src)) fs.copyFileSync(src, path.join(snap, f));
