@@ -192,8 +192,7 @@ static void attention_head_i16(const struct xlmr_scratch *s, const att_head *hd,
             float *sc = a.scores + (size_t)i * len;
             if (!hd->scale_exact)
                 for (int j = 0; j < len; j++) sc[j] /= hd->sq;
-            kern_softmax(sc, len);
-            kern_quantize_prob_i16(sc, len, lenp, a.pq + (size_t)i * lenp);
+            kern_softmax_prob_i16(sc, len, lenp, a.pq + (size_t)i * lenp);
         }
         kern_matmul_i16x4(s->ctx + (size_t)(q0 + i0) * H + hd->off, H, a.pq, dp, a.vt, a.dv, ni, dh, lenp);
     }

@@ -79,7 +79,7 @@ void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, con
     KERN_PICK(kern_matmul_i16x4)(y, ldy, x, dx, w, dw, T, N, K);
 }
 
-void kern_quantize_prob_i16(const float *p, int n, int np, int16_t *q) { KERN_PICK(kern_quantize_prob_i16)(p, n, np, q); }
+void kern_softmax_prob_i16(float *x, int n, int np, int16_t *q) { KERN_PICK(kern_softmax_prob_i16)(x, n, np, q); }
 float kern_quantize_row_i16(const float *x, int n, float range, int16_t *q, int pair_step) {
     return KERN_PICK(kern_quantize_row_i16)(x, n, range, q, pair_step);
 }

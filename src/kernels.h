@@ -102,14 +102,14 @@ void kern_softmax(float *x, int n);
  * The caller bounds the operands so that no int32 sum overflows (attention.c). */
 void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw, int T,
                        int N, int K);
-/* Probabilities p (n) in [0, 1] -> q (np >= n) int16 with scale 1 / KERN_PROB_ONE: nearest-even(p * KERN_PROB_ONE),
- * zeros past n. */
+/* softmax(x) (n), as probabilities in int16 for the p v product: q (np >= n) with scale 1 / KERN_PROB_ONE,
+ * nearest-even(p * KERN_PROB_ONE), zeros past n; x is scratch afterwards. */
 #define KERN_PROB_ONE 32767.0f
 /* v + 1.5 * 2^23 rounds v to an integer, ties to even, and for |v| < 2^22 its bits minus KERN_ROUND_MAGIC_BITS are
  * that integer: a rounding without float-to-int conversion (vectorizes; no trap on NaN). */
 #define KERN_ROUND_MAGIC 12582912.0f
 #define KERN_ROUND_MAGIC_BITS 0x4B400000
-void kern_quantize_prob_i16(const float *p, int n, int np, int16_t *q);
+void kern_softmax_prob_i16(float *x, int n, int np, int16_t *q);
 /* Attention's int16 operands (attention.c), rounded as KERN_ROUND_MAGIC does (|values| <= range <= 32767).
  * A row x (n) within ±range: returns its scale amax / range and writes nearest-even(x · (range / amax)) (zeros for an
  * all-zero row), values 2p and 2p + 1 at q[p · pair_step] and q[p · pair_step + 1] (pair_step 2: a contiguous row; 8:
@@ -130,7 +130,9 @@ void kern_axpy(float *y, float a, const float *x, int n);
 void kern_quantize_act_scalar(const float *x, kern_qact *q);
 void kern_matmul_i16x4_scalar(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw,
                               int T, int N, int K);
+/* the probabilities' rounding alone: p (n) in [0, 1] -> q as kern_softmax_prob_i16 writes it */
 void kern_quantize_prob_i16_scalar(const float *p, int n, int np, int16_t *q);
+void kern_softmax_prob_i16_scalar(float *x, int n, int np, int16_t *q);
 float kern_quantize_row_i16_scalar(const float *x, int n, float range, int16_t *q, int pair_step);
 void kern_quantize_cols_i16_scalar(const float *v, int ldv, int len, int dh, float range, float *dv, int16_t *vt,
                                    int lenp);
@@ -153,7 +155,7 @@ void kern_axpy_scalar(float *y, float a, const float *x, int n);
 void kern_quantize_act_simd128(const float *x, kern_qact *q);
 void kern_matmul_i16x4_simd128(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw,
                                int T, int N, int K);
-void kern_quantize_prob_i16_simd128(const float *p, int n, int np, int16_t *q);
+void kern_softmax_prob_i16_simd128(float *x, int n, int np, int16_t *q);
 float kern_quantize_row_i16_simd128(const float *x, int n, float range, int16_t *q, int pair_step);
 void kern_quantize_cols_i16_simd128(const float *v, int ldv, int len, int dh, float range, float *dv, int16_t *vt,
                                     int lenp);

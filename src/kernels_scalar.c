@@ -80,6 +80,11 @@ void kern_quantize_prob_i16_scalar(const float *p, int n, int np, int16_t *q) {
     for (; j < np; j++) q[j] = 0;
 }
 
+void kern_softmax_prob_i16_scalar(float *x, int n, int np, int16_t *q) {
+    kern_softmax_scalar(x, n);
+    kern_quantize_prob_i16_scalar(x, n, np, q);
+}
+
 /* nearest-even(v) for |v| < 2^22 by KERN_ROUND_MAGIC; its low 16 bits (a NaN gives some value, as the float path
  * would give NaN) */
 static inline int16_t i16_round(float v) {

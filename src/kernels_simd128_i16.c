@@ -1,5 +1,6 @@
 /* kernels_simd128_i16.c — attention's int16 products in SIMD128 (kern_matmul_i16x4_simd128) and the quantization
- * of its probabilities to int16 (kern_quantize_prob_i16_simd128); see kernels.h for the layouts. */
+ * of its operands to int16 (the probabilities': kern_softmax_prob_i16_simd128, kernels_simd128_rows.c); see
+ * kernels.h for the layouts. */
 #if defined(__wasm_simd128__)
 
 #include <math.h>
@@ -66,20 +67,6 @@ void kern_matmul_i16x4_simd128(float *y, int ldy, const int16_t *x, const float 
     case 2: i16x4_tokens(y + (size_t)t * ldy, ldy, x + (size_t)t * K, K, dx + t, w, dw, N, 2); break;
     case 1: i16x4_tokens(y + (size_t)t * ldy, ldy, x + (size_t)t * K, K, dx + t, w, dw, N, 1); break;
     }
-}
-
-/* nearest-even(p * KERN_PROB_ONE) by the KERN_ROUND_MAGIC addition */
-void kern_quantize_prob_i16_simd128(const float *p, int n, int np, int16_t *q) {
-    const v128_t scale = wasm_f32x4_splat(KERN_PROB_ONE), magic = wasm_f32x4_splat(KERN_ROUND_MAGIC);
-    const v128_t bias = wasm_i32x4_splat(KERN_ROUND_MAGIC_BITS);
-    int j = 0;
-    for (; j + 8 <= n; j += 8) {
-        const v128_t a = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(p + j), scale), magic), bias);
-        const v128_t b = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(p + j + 4), scale), magic), bias);
-        wasm_v128_store(q + j, wasm_i16x8_narrow_i32x4(a, b));
-    }
-    for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(KERN_PROB_ONE, nearbyintf(p[j] * KERN_PROB_ONE)));
-    for (; j < np; j++) q[j] = 0;
 }
 
 /* ---- attention's operands to int16 (kernels.h: kern_quantize_row_i16, kern_quantize_cols_i16) ----

@@ -1,5 +1,5 @@
 /* kernels_simd128_rows.c — the elementwise and row kernels in SIMD128: LayerNorm, erf and exp (vector
- * polynomials), GELU, softmax, residual add, dot and axpy. */
+ * polynomials), GELU, softmax (and softmax to attention's int16 probabilities), residual add, dot and axpy. */
 #if defined(__wasm_simd128__)
 
 #include <math.h>
@@ -59,12 +59,15 @@ static inline v128_t erf_f32x4(v128_t x) {
     return wasm_f32x4_div(p, q);
 }
 
-/* exp for x <= 88 (softmax inputs are <= 0): 2^n · P(r), r = x - n ln2 in two parts (Cephes); x < -87.3
- * gives 0 instead of a subnormal. Within 2 ulp of expf (kernel test).
+/* exp for x <= 88 (softmax inputs are <= 0): 2^n · P(r), r = x - n ln2 in two parts, P Cephes' expf polynomial
+ * (1 + r + r² (p0 r⁵ + ... + p5)) evaluated in Estrin's scheme: its terms in pairs, r² and r⁴ beside them, so the
+ * dependent chain is 4 multiply-adds long where Horner's is 7 (V8 keeps the wasm's order and x64 has no FMA here:
+ * the shorter chain runs softmax ~20% faster; BENCHMARKS.md, "Kernel design notes"). x < -87.3 gives 0 instead of
+ * a subnormal. Within 3 ulp of expf (kernel test).
  * Written for V8's x64 lowering: pmin/pmax clamp (one instruction each; min/max are ~8 for their NaN rules), and
  * n = round(x log2 e) by adding 1.5 * 2^23, whose bits then hold n (f32x4.nearest + i32x4.trunc_sat_f32x4 cost ~8):
- * the same n, ties to even, for |x log2 e| < 2^22. Same results as the plain form on every float but NaN (a stride
- * through all 2^32 bit patterns, compared bit for bit). Constants from memory: KERN_K. */
+ * the same n, ties to even, for |x log2 e| < 2^22 (checked against f32x4.nearest on a stride through all 2^32 bit
+ * patterns, every float but NaN). Constants from memory: KERN_K. */
 static inline v128_t exp_f32x4(v128_t x) {
     const v128_t under = wasm_f32x4_lt(x, KERN_K(exp_lo));
     x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, KERN_K(exp_lo)), KERN_K(exp_hi));
@@ -72,17 +75,14 @@ static inline v128_t exp_f32x4(v128_t x) {
     const v128_t fx = wasm_f32x4_sub(tn, KERN_K(round_magic));
     v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, KERN_K(ln2_hi)));
     r = wasm_f32x4_sub(r, wasm_f32x4_mul(fx, KERN_K(ln2_lo)));
-#define MA(acc, c) wasm_f32x4_add(wasm_f32x4_mul(acc, r), KERN_K(c))
-    v128_t p = KERN_K(exp_p[0]);
-    p = MA(p, exp_p[1]);
-    p = MA(p, exp_p[2]);
-    p = MA(p, exp_p[3]);
-    p = MA(p, exp_p[4]);
-    p = MA(p, exp_p[5]);
-#undef MA
-    p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), KERN_K(one));
+    const v128_t r2 = wasm_f32x4_mul(r, r), r4 = wasm_f32x4_mul(r2, r2);
+#define PAIR(c, d) wasm_f32x4_add(wasm_f32x4_mul(KERN_K(c), r), KERN_K(d))
+    const v128_t p01 = PAIR(exp_p[0], exp_p[1]), p23 = PAIR(exp_p[2], exp_p[3]), p45 = PAIR(exp_p[4], exp_p[5]);
+#undef PAIR
+    const v128_t p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p01, r4), wasm_f32x4_mul(p23, r2)), p45);
+    const v128_t e = wasm_f32x4_add(wasm_f32x4_mul(p, r2), wasm_f32x4_add(r, KERN_K(one)));
     const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(tn, KERN_K(exp_bias)), 23);
-    return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), under);
+    return wasm_v128_andnot(wasm_f32x4_mul(e, pow2n), under);
 }
 
 void kern_erf4_simd128(const float *x, float *out) { wasm_v128_store(out, erf_f32x4(wasm_v128_load(x))); }
@@ -104,8 +104,8 @@ void kern_gelu_simd128(float *x, size_t n) {
     }
 }
 
-void kern_softmax_simd128(float *x, int n) {
-    if (n <= 0) return;
+/* x (n >= 1) in place: exp(x - max); returns their sum */
+static float softmax_exp(float *x, int n) {
     v128_t vm = wasm_f32x4_splat(x[0]);
     int i = 0;
     for (; i + 4 <= n; i += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(x + i)); /* pmax: see exp_f32x4 */
@@ -130,9 +130,36 @@ void kern_softmax_simd128(float *x, int n) {
             sum += tmp[j];
         }
     }
-    const v128_t inv = wasm_f32x4_splat(1.0f / sum);
-    for (i = 0; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), inv));
-    for (; i < n; i++) x[i] *= 1.0f / sum;
+    return sum;
+}
+
+void kern_softmax_simd128(float *x, int n) {
+    if (n <= 0) return;
+    const float inv = 1.0f / softmax_exp(x, n);
+    const v128_t vinv = wasm_f32x4_splat(inv);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), vinv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+/* kern_softmax_simd128's probabilities, each rounded to int16 as kern_quantize_prob_i16_scalar does (nearest-even
+ * by the KERN_ROUND_MAGIC addition; p in [0, 1] needs no clamp) while still in a register: one pass fewer over the
+ * row, the same bits as the two kernels one after the other (kernel test). */
+void kern_softmax_prob_i16_simd128(float *x, int n, int np, int16_t *q) {
+    int j = 0;
+    if (n > 0) {
+        const float inv = 1.0f / softmax_exp(x, n);
+        const v128_t vinv = wasm_f32x4_splat(inv), one = wasm_f32x4_splat(KERN_PROB_ONE);
+        for (; j + 8 <= n; j += 8) {
+            const v128_t pa = wasm_f32x4_mul(wasm_v128_load(x + j), vinv);
+            const v128_t pb = wasm_f32x4_mul(wasm_v128_load(x + j + 4), vinv);
+            const v128_t a = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(pa, one), KERN_K(round_magic)), KERN_K(round_magic_bits));
+            const v128_t b = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(pb, one), KERN_K(round_magic)), KERN_K(round_magic_bits));
+            wasm_v128_store(q + j, wasm_i16x8_narrow_i32x4(a, b));
+        }
+        for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(KERN_PROB_ONE, nearbyintf(x[j] * inv * KERN_PROB_ONE)));
+    }
+    for (; j < np; j++) q[j] = 0;
 }
 
 void kern_add_simd128(float *y, const float *x, size_t n) {

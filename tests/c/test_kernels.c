@@ -597,9 +597,33 @@ static void test_i16_attention_products(void) {
         for (int j = 0; j < np; j++) ok &= j < n ? q0[j] == (int16_t)nearbyint((double)(p[j] * 32767.0f)) : q0[j] == 0;
         for (int j = np; j < 304; j++) ok &= q0[j] == 0x5555;
         CHECK(ok, "quantize_prob_i16 scalar n %d", n);
+    }
+    /* softmax to those probabilities: the SIMD128 kernel gives the bits of kern_softmax_simd128 followed by the scalar
+     * rounding (the fused pass changes no operation), and the scalar kernel's within one step of it (their exps
+     * differ by a few ulp); logits with ragged lengths, equal ones (p = 1/n) among them */
+    float x[300], xs[300];
+    for (int iter = 0; iter < 60; iter++) {
+        const int n = iter < 8 ? 8 * iter + (iter & 1) + 1 : irand(1, 300), np = (n + 7) & ~7;
+        for (int j = 0; j < n; j++) x[j] = iter % 4 == 1 ? 0.25f : 12.0f * frand();
+        memset(q0, 0x55, sizeof q0);
+        memcpy(q1, q0, sizeof q1);
+        memcpy(xs, x, sizeof(float) * n);
+        kern_softmax_prob_i16_scalar(xs, n, np, q0);
+        int sum = 0;
+        for (int j = 0; j < n; j++) sum += q0[j];
+        CHECK(abs(sum - 32767) <= n / 2 + 1, "softmax_prob_i16 scalar n %d: sum %d", n, sum);
 #if KERN_HAVE_SIMD128
-        kern_quantize_prob_i16_simd128(p, n, np, q1);
-        CHECK(memcmp(q0, q1, sizeof q0) == 0, "quantize_prob_i16 simd != scalar, n %d", n);
+        int16_t q2[304];
+        memcpy(q2, q1, sizeof q2);
+        memcpy(xs, x, sizeof(float) * n);
+        kern_softmax_simd128(xs, n);
+        kern_quantize_prob_i16_scalar(xs, n, np, q2);
+        memcpy(xs, x, sizeof(float) * n);
+        kern_softmax_prob_i16_simd128(xs, n, np, q1);
+        CHECK(memcmp(q1, q2, sizeof q1) == 0, "softmax_prob_i16 simd != softmax simd + rounding, n %d", n);
+        int worst = 0;
+        for (int j = 0; j < 304; j++) worst = abs(q1[j] - q0[j]) > worst ? abs(q1[j] - q0[j]) : worst;
+        CHECK(worst <= 1, "softmax_prob_i16 simd vs scalar n %d: %d steps", n, worst);
 #endif
     }
 }
