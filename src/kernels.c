@@ -28,12 +28,10 @@ static int row_chunks(int T, int n, int align, int *chunk) {
     return (T + c - 1) / c;
 }
 
-/* The relaxed-SIMD build quantizes activations to u7 for its own GEMM (kernels_relaxed.h); its format depends on
- * the total row count, so it is not split. The int16 format is split at tile boundaries: a view of rows
- * [t0, t0 + n) is itself a kern_qact (its last tile padded as the whole one's). */
-#if KERN_HAVE_RELAXED
-void kern_quantize_act(const float *x, kern_qact *q) { kern_quantize_act_relaxed(x, q); }
-#else
+/* Activation quantization is split at tile boundaries: a view of rows [t0, t0 + n) is itself a kern_qact (its last
+ * tile padded as the whole one's). Every format is laid out per tile (the int16 rows; the relaxed build's u7 and
+ * exact bytes, kernels_relaxed.h); the relaxed build's format depends on the whole input's row count, so its views
+ * are told that count. */
 typedef struct qact_rows {
     const float *x;
     const kern_qact *q;
@@ -45,16 +43,23 @@ static void qact_rows_task(void *p, int i) {
     const kern_qact *q = j->q;
     const int t0 = i * j->chunk, n = q->T - t0 < j->chunk ? q->T - t0 : j->chunk;
     kern_qact view = {q->qs + (size_t)t0 * q->K, q->d + (size_t)t0 * (q->K / QK8_0), n, q->K};
+#if KERN_HAVE_RELAXED
+    kern_quantize_act_relaxed_rows(j->x + (size_t)t0 * q->K, &view, q->T);
+#else
     KERN_PICK(kern_quantize_act)(j->x + (size_t)t0 * q->K, &view);
+#endif
 }
 
 void kern_quantize_act(const float *x, kern_qact *q) {
     qact_rows j = {x, q, 0};
     const int n = row_chunks(q->T, q->K, KERN_QTILE, &j.chunk);
-    if (n == 1) KERN_PICK(kern_quantize_act)(x, q);
-    else par_run(n, qact_rows_task, &j);
-}
+    if (n > 1) par_run(n, qact_rows_task, &j);
+#if KERN_HAVE_RELAXED
+    else kern_quantize_act_relaxed(x, q);
+#else
+    else KERN_PICK(kern_quantize_act)(x, q);
 #endif
+}
 
 /* Threaded build: a float matmul's output columns in chunks (attention scores and context, F32 weights), when
  * it is big enough to pay for waking the pool. Each output is computed exactly as without threads. */

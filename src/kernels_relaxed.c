@@ -103,12 +103,14 @@ void kern_matmul_q8_0x4r4_u7_scalar(float *y, int ldy, const kern_qact *x, const
 
 #include "kernels_simd128.h"
 
-void kern_quantize_act_relaxed(const float *x, kern_qact *q) {
+void kern_quantize_act_relaxed(const float *x, kern_qact *q) { kern_quantize_act_relaxed_rows(x, q, q->T); }
+
+void kern_quantize_act_relaxed_rows(const float *x, kern_qact *q, int T_all) {
     if (kern_int8_kernel() != KERN_INT8_PAIR_U7) {
-        kern_quantize_act_exact(x, q);
+        kern_quantize_act_exact(x, q, T_all);
         return;
     }
-    if (q->T < KERN_U7_MIN_T) {
+    if (T_all < KERN_U7_MIN_T) {
         kern_quantize_act_simd128(x, q);
         return;
     }

@@ -77,11 +77,14 @@ void kern_matmul_q8_0x4r4_exact_scalar(float *y, int ldy, const kern_qact *x, co
 /* KERN_DOT_* of this engine; runs the fused instruction, so once at load, never per call */
 int kern_dot_probe(void);
 /* the exact kernels (q->T >= KERN_U7_MIN_T; kern_*_relaxed call them when the kernel in force is exact) */
-void kern_quantize_act_exact(const float *x, kern_qact *q);
+void kern_quantize_act_exact(const float *x, kern_qact *q, int T);
 void kern_matmul_q8_0x4r4_exact(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 void kern_matmul_q8_0_exact(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
 /* q->T >= KERN_U7_MIN_T: u7 format; fewer: the SIMD128 (int16) format and kernel. */
 void kern_quantize_act_relaxed(const float *x, kern_qact *q);
+/* The same for q a view of rows [t0, t0 + q->T) of an input of T rows (t0 a multiple of KERN_QTILE), in the format
+ * T calls for (the threaded build's split, kernels.c); also the exact kernels' quantization's T. */
+void kern_quantize_act_relaxed_rows(const float *x, kern_qact *q, int T);
 void kern_matmul_q8_0_relaxed(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);
 /* W in the XLMR_LAYOUT_Q8_0X4_R4 layout, N a multiple of 4: bit-identical to kern_matmul_q8_0_u7_scalar on the
  * same weights row-major (q->T >= KERN_U7_MIN_T), to kern_matmul_q8_0_scalar (fewer tokens). */

@@ -92,10 +92,10 @@ int kern_dot_probe(void) {
 }
 
 /* The SIMD128 quantization (q8_quantize_block: the same scales and values), each value stored as the byte q + off
- * in the tiles' layout (kern_qact_x4_byte); the rows past T of the last tile are q = 0. Fewer than KERN_U7_MIN_T
- * tokens keep the int16 rows. */
-void kern_quantize_act_exact(const float *x, kern_qact *q) {
-    if (q->T < KERN_U7_MIN_T) {
+ * in the tiles' layout (kern_qact_x4_byte); the rows past q->T of the last tile are q = 0. Inputs of fewer than
+ * KERN_U7_MIN_T tokens (T_all: the whole input's, of which q may be a view) keep the int16 rows. */
+void kern_quantize_act_exact(const float *x, kern_qact *q, int T_all) {
+    if (T_all < KERN_U7_MIN_T) {
         kern_quantize_act_simd128(x, q);
         return;
     }

@@ -224,6 +224,36 @@ static void exact_kernels(int T, int N, int K, const float *x, const block_q8_0 
     free(m0); free(m1); free(y0); free(y1);
 }
 
+/* The threaded build quantizes an input in views of rows at tile boundaries (kernels.c): for every kernel's format,
+ * views of c rows give the whole input's bytes, a last view of fewer than KERN_U7_MIN_T rows among them. */
+static void test_quantize_views(void) {
+    static const int cases[][3] = {{49, 64, 16}, {45, 96, 12}, {8, 32, 4}, {5, 64, 4}, {130, 768, 36}};
+    for (int kernel = KERN_INT8_PAIR_U7; kernel <= KERN_INT8_EXACT_S8; kernel++) {
+        CHECK(kern_int8_kernel_set(kernel) == kernel, "kern_int8_kernel_set(%d)", kernel);
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            const int T = cases[c][0], K = cases[c][1], chunk = cases[c][2];
+            const size_t qb = kern_qact_bytes(T, K);
+            float *x = malloc(sizeof(float) * (size_t)T * K);
+            uint8_t *m0 = aligned(qb), *m1 = aligned(qb);
+            for (size_t i = 0; i < (size_t)T * K; i++) x[i] = frand() * (i % 7 == 0 ? 4.0f : 1.0f);
+            memset(m0, 0xA5, qb);
+            memset(m1, 0xA5, qb);
+            kern_qact q0, q1;
+            kern_qact_init(&q0, m0, T, K);
+            kern_qact_init(&q1, m1, T, K);
+            kern_quantize_act_relaxed(x, &q0);
+            for (int t0 = 0; t0 < T; t0 += chunk) {
+                const int n = T - t0 < chunk ? T - t0 : chunk;
+                kern_qact view = {q1.qs + (size_t)t0 * K, q1.d + (size_t)t0 * (K / QK8_0), n, K};
+                kern_quantize_act_relaxed_rows(x + (size_t)t0 * K, &view, T);
+            }
+            CHECK(memcmp(m0, m1, qb) == 0, "kernel %d: views of %d rows differ from the whole (T %d K %d)", kernel, chunk, T, K);
+            free(x); free(m0); free(m1);
+        }
+    }
+    kern_int8_kernel_set(KERN_INT8_PAIR_U7);
+}
+
 /* The probe's answer is one of the four behaviours, or the engine is not one this path knows. */
 static void test_probe(void) {
     const int p = kern_dot_probe();
@@ -270,6 +300,7 @@ int main(void) {
         exact_shape(exact_shapes[s][0], exact_shapes[s][1], exact_shapes[s][2]);
 #if KERN_HAVE_RELAXED
     test_u7_edges();
+    test_quantize_views();
     test_probe();
     printf("exact 8-bit kernels %s\n", exact_tested ? "tested" : "not run (this engine has no exact fused dot)");
 #endif
