@@ -1,0 +1,51 @@
+// Builds bench/rows_bench.c for wasm32-wasi (dist/xlmr.wasm's flags: -O3 -msimd128) and runs it under Node's WASI:
+// the encoder's row and elementwise kernels (attention's softmax to int16, GELU, LayerNorm, activation quantization,
+// the fill-mask softmax) in ns per element, on base-model shapes.
+//
+//   node bench/rows.mjs [min_ms_per_case] [--relaxed] [--src DIR] [--json]
+//     --relaxed: the relaxed build's kernels (its activation quantization is u7, or the exact kernels' where the
+//                engine's fused dot is exact; the other row kernels are the SIMD128 ones)
+//     --src DIR: the sources of another checkout (DIR/src, DIR/bench/rows_bench.c), e.g. a `git worktree` of the
+//                commit before a change, to compare in one sitting
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WASI } from 'node:wasi';
+import { fileURLToPath } from 'node:url';
+import { noWasmOptDir } from './gemm.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.removeAllListeners('warning');
+if (!process.execArgv.includes('--no-liftoff')) { // each case is one long call from main(): measure the optimizing tier
+  const r = spawnSync(process.execPath, ['--no-liftoff', '--no-warnings', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+const args = process.argv.slice(2);
+const relaxed = args.includes('--relaxed'), json = args.includes('--json');
+const srcAt = args.indexOf('--src');
+const SRC = srcAt >= 0 ? path.resolve(args[srcAt + 1]) : ROOT;
+const minMs = args.find((a, i) => /^\d/.test(a) && args[i - 1] !== '--src') ?? '300';
+
+const out = path.join(ROOT, 'build', 'bench', `rows_bench${relaxed ? '-relaxed' : ''}-${process.pid}.wasm`);
+fs.mkdirSync(path.dirname(out), { recursive: true });
+const srcs = fs.readdirSync(path.join(SRC, 'src')).filter((f) => /^(kernels.*|quant|common|threads)\.c$/.test(f)).map((f) => path.join(SRC, 'src', f));
+const env = { ...process.env };
+if (relaxed) env.PATH = `${noWasmOptDir()}:${env.PATH}`; // Debian's wasm-opt mangles relaxed-SIMD opcodes (gemm.mjs)
+const p = spawnSync(process.env.CLANG ?? 'clang-19', ['--target=wasm32-wasi', '-O3', '-msimd128', ...(relaxed ? ['-mrelaxed-simd'] : []),
+  '-DNDEBUG', '-std=c11', '-D_POSIX_C_SOURCE=200809L', '-I' + path.join(SRC, 'src'), '-Wl,-z,stack-size=1048576',
+  path.join(fs.existsSync(path.join(SRC, 'bench', 'rows_bench.c')) ? SRC : ROOT, 'bench', 'rows_bench.c'), ...srcs, '-o', out, '-lm'],
+{ encoding: 'utf8', env });
+if (p.status !== 0) throw new Error(`building rows_bench failed:\n${p.stderr}`);
+const tmp = `${out}.out`;
+const fd = fs.openSync(tmp, 'w');
+const wasi = new WASI({ version: 'preview1', args: [out, minMs], returnOnExit: true, stdout: fd });
+const inst = await WebAssembly.instantiate(await WebAssembly.compile(fs.readFileSync(out)), wasi.getImportObject());
+const rc = wasi.start(inst);
+fs.closeSync(fd);
+const rows = fs.readFileSync(tmp, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+fs.rmSync(tmp);
+fs.rmSync(out);
+if (rc !== 0) throw new Error(`rows_bench exited ${rc}`);
+if (json) console.log(JSON.stringify(rows));
+else for (const r of rows) console.log(r.error ? `${r.case}: ${r.error}` : `${r.case.padEnd(17)} ${String(r.rows).padStart(4)} × ${String(r.n).padEnd(6)} ${r.ns_per_element.toFixed(3)} ns/element (${r.ms.toFixed(3)} ms)`);
