@@ -62,7 +62,7 @@ static inline v128_t erf_f32x4(v128_t x) {
 /* exp for x <= 88 (softmax inputs are <= 0): 2^n · P(r), r = x - n ln2 in two parts, P Cephes' expf polynomial
  * (1 + r + r² (p0 r⁵ + ... + p5)) evaluated in Estrin's scheme: its terms in pairs, r² and r⁴ beside them, so the
  * dependent chain is 4 multiply-adds long where Horner's is 7 (V8 keeps the wasm's order and x64 has no FMA here:
- * the shorter chain runs softmax ~20% faster; BENCHMARKS.md, "Kernel design notes"). x < -87.3 gives 0 instead of
+ * softmax ran 0.76-0.87x the time per element with it: BENCHMARKS.md, "Session 15"). x < -87.3 gives 0 instead of
  * a subnormal. Within 3 ulp of expf (kernel test).
  * Written for V8's x64 lowering: pmin/pmax clamp (one instruction each; min/max are ~8 for their NaN rules), and
  * n = round(x log2 e) by adding 1.5 * 2^23, whose bits then hold n (f32x4.nearest + i32x4.trunc_sat_f32x4 cost ~8):
