@@ -1,6 +1,6 @@
 // Builds bench/rows_bench.c for wasm32-wasi (dist/xlmr.wasm's flags: -O3 -msimd128) and runs it under Node's WASI:
 // the encoder's row and elementwise kernels (attention's softmax to int16, GELU, LayerNorm, activation quantization,
-// the fill-mask softmax) in ns per element, on base-model shapes.
+// the fill-mask softmax) in ns per element, and attention's int16 products in GOP/s, on base-model shapes.
 //
 //   node bench/rows.mjs [min_ms_per_case] [--relaxed] [--src DIR] [--json]
 //     --relaxed: the relaxed build's kernels (its activation quantization is u7, or the exact kernels' where the
@@ -11,7 +11,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WASI } from 'node:wasi';
 import { fileURLToPath } from 'node:url';
 import { noWasmOptDir } from './gemm.mjs';
 
@@ -21,6 +20,7 @@ if (!process.execArgv.includes('--no-liftoff')) { // each case is one long call 
   const r = spawnSync(process.execPath, ['--no-liftoff', '--no-warnings', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
+const { WASI } = await import('node:wasi'); // here, not at the top: the parent would print its experimental warning
 const args = process.argv.slice(2);
 const relaxed = args.includes('--relaxed'), json = args.includes('--json');
 const srcAt = args.indexOf('--src');
@@ -48,4 +48,10 @@ fs.rmSync(tmp);
 fs.rmSync(out);
 if (rc !== 0) throw new Error(`rows_bench exited ${rc}`);
 if (json) console.log(JSON.stringify(rows));
-else for (const r of rows) console.log(r.error ? `${r.case}: ${r.error}` : `${r.case.padEnd(17)} ${String(r.rows).padStart(4)} × ${String(r.n).padEnd(6)} ${r.ns_per_element.toFixed(3)} ns/element (${r.ms.toFixed(3)} ms)`);
+else {
+  for (const r of rows) {
+    if (r.error) console.log(`${r.case}: ${r.error}`);
+    else if (r.gops !== undefined) console.log(`${r.case.padEnd(17)} ${r.rows} × ${r.n} × ${r.k}`.padEnd(33) + `${r.gops.toFixed(1)} GOP/s (${r.ms.toFixed(3)} ms)`);
+    else console.log(`${r.case.padEnd(17)} ${String(r.rows).padStart(4)} × ${String(r.n).padEnd(6)}    ${r.ns_per_element.toFixed(3)} ns/element (${r.ms.toFixed(3)} ms)`);
+  }
+}

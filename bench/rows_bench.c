@@ -1,12 +1,13 @@
 /* rows_bench.c — the encoder's row and elementwise kernels alone, in ns per element: attention's softmax to int16
  * probabilities (rows of a 64-query block), GELU on the FFN's output, LayerNorm with the residual, activation
- * quantization for the Q8_0 GEMMs, the fill-mask head's softmax over the vocabulary. Shapes of the base model
+ * quantization for the Q8_0 GEMMs, the fill-mask head's softmax over the vocabulary; and attention's two int16
+ * products for one block of 64 queries and one head (q kᵀ, p v: kern_matmul_i16x4), in ns per multiply-add. Shapes of the base model
  * (H 768, FFN 3072) at seq 128 and 512; data in cache (each call's buffer is at most a few MB). Built for wasm32-wasi
  * with dist/xlmr.wasm's flags and run under Node's WASI by bench/rows.mjs.
  *
  *   rows_bench [min_ms_per_case]
  * Prints one JSON line per case: {"case":…,"elements":…,"ns_per_element":…,"ms":…} (median of the second half of
- * the runs, wall clock). */
+ * the runs, wall clock; the products also "gops", 1 multiply-add = 2 ops). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,39 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-enum { SOFTMAX_I16, GELU, ADD_LAYER_NORM, QUANTIZE_ACT, SOFTMAX_VOCAB };
-static const char *const names[] = {"softmax_prob_i16", "gelu", "add_layer_norm", "quantize_act", "softmax"};
+enum { SOFTMAX_I16, GELU, ADD_LAYER_NORM, QUANTIZE_ACT, SOFTMAX_VOCAB, I16_SCORES, I16_CONTEXT };
+static const char *const names[] = {"softmax_prob_i16", "gelu", "add_layer_norm", "quantize_act", "softmax",
+                                    "i16_scores", "i16_context"};
+
+/* y (T, N) = x (T, K) · w (N, K)ᵀ in int16 (kern_matmul_i16x4's layouts; values within attention's ranges), timed
+ * as one case: T N K multiply-adds. */
+static void run_i16(int k, int T, int N, int K, double min_ms) {
+    const int N4 = (N + 3) & ~3;
+    int16_t *x = aligned_alloc(16, (size_t)T * K * sizeof *x), *w = aligned_alloc(16, (size_t)N4 * K * sizeof *w);
+    float *dx = malloc((size_t)T * sizeof *dx), *dw = malloc((size_t)N4 * sizeof *dw), *y = malloc((size_t)T * N * sizeof *y);
+    if (!x || !w || !dx || !dw || !y) {
+        printf("{\"case\":\"%s\",\"error\":\"out of memory\"}\n", names[k]);
+        return;
+    }
+    for (size_t i = 0; i < (size_t)T * K; i++) x[i] = (int16_t)(5000.0f * frand());
+    for (size_t i = 0; i < (size_t)N4 * K; i++) w[i] = (int16_t)(5000.0f * frand());
+    for (int i = 0; i < T; i++) dx[i] = 1e-4f;
+    for (int i = 0; i < N4; i++) dw[i] = 1e-4f;
+    double times[400];
+    int runs = 0;
+    const double t_end = now_ms() + min_ms;
+    while (runs < 400 && (runs < 10 || now_ms() < t_end)) {
+        const double t0 = now_ms();
+        for (int rep = 0; rep < 16; rep++) kern_matmul_i16x4(y, N, x, dx, w, dw, T, N, K);
+        times[runs++] = (now_ms() - t0) / 16;
+    }
+    qsort(times + runs / 2, (size_t)(runs - runs / 2), sizeof times[0], cmp_double);
+    const double ms = times[runs / 2 + (runs - runs / 2) / 2];
+    const size_t macs = (size_t)T * N * K;
+    printf("{\"case\":\"%s\",\"rows\":%d,\"n\":%d,\"k\":%d,\"elements\":%zu,\"ms\":%.4f,\"ns_per_element\":%.4f,\"gops\":%.1f}\n",
+           names[k], T, N, K, macs, ms, ms * 1e6 / (double)macs, 2.0 * (double)macs / ms / 1e6);
+    free(x); free(w); free(dx); free(dw); free(y);
+}
 
 /* One case: rows × n elements of kind k; each run restores the inputs first (untimed) so every run sees the same
  * values (softmax and GELU work in place). */
@@ -86,6 +118,8 @@ int main(int argc, char **argv) {
         run_case(ADD_LAYER_NORM, seq, 768, min_ms);
         run_case(QUANTIZE_ACT, seq, 768, min_ms);
         run_case(QUANTIZE_ACT, seq, 3072, min_ms);
+        run_i16(I16_SCORES, ATT_QBLOCK, seq, 64, min_ms);  /* a block's scores over seq keys, dh 64 */
+        run_i16(I16_CONTEXT, ATT_QBLOCK, 64, seq, min_ms); /* its context: probabilities (seq padded to 8) · values */
     }
     run_case(SOFTMAX_VOCAB, 1, 250002, min_ms); /* the fill-mask head's probabilities */
     return 0;
