@@ -15,26 +15,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "kernels.h"
 #include "kernels_relaxed.h"
 #include "quant.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static uint32_t rng_state = 12345;
-static float frand(void) { /* uniform in [-1, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / (float)(1 << 23) - 1.0f;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static const char *kernel_name(int kernel) {
     return kernel < 0 ? "simd128" : kernel == KERN_INT8_PAIR_U7 ? "pair-u7" : kernel == KERN_INT8_EXACT_U8 ? "vnni-exact" : "sdot-exact";

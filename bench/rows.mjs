@@ -12,7 +12,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { noWasmOptDir } from './gemm.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.removeAllListeners('warning');
@@ -20,7 +19,9 @@ if (!process.execArgv.includes('--no-liftoff')) { // each case is one long call 
   const r = spawnSync(process.execPath, ['--no-liftoff', '--no-warnings', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
-const { WASI } = await import('node:wasi'); // here, not at the top: the parent would print its experimental warning
+// here, not at the top (gemm.mjs imports node:wasi too): the parent would print WASI's experimental warning
+const { WASI } = await import('node:wasi');
+const { noWasmOptDir } = await import('./gemm.mjs');
 const args = process.argv.slice(2);
 const relaxed = args.includes('--relaxed'), json = args.includes('--json');
 const srcAt = args.indexOf('--src');

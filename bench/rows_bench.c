@@ -14,24 +14,8 @@
 #include <time.h>
 
 #include "attention.h"
+#include "bench_util.h"
 #include "kernels.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static uint32_t rng_state = 777;
-static float frand(void) { /* uniform in [-1, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / (float)(1 << 23) - 1.0f;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 enum { SOFTMAX_I16, GELU, ADD_LAYER_NORM, QUANTIZE_ACT, SOFTMAX_VOCAB, I16_SCORES, I16_CONTEXT };
 static const char *const names[] = {"softmax_prob_i16", "gelu", "add_layer_norm", "quantize_act", "softmax",
@@ -112,6 +96,7 @@ static void run_case(int k, int rows, int n, double min_ms) {
 
 int main(int argc, char **argv) {
     const double min_ms = argc > 1 ? atof(argv[1]) : 300.0;
+    rng_state = 777;
     for (int seq = 128; seq <= 512; seq *= 4) {
         run_case(SOFTMAX_I16, ATT_QBLOCK, seq, min_ms); /* one query block's scores over seq keys */
         run_case(GELU, seq, 3072, min_ms);
