@@ -6,12 +6,14 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import os from 'node:os';
 import { load } from '../../js/index.node.js';
-import { autoThreads, AUTO_THREADS_MAX, chooseBuild } from '../../js/wasm.js';
+import { autoThreads, AUTO_THREADS_MAX, chooseBuild, hasRelaxedSimd } from '../../js/wasm.js';
 import { ROOT, FIXTURES, requireBuild, loadModelCases, assertFillMask, assertClose, maxAbsDiff } from './helpers/common.mjs';
 
 const MT = path.join(ROOT, 'dist', 'xlmr-mt.wasm');
 const ST = path.join(ROOT, 'dist', 'xlmr.wasm');
-for (const file of [MT, ST]) requireBuild({ file });
+const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
+const RELAXED_MT = path.join(ROOT, 'dist', 'xlmr-relaxed-mt.wasm');
+for (const file of [MT, ST, RELAXED, RELAXED_MT]) requireBuild({ file });
 const cases = loadModelCases();
 
 test('threads: 1, 2 and 3 threads give the same outputs as the single-threaded build', { timeout: 180000 }, async () => {
@@ -48,24 +50,40 @@ test('threads: 1, 2 and 3 threads give the same outputs as the single-threaded b
   }
 });
 
-test('threads: a Q8_0 model on a long batch (GEMM columns, attention heads, quantization, LayerNorm and GELU rows all split) equals the single-threaded build bit for bit', { timeout: 180000 }, async () => {
+// ~500 tokens each: 4 x 500 rows x 64 hidden is past the 32768-float threshold of every row-split kernel
+const LONG_WORDS = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches'.split(' ');
+const LONG_TEXTS = [0, 1, 2, 3].map((k) => Array.from({ length: 600 }, (_, i) => LONG_WORDS[(i * (k + 3)) % LONG_WORDS.length]).join(' '));
+
+/** The tiny Q8_0 model on LONG_TEXTS through `single` and, on 2 threads, `threaded`: hidden states and fill-mask equal
+ *  bit for bit. Returns the threaded model's runtime. */
+async function longBatchBitForBit(single, threaded) {
   const gguf = path.join(ROOT, 'models', 'tiny', 'xlmr-tiny-random.q8_0.gguf');
-  // ~500 tokens each: 4 x 500 rows x 64 hidden is past the 32768-float threshold of every row-split kernel
-  const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches'.split(' ');
-  const texts = [0, 1, 2, 3].map((k) => Array.from({ length: 600 }, (_, i) => words[(i * (k + 3)) % words.length]).join(' '));
-  const run = async (m) => [await m.embed(texts, { pooling: 'none', truncation: true }), await m.fillMask(texts[1].slice(0, 1000) + ' <mask>.')];
-  const single = await load(gguf, { wasmUrl: ST, cache: false, worker: false });
-  const [e1, f1] = await run(single);
-  await single.dispose();
+  const run = async (m) => [await m.embed(LONG_TEXTS, { pooling: 'none', truncation: true }), await m.fillMask(LONG_TEXTS[1].slice(0, 1000) + ' <mask>.')];
+  const s = await load(gguf, { wasmUrl: single, cache: false, worker: false });
+  const [e1, f1] = await run(s);
+  await s.dispose();
   assert.ok(e1.reduce((n, v) => n + v.length / 64, 0) > 1800, 'the batch is long enough to split every kernel');
-  const m = await load(gguf, { wasmUrl: MT, threads: 2, cache: false, worker: false });
+  const m = await load(gguf, { wasmUrl: threaded, threads: 2, cache: false, worker: false });
   try {
     const [e2, f2] = await run(m);
     e2.forEach((v, b) => assert.equal(maxAbsDiff(v, e1[b]), 0, `sequence ${b}`));
     assert.deepEqual(f2, f1);
+    return m.runtime;
   } finally {
     await m.dispose();
   }
+}
+
+test('threads: a Q8_0 model on a long batch (GEMM columns, attention heads, quantization, LayerNorm and GELU rows all split) equals the single-threaded build bit for bit', { timeout: 180000 }, async () => {
+  assert.equal((await longBatchBitForBit(ST, MT)).build, 'xlmr-mt.wasm');
+});
+
+// The relaxed builds split the same kernels, their activation quantization (u7, or the exact kernels' bytes) among
+// them; Node 20 runs relaxed SIMD only behind a flag (tests/node/relaxed.test.mjs covers it there).
+test('threads: the relaxed builds on the same long batch: xlmr-relaxed-mt.wasm equals xlmr-relaxed.wasm bit for bit', { timeout: 180000, skip: !hasRelaxedSimd() && 'no relaxed SIMD in this engine without a flag' }, async () => {
+  const runtime = await longBatchBitForBit(RELAXED, RELAXED_MT);
+  assert.equal(runtime.build, 'xlmr-relaxed-mt.wasm');
+  console.log(`# relaxed builds, long batch, kernel ${runtime.kernel}: 2 threads bit-identical to 1`);
 });
 
 test('threads: a failed load stops its pool; threads: 1 on the threaded build works', { timeout: 60000 }, async () => {
