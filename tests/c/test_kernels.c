@@ -601,31 +601,44 @@ static void test_i16_attention_products(void) {
     /* softmax to those probabilities: the SIMD128 kernel gives the bits of kern_softmax_simd128 followed by the scalar
      * rounding (the fused pass changes no operation), and the scalar kernel's within one step of it (their exps
      * differ by a few ulp); logits with ragged lengths, equal ones (p = 1/n) among them */
-    float x[300], xs[300];
+    float lg[300], ls[300];
     for (int iter = 0; iter < 60; iter++) {
         const int n = iter < 8 ? 8 * iter + (iter & 1) + 1 : irand(1, 300), np = (n + 7) & ~7;
-        for (int j = 0; j < n; j++) x[j] = iter % 4 == 1 ? 0.25f : 12.0f * frand();
+        for (int j = 0; j < n; j++) lg[j] = iter % 4 == 1 ? 0.25f : 12.0f * frand();
         memset(q0, 0x55, sizeof q0);
         memcpy(q1, q0, sizeof q1);
-        memcpy(xs, x, sizeof(float) * n);
-        kern_softmax_prob_i16_scalar(xs, n, np, q0);
+        memcpy(ls, lg, sizeof(float) * n);
+        kern_softmax_prob_i16_scalar(ls, n, np, q0);
         int sum = 0;
         for (int j = 0; j < n; j++) sum += q0[j];
         CHECK(abs(sum - 32767) <= n / 2 + 1, "softmax_prob_i16 scalar n %d: sum %d", n, sum);
 #if KERN_HAVE_SIMD128
         int16_t q2[304];
         memcpy(q2, q1, sizeof q2);
-        memcpy(xs, x, sizeof(float) * n);
-        kern_softmax_simd128(xs, n);
-        kern_quantize_prob_i16_scalar(xs, n, np, q2);
-        memcpy(xs, x, sizeof(float) * n);
-        kern_softmax_prob_i16_simd128(xs, n, np, q1);
+        memcpy(ls, lg, sizeof(float) * n);
+        kern_softmax_simd128(ls, n);
+        kern_quantize_prob_i16_scalar(ls, n, np, q2);
+        memcpy(ls, lg, sizeof(float) * n);
+        kern_softmax_prob_i16_simd128(ls, n, np, q1);
         CHECK(memcmp(q1, q2, sizeof q1) == 0, "softmax_prob_i16 simd != softmax simd + rounding, n %d", n);
         int worst = 0;
         for (int j = 0; j < 304; j++) worst = abs(q1[j] - q0[j]) > worst ? abs(q1[j] - q0[j]) : worst;
         CHECK(worst <= 1, "softmax_prob_i16 simd vs scalar n %d: %d steps", n, worst);
 #endif
     }
+    /* a tie in the vector lanes: two logits 0 (exp exactly 1), the rest far below (exp exactly 0): p = 0.5 exactly,
+     * 0.5 · 32767 = 16383.5 rounds to the even 16384 */
+    for (int j = 0; j < 64; j++) lg[j] = j == 9 || j == 42 ? 0.0f : -1e30f;
+    memcpy(ls, lg, sizeof(float) * 64);
+    kern_softmax_prob_i16_scalar(ls, 64, 64, q0);
+    int tie_ok = 1;
+    for (int j = 0; j < 64; j++) tie_ok &= q0[j] == (j == 9 || j == 42 ? 16384 : 0);
+    CHECK(tie_ok, "softmax_prob_i16 scalar: the tie at 16383.5");
+#if KERN_HAVE_SIMD128
+    memcpy(ls, lg, sizeof(float) * 64);
+    kern_softmax_prob_i16_simd128(ls, 64, 64, q1);
+    CHECK(memcmp(q0, q1, 64 * sizeof q0[0]) == 0, "softmax_prob_i16 simd: the tie at 16383.5 (q[9] %d)", q1[9]);
+#endif
 }
 
 /* Attention's int16 operands: the scalar reference against the definition (nearest-even of x · range / amax, ties
