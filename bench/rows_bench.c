@@ -43,8 +43,7 @@ static void run_i16(int k, int T, int N, int K, double min_ms) {
         for (int rep = 0; rep < 16; rep++) kern_matmul_i16x4(y, N, x, dx, w, dw, T, N, K);
         times[runs++] = (now_ms() - t0) / 16;
     }
-    qsort(times + runs / 2, (size_t)(runs - runs / 2), sizeof times[0], cmp_double);
-    const double ms = times[runs / 2 + (runs - runs / 2) / 2];
+    const double ms = median_late(times, runs);
     const size_t macs = (size_t)T * N * K;
     printf("{\"case\":\"%s\",\"rows\":%d,\"n\":%d,\"k\":%d,\"elements\":%zu,\"ms\":%.4f,\"ns_per_element\":%.4f,\"gops\":%.1f}\n",
            names[k], T, N, K, macs, ms, ms * 1e6 / (double)macs, 2.0 * (double)macs / ms / 1e6);
@@ -87,8 +86,7 @@ static void run_case(int k, int rows, int n, double min_ms) {
         }
         times[runs++] = now_ms() - t0;
     }
-    qsort(times + runs / 2, (size_t)(runs - runs / 2), sizeof times[0], cmp_double);
-    const double ms = times[runs / 2 + (runs - runs / 2) / 2];
+    const double ms = median_late(times, runs);
     printf("{\"case\":\"%s\",\"rows\":%d,\"n\":%d,\"elements\":%zu,\"ms\":%.4f,\"ns_per_element\":%.3f}\n", names[k], rows, n,
            count, ms, ms * 1e6 / (double)count);
     free(src); free(x); free(res); free(g); free(b); free(q16); free(qmem);

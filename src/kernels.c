@@ -38,27 +38,29 @@ typedef struct qact_rows {
     int chunk;
 } qact_rows;
 
+/* x into q, a view of rows of an input of T rows (the whole of it when q->T == T) */
+static void quantize_view(const float *x, kern_qact *q, int T) {
+#if KERN_HAVE_RELAXED
+    kern_quantize_act_relaxed_rows(x, q, T);
+#else
+    (void)T;
+    KERN_PICK(kern_quantize_act)(x, q);
+#endif
+}
+
 static void qact_rows_task(void *p, int i) {
     const qact_rows *j = (const qact_rows *)p;
     const kern_qact *q = j->q;
     const int t0 = i * j->chunk, n = q->T - t0 < j->chunk ? q->T - t0 : j->chunk;
     kern_qact view = {q->qs + (size_t)t0 * q->K, q->d + (size_t)t0 * (q->K / QK8_0), n, q->K};
-#if KERN_HAVE_RELAXED
-    kern_quantize_act_relaxed_rows(j->x + (size_t)t0 * q->K, &view, q->T);
-#else
-    KERN_PICK(kern_quantize_act)(j->x + (size_t)t0 * q->K, &view);
-#endif
+    quantize_view(j->x + (size_t)t0 * q->K, &view, q->T);
 }
 
 void kern_quantize_act(const float *x, kern_qact *q) {
     qact_rows j = {x, q, 0};
     const int n = row_chunks(q->T, q->K, KERN_QTILE, &j.chunk);
     if (n > 1) par_run(n, qact_rows_task, &j);
-#if KERN_HAVE_RELAXED
-    else kern_quantize_act_relaxed(x, q);
-#else
-    else KERN_PICK(kern_quantize_act)(x, q);
-#endif
+    else quantize_view(x, q, q->T);
 }
 
 /* Threaded build: a float matmul's output columns in chunks (attention scores and context, F32 weights), when
