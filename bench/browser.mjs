@@ -135,8 +135,8 @@ if (!args.includes('--gemm-only')) {
     }
     const builds = { simd128: await make('/xlmr.wasm'), relaxed: await make('/xlmr-relaxed.wasm') };
     // the package's kernel choice (js/wasm.js selectKernel): the exact kernel where the fused dot is exact
-    const probe = builds.relaxed.x.xlmr_dot_probe();
-    if (probe === 1 || probe === 2) builds.relaxed.x.xlmr_int8_kernel(probe);
+    const exact = builds.relaxed.x.xlmr_int8_kernel_exact();
+    if (exact > 0) builds.relaxed.x.xlmr_int8_kernel(exact);
     builds.relaxed.kernel = ['pair-u7', 'vnni-exact', 'sdot-exact'][builds.relaxed.x.xlmr_int8_kernel(-1)];
     const out = {};
     for (const T of [16, 128, 512]) {

@@ -130,8 +130,7 @@ int main(int argc, char **argv) {
 #if KERN_HAVE_RELAXED
     const int probe = kern_dot_probe();
     kernels[0] = KERN_INT8_PAIR_U7;
-    if (probe == KERN_DOT_UNSIGNED || probe == KERN_DOT_SIGNED)
-        kernels[nk++] = probe == KERN_DOT_UNSIGNED ? KERN_INT8_EXACT_U8 : KERN_INT8_EXACT_S8;
+    if (kern_int8_kernel_for_probe(probe) > 0) kernels[nk++] = kern_int8_kernel_for_probe(probe);
 #endif
     for (size_t s = 0; s < nshapes; s++)
         for (int k = 0; k < nk; k++) {

@@ -32,7 +32,8 @@ export interface LoadOptions {
    *  UnsupportedError. Outputs are identical at any count. `model.runtime.threads` tells what runs. */
   threads?: number | 'auto';
   /** 'auto' (default): the relaxed-SIMD build where the engine's fused dot product is exact (x86 AVX-VNNI,
-   *  AVX-VNNI-INT8, Arm dotprod: outputs bit-identical to SIMD128's, faster), SIMD128 elsewhere. 'relaxed': the
+   *  AVX-VNNI-INT8, Arm with or without dotprod: outputs bit-identical to SIMD128's, faster), SIMD128 elsewhere (x86
+   *  without VNNI). 'relaxed': the
    *  relaxed-SIMD build (dist/xlmr-relaxed.wasm, or -relaxed-mt with threads) wherever the engine validates relaxed
    *  SIMD, exact where it can be and with 7-bit activations where not; SIMD128 elsewhere. 'simd128': always SIMD128.
    *  Ignored when wasmModule or wasmUrl says which core to run. `model.runtime.simd` and `.kernel` tell what runs. */

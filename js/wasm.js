@@ -148,27 +148,35 @@ const DOT_PROBE = new Uint8Array([
   10, 22, 1, 20, 0, 32, 0, 253, 15, 32, 1, 253, 15, 65, 0, 253, 17, 253, 147, 2, 253, 27, 0, 11,
 ]);
 
-/** The fused relaxed dot product's behaviour on this engine, as the core's xlmr_dot_probe numbers it: 1 unsigned ×
- *  signed exact (x86 AVX-VNNI), 2 signed × signed exact (AVX-VNNI-INT8, Arm sdot), 3 saturating (x86 without VNNI),
- *  4 wrapping (Arm without dotprod), 5 other; 0 without relaxed SIMD. */
+/** The fused relaxed dot product's behaviour on this engine, as the core's xlmr_dot_probe numbers it (the same
+ *  cases): 1 unsigned × signed exact (x86 AVX-VNNI), 2 signed × signed exact (AVX-VNNI-INT8, Arm sdot), 3 saturating
+ *  (x86 without VNNI), 4 signed × signed in int16 pairs, wrapping only at (−128)² (Arm without dotprod, and V8's
+ *  baseline tier on any Arm), 5 other; 0 without relaxed SIMD. */
 export function dotProbe() {
   let d;
   try { d = new WebAssembly.Instance(new WebAssembly.Module(DOT_PROBE)).exports.d; } catch { return 0; }
   if (d(-50, 3) !== -600) return 5;
   const ff = d(-128, -1), h80 = d(-128, -128);
   if (ff === -130560 && h80 === -65536) return 1;
-  if (ff === 512 && h80 === 65536) return 2;
   if (ff === -65536 && h80 === -65536) return 3;
-  if (ff === 512 && h80 === -65536) return 4;
-  return 5;
+  if (ff !== 512 || (h80 !== 65536 && h80 !== -65536)) return 5;
+  if (d(-128, 127) !== -65024 || d(-128, -127) !== 65024) return 5; // the largest pairs 8-bit activations meet
+  return h80 === 65536 ? 2 : 4;
+}
+
+/** Whether the relaxed core has an exact 8-bit kernel on an engine with this dotProbe() (its
+ *  xlmr_int8_kernel_exact decides which): the unsigned one (1), or the signed one (2 and 4: on activations in
+ *  [−127, 127] both compute the exact sums, so V8 on Arm may answer either, by the tier the probe ran in). */
+export function probeIsExact(probe) {
+  return probe === 1 || probe === 2 || probe === 4;
 }
 
 /** The int8 kernel a core of this build runs on this engine, set once after instantiating: in a relaxed build the
  *  exact 8-bit kernel where xlmr_dot_probe finds an exact fused dot, else the u7 pair form. Returns its name. */
 export function selectKernel(exports) {
-  if (typeof exports.xlmr_dot_probe !== 'function') return null; // a core from before the probe
-  const probe = exports.xlmr_dot_probe();
-  if (probe === 1 || probe === 2) exports.xlmr_int8_kernel(probe);
+  if (typeof exports.xlmr_int8_kernel_exact !== 'function') return null; // a core from before the probe
+  const kernel = exports.xlmr_int8_kernel_exact();
+  if (kernel > 0) exports.xlmr_int8_kernel(kernel);
   return kernelName(exports);
 }
 
@@ -200,11 +208,11 @@ export function autoThreads(cores) {
 
 /** The build file name to use on this engine: the threaded build when threads > 1 can run; the relaxed-SIMD one
  *  when asked for (simd 'relaxed') and the engine validates relaxed SIMD, or, for simd 'auto', where the engine's
- *  fused dot is exact (dotProbe 1 or 2: outputs bit-identical to SIMD128's, faster); else SIMD128. */
+ *  fused dot is exact (probeIsExact: outputs bit-identical to SIMD128's, faster); else SIMD128. */
 export function chooseBuild(threads = 1, simd = 'auto') {
   if (typeof WebAssembly === 'undefined') throw new UnsupportedError('this platform has no WebAssembly');
   if (!hasSimd()) throw new UnsupportedError('this engine lacks WebAssembly SIMD128, which xlmr-wasm needs (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
-  const useRelaxed = simd === 'relaxed' ? hasRelaxedSimd() : simd === 'auto' && hasRelaxedSimd() && [1, 2].includes(dotProbe());
+  const useRelaxed = simd === 'relaxed' ? hasRelaxedSimd() : simd === 'auto' && hasRelaxedSimd() && probeIsExact(dotProbe());
   const relaxed = useRelaxed ? '-relaxed' : '';
   return `xlmr${relaxed}${threads > 1 ? '-mt' : ''}.wasm`;
 }

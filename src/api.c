@@ -108,6 +108,8 @@ int xlmr_dot_probe(void) {
 #endif
 }
 
+int xlmr_int8_kernel_exact(void) { return kern_int8_kernel_for_probe(xlmr_dot_probe()); }
+
 int xlmr_int8_kernel(int kernel) {
     if (kernel < 0) return KERN_HAVE_RELAXED ? kern_int8_kernel() : 0;
     return kern_int8_kernel_set(kernel);

@@ -54,15 +54,20 @@ void kern_matmul_q8_0x4r4_u7_scalar(float *y, int ldy, const kern_qact *x, const
 /* ---- Exact 8-bit activations (kernels_relaxed_exact.c) ----
  * What i32x4.relaxed_dot_i8x16_i7x16_add_s does with second-operand bytes >= 128 on this engine (kern_dot_probe, the
  * saturating cases forced): unsigned × signed without saturation (x86 AVX-VNNI vpdpbusd), signed × signed (AVX-VNNI-INT8
- * vpdpbssd, Arm sdot), pmaddubsw's saturated pairs (x86 without VNNI), i16-wrapped pairs (Arm without dotprod). */
+ * vpdpbssd, Arm sdot), pmaddubsw's saturated pairs (x86 without VNNI), signed × signed in int16 pairs that wrap only
+ * at (−128)·(−128) twice (V8 on Arm without dotprod: smull, addp; and V8's baseline tier, Liftoff, on every Arm, so
+ * an Arm engine answers 4 or 2 depending on the tier the probe ran in). On 8-bit activations in [−127, 127] the
+ * signed behaviours are both exact and agree: one kernel serves them, whichever tier runs it. */
 enum { KERN_DOT_NONE = 0, KERN_DOT_UNSIGNED = 1, KERN_DOT_SIGNED = 2, KERN_DOT_SATURATING = 3, KERN_DOT_WRAPPING = 4,
        KERN_DOT_OTHER = 5 };
 /* The relaxed build's int8 kernel, chosen once at load (kern_int8_kernel_set): the u7 pair form (the default), or the
  * fused dot on the SIMD128 build's 8-bit activations, stored as bytes q + 128 (EXACT_U8, for KERN_DOT_UNSIGNED) or q
- * (EXACT_S8, for KERN_DOT_SIGNED) in the u7 rows' buffer, laid out per tile (kern_qact_x4_byte); T < KERN_U7_MIN_T keeps the int16 format either way. The exact
+ * (EXACT_S8, for KERN_DOT_SIGNED and KERN_DOT_WRAPPING) in the u7 rows' buffer, laid out per tile (kern_qact_x4_byte); T < KERN_U7_MIN_T keeps the int16 format either way. The exact
  * kernels give the SIMD128 kernels' integer sums and float operations: bit-identical outputs. */
 enum { KERN_INT8_PAIR_U7 = 0, KERN_INT8_EXACT_U8 = 1, KERN_INT8_EXACT_S8 = 2 };
 int kern_int8_kernel(void);
+/* the exact kernel for a KERN_DOT_* answer (EXACT_U8 for UNSIGNED, EXACT_S8 for SIGNED and WRAPPING), -1 for none */
+int kern_int8_kernel_for_probe(int probe);
 /* Returns kernel, or -1 (unknown, or not a relaxed build) leaving the kernel as it was. Not while a forward pass runs. */
 int kern_int8_kernel_set(int kernel);
 /* the activation bytes' offset of the kernel in force: 128 for EXACT_U8, else 0 */

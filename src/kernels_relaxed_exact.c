@@ -4,8 +4,8 @@
  *
  * Where the engine computes the fused dot as unsigned × signed without saturation (x86 AVX-VNNI vpdpbusd), the
  * activation bytes are q + 128 (u8) and each row's block starts its integer sum at −128·S (S = Σ w of the row's
- * block), so the sum is Σ w·q exactly; where it computes signed × signed (AVX-VNNI-INT8, Arm sdot) the bytes are q
- * and the sum starts at 0. Either way the integer sums are the SIMD128 kernel's, and every output does its float
+ * block), so the sum is Σ w·q exactly; where it computes signed × signed (AVX-VNNI-INT8, Arm sdot, or Arm's smull
+ * with int16 pairs, exact on these bytes) the bytes are q and the sum starts at 0. Either way the integer sums are the SIMD128 kernel's, and every output does its float
  * operations (acc += (float)isum · (dw · dx) per block, then + b): outputs bit-identical to dist/xlmr.wasm. */
 #include "kernels_relaxed.h"
 
@@ -23,6 +23,11 @@ int kern_int8_kernel_set(int kernel) {
 }
 
 int kern_int8_offset(void) { return int8_kernel == KERN_INT8_EXACT_U8 ? 128 : 0; }
+
+int kern_int8_kernel_for_probe(int probe) {
+    return probe == KERN_DOT_UNSIGNED ? KERN_INT8_EXACT_U8
+         : probe == KERN_DOT_SIGNED || probe == KERN_DOT_WRAPPING ? KERN_INT8_EXACT_S8 : -1;
+}
 
 /* The exact arithmetic in scalar: bytes q + off read back as the engine reads them, the sum started at −off·S. */
 void kern_matmul_q8_0x4r4_exact_scalar(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b,
@@ -70,7 +75,10 @@ static int32_t probe_lane0(int8_t a, int8_t b) {
 
 /* Four products −128·b per lane: b = 0xFF gives unsigned −130560, signed 512, pmaddubsw's saturated pairs −65536,
  * i16-wrapped pairs 512; b = 0x80 gives −65536, 65536, −65536, −65536. A non-saturating case checks the lanes
- * are sums of 4 products at all. */
+ * are sums of 4 products at all. The signed answers are also asked for the largest pairs 8-bit activations
+ * ([−127, 127]) can meet, −128·±127 twice (±32512): where pairs are summed in int16 (V8 on Arm without dotprod, and
+ * its baseline tier on every Arm: smull, addp) they must not wrap short of (−128)², which those activations never
+ * reach; so both signed behaviours give the exact sums of kern_int8_kernel_for_probe's EXACT_S8. */
 int kern_dot_probe(void) {
     int8_t a[16], b[16];
     for (int i = 0; i < 16; i++) probe_a[i] = (int8_t)(i * 7 - 50), probe_b[i] = (int8_t)(i * 5 + 3);
@@ -85,10 +93,10 @@ int kern_dot_probe(void) {
     }
     const int32_t ff = probe_lane0(-128, -1), h80 = probe_lane0(-128, -128);
     if (ff == -130560 && h80 == -65536) return KERN_DOT_UNSIGNED;
-    if (ff == 512 && h80 == 65536) return KERN_DOT_SIGNED;
     if (ff == -65536 && h80 == -65536) return KERN_DOT_SATURATING;
-    if (ff == 512 && h80 == -65536) return KERN_DOT_WRAPPING;
-    return KERN_DOT_OTHER;
+    if (ff != 512 || (h80 != 65536 && h80 != -65536)) return KERN_DOT_OTHER;
+    if (probe_lane0(-128, 127) != -65024 || probe_lane0(-128, -127) != 65024) return KERN_DOT_OTHER;
+    return h80 == 65536 ? KERN_DOT_SIGNED : KERN_DOT_WRAPPING;
 }
 
 /* The SIMD128 quantization (q8_quantize_block: the same scales and values), each value stored as the byte q + off

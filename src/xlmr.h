@@ -109,12 +109,15 @@ XLMR_API(xlmr_model_info_json) const char *xlmr_model_info_json(xlmr_model *m);
 XLMR_API(xlmr_build_simd) const char *xlmr_build_simd(void);
 /* What this engine's i32x4.relaxed_dot_i8x16_i7x16_add_s does with the saturating cases (kernels_relaxed.h,
  * KERN_DOT_*): 1 unsigned × signed exact (AVX-VNNI), 2 signed × signed exact (AVX-VNNI-INT8, Arm sdot), 3 saturating
- * (x86 without VNNI), 4 wrapping (Arm without dotprod), 5 other; 0 in builds without relaxed SIMD. Runs the
- * instruction: call once at load. */
+ * (x86 without VNNI), 4 signed × signed in int16 pairs (Arm without dotprod; V8's baseline tier on any Arm), 5 other;
+ * 0 in builds without relaxed SIMD. Runs the instruction: call once at load. */
 XLMR_API(xlmr_dot_probe) int xlmr_dot_probe(void);
-/* The int8 GEMM kernel: kernel >= 0 sets it (0 the u7 pair form, 1 exact with u8 activations for probe 1, 2 exact
- * with s8 for probe 2; relaxed builds only, before or between calls), < 0 only asks. Returns the kernel in force, -1
- * for a kernel this build lacks; the SIMD128 build answers -1 to any kernel and 0 when asked. */
+/* The exact int8 kernel for this engine's probe (runs it): 1 for probe 1, 2 for probes 2 and 4 (both exact on the
+ * 8-bit activations, whichever of V8's tiers runs the code), -1 where there is none (probes 0, 3, 5). */
+XLMR_API(xlmr_int8_kernel_exact) int xlmr_int8_kernel_exact(void);
+/* The int8 GEMM kernel: kernel >= 0 sets it (0 the u7 pair form, 1 exact with u8 activations, 2 exact with s8:
+ * the one xlmr_int8_kernel_exact names; relaxed builds only, before or between calls), < 0 only asks. Returns the
+ * kernel in force, -1 for a kernel this build lacks; the SIMD128 build answers -1 to any kernel and 0 when asked. */
 XLMR_API(xlmr_int8_kernel) int xlmr_int8_kernel(int kernel);
 
 /* Text (UTF-8, n bytes) -> ids with <s> … </s>. max_len > 0 truncates to max_len ids keeping </s>.

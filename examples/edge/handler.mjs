@@ -7,7 +7,7 @@ import simd128 from '../../dist/xlmr.wasm';
 import relaxed from '../../dist/xlmr-relaxed.wasm';
 
 // Both cores: load()'s simd 'auto' runs the relaxed one where the engine's fused int8 dot is exact (x86 AVX-VNNI,
-// Arm dotprod; the same outputs, faster), the SIMD128 one elsewhere. Either alone works too.
+// Arm; the same outputs, faster), the SIMD128 one elsewhere. Either alone works too.
 const wasmModule = { simd128, relaxed };
 
 const MAX_BODY = 1 << 20; // bytes of JSON a request may carry

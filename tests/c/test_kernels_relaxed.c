@@ -198,7 +198,7 @@ static int exact_tested;
 static void exact_kernels(int T, int N, int K, const float *x, const block_q8_0 *w, const block_q8_0x4 *w4,
                           const float *b) {
     const int probe = kern_dot_probe();
-    const int kernel = probe == KERN_DOT_UNSIGNED ? KERN_INT8_EXACT_U8 : probe == KERN_DOT_SIGNED ? KERN_INT8_EXACT_S8 : -1;
+    const int kernel = kern_int8_kernel_for_probe(probe);
     if (kernel < 0) return;
     const size_t qb = kern_qact_bytes(T, K);
     void *m0 = aligned(qb), *m1 = aligned(qb);
@@ -210,6 +210,11 @@ static void exact_kernels(int T, int N, int K, const float *x, const block_q8_0 
     kern_matmul_q8_0_scalar(y0, N, &q0, w, b, N);
     CHECK(kern_int8_kernel_set(kernel) == kernel, "kern_int8_kernel_set(%d)", kernel);
     kern_quantize_act_relaxed(x, &q1);
+    /* the signed kernel is exact where pairs are summed in int16 (probe 4) only because no activation is −128 */
+    int lowest = 0;
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < K; k++) lowest |= *kern_qact_x4_byte(&q1, t, k) == (uint8_t)(kern_int8_offset() - 128);
+    CHECK(!lowest, "an activation byte is %d (q = -128)", kern_int8_offset() - 128);
     kern_matmul_q8_0_relaxed(y1, N, &q1, w, b, N);
     CHECK(memcmp(y0, y1, sizeof(float) * (size_t)T * N) == 0, "exact row-major GEMM differs from the 8-bit scalar (T %d N %d K %d)",
           T, N, K);
@@ -260,7 +265,11 @@ static void test_probe(void) {
     CHECK(p >= KERN_DOT_UNSIGNED && p <= KERN_DOT_OTHER, "kern_dot_probe() = %d", p);
     CHECK(kern_dot_probe() == p, "kern_dot_probe() changed between calls");
     CHECK(kern_int8_kernel_set(7) == -1 && kern_int8_kernel() == KERN_INT8_PAIR_U7, "an unknown kernel is refused");
-    printf("fused dot probe: %d (1 unsigned exact, 2 signed exact, 3 saturating, 4 wrapping, 5 other)\n", p);
+    static const int want[] = {-1, KERN_INT8_EXACT_U8, KERN_INT8_EXACT_S8, -1, KERN_INT8_EXACT_S8, -1};
+    for (int q = KERN_DOT_NONE; q <= KERN_DOT_OTHER; q++)
+        CHECK(kern_int8_kernel_for_probe(q) == want[q], "kern_int8_kernel_for_probe(%d) = %d", q, kern_int8_kernel_for_probe(q));
+    CHECK(xlmr_int8_kernel_exact() == kern_int8_kernel_for_probe(p), "xlmr_int8_kernel_exact() = %d", xlmr_int8_kernel_exact());
+    printf("fused dot probe: %d (1 unsigned exact, 2 signed exact, 3 saturating, 4 signed in int16 pairs, 5 other)\n", p);
 }
 #endif
 
@@ -302,7 +311,8 @@ int main(void) {
     test_u7_edges();
     test_quantize_views();
     test_probe();
-    printf("exact 8-bit kernels %s\n", exact_tested ? "tested" : "not run (this engine has no exact fused dot)");
+    printf("exact 8-bit kernels %s\n", exact_tested ? (exact_tested == KERN_DOT_UNSIGNED ? "tested (u8 activations)" : "tested (s8 activations)")
+                                                  : "not run (this engine has no exact fused dot)");
 #endif
 #if defined(__wasm_relaxed_simd__) /* the build says so (model.runtime.simd in JS; test_api covers the others) */
     CHECK(strcmp(xlmr_build_simd(), "relaxed") == 0, "xlmr_build_simd() = %s in a relaxed build", xlmr_build_simd());
