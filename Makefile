@@ -53,7 +53,7 @@ EMCC_ENV   := NODE_PATH=/usr/share/nodejs
 .DELETE_ON_ERROR:
 
 .PHONY: demo
-.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-node26 test-node24 test-arm64 test-browser test-edge fuzz bench clean tools check-tools
+.PHONY: all wasm mt relaxed test-wasm-relaxed emcc native check check-node test test-c test-wasm-c test-node test-node26 test-node24 test-arm64 test-jsc test-browser test-edge fuzz bench clean tools check-tools
 .DEFAULT_GOAL := all
 
 all: check-tools wasm mt relaxed
@@ -268,13 +268,18 @@ check-node: wasm
 
 # Real-browser (Debian chromium + npm playwright-core) and edge (npm workerd) tests of web/ and examples/edge/;
 # each skips with a message saying what to install when its browser/runtime is absent.
+# The SIMD128 core in JavaScriptCore (Safari's engine), WebKitGTK's jsc shell: equal to Node's to the bit.
+test-jsc: wasm
+	@test -x /usr/bin/jsc || { echo "missing jsc: apt-get install -y --no-install-recommends libjavascriptcoregtk-4.0-bin (or run .ci/run)"; exit 1; }
+	timeout 600 $(NODE) --test tests/engines/
+
 test-browser: wasm mt relaxed
 	timeout 600 $(NODE) --test tests/browser/
 
 test-edge: wasm relaxed
 	timeout 300 $(NODE) --test tests/edge/
 
-test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-node26 test-node24 test-arm64 test-browser test-edge
+test: all emcc test-c test-wasm-c test-wasm-relaxed fuzz test-node test-node26 test-node24 test-arm64 test-jsc test-browser test-edge
 
 bench: wasm mt build/native-opt/libxlmr.a
 	$(NODE) bench/run.mjs
