@@ -273,6 +273,7 @@ test-jsc: wasm
 	@test -x /usr/bin/jsc || { echo "missing jsc: apt-get install -y --no-install-recommends libjavascriptcoregtk-4.0-bin (or run .ci/run)"; exit 1; }
 	timeout 600 $(NODE) --test tests/engines/
 
+# Chromium (playwright-core) and Firefox (firefox-esr, headless, the page reporting over HTTP)
 test-browser: wasm mt relaxed
 	timeout 600 $(NODE) --test tests/browser/
 
