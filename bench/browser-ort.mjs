@@ -1,6 +1,8 @@
-// xlmr-wasm beside ONNX Runtime Web in Chromium (Debian's, through npm playwright-core), on the peer model.
+// xlmr-wasm beside ONNX Runtime Web in Chromium (Debian's, through npm playwright-core) or Firefox, on the peer model.
 //
 //   node bench/browser-ort.mjs [--threads 1,2] [--seqs 16,128,512] [--work enc,fill] [--rounds 8] [--peer-dir /work/peer]
+//        [--browser chromium|firefox]   (firefox: Debian's firefox-esr, headless, no driver: a page per thread count
+//        starts the bench Worker itself and posts its progress and results back; tests/browser/firefox.mjs)
 //
 // A cross-origin isolated page (COOP + COEP, so shared memory and ORT's threads work) starts one module Worker per
 // thread count; it runs everything, as the package and transformers.js run models off the main thread:
@@ -29,6 +31,8 @@ const threadsList = opt('threads', '1,2').split(',').map(Number);
 const seqs = opt('seqs', '16,128,512').split(',').map(Number);
 const work = opt('work', 'enc,fill').split(',');
 const rounds = +opt('rounds', 8);
+const browser = opt('browser', 'chromium');
+if (!['chromium', 'firefox'].includes(browser)) throw new Error(`--browser ${browser}: chromium or firefox`);
 const ORT_DIST = path.join(PEER, 'npm/node_modules/onnxruntime-web/dist');
 const ortVersion = JSON.parse(fs.readFileSync(path.join(ORT_DIST, '../package.json'), 'utf8')).version;
 
@@ -192,10 +196,36 @@ const files = {
 const snap = fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-browser-ort-'));
 for (const k of Object.keys(files)) if (k.endsWith('.wasm')) { const f = path.join(snap, k.slice(1)); fs.copyFileSync(files[k], f); files[k] = f; }
 const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+// Firefox runs without a driver: /run?{msg} starts the bench Worker as the Chromium page's evaluate() below does,
+// and posts what it hears to /report (progress), /done and /error, which settle firefoxRun's promise.
+const RUN_PAGE = `<!doctype html><title>bench</title><script type="module">
+const post = (p, o) => fetch(p, { method: 'POST', body: JSON.stringify(o) });
+const w = new Worker('/bench-worker.mjs', { type: 'module' });
+w.onerror = (e) => post('/error', { error: String(e.message) });
+w.onmessage = ({ data }) => {
+  if (data.progress) post('/report', { line: data.progress });
+  else if (data.error) post('/error', data);
+  else { w.terminate(); post('/done', { ua: navigator.userAgent, done: data.done }); }
+};
+w.postMessage(JSON.parse(decodeURIComponent(location.search.slice(1))));
+</script>`;
+let firefoxWaiter = null;
 const server = http.createServer((req, res) => {
   const p = new URL(req.url, 'http://x').pathname;
   const js = (body) => res.writeHead(200, { 'content-type': 'text/javascript', ...ISOLATED }).end(body);
   if (p === '/') { res.writeHead(200, { 'content-type': 'text/html', ...ISOLATED }).end('<!doctype html><title>bench</title>'); return; }
+  if (p === '/run') { res.writeHead(200, { 'content-type': 'text/html', ...ISOLATED }).end(RUN_PAGE); return; }
+  if (req.method === 'POST' && ['/report', '/done', '/error'].includes(p)) {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      res.end('ok');
+      const m = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (p === '/report') console.log(m.line);
+      else firefoxWaiter?.(p === '/done' ? m : { error: m.error });
+    });
+    return;
+  }
   if (p === '/pool-worker.js') return js(POOL_WORKER);
   if (p === '/bench-worker.mjs') return js(BENCH_WORKER);
   const f = p.startsWith('/ort/') ? path.join(ORT_DIST, path.basename(p)) : files[p];
@@ -207,14 +237,32 @@ const server = http.createServer((req, res) => {
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const base = `http://127.0.0.1:${server.address().port}`;
 
-const { chromium } = await import('playwright-core');
+/** One thread count's run in a fresh Firefox (ORT reads numThreads once per realm). */
+async function firefoxRun(msg, first) {
+  const { openFirefox } = await import('../tests/browser/firefox.mjs');
+  const settled = new Promise((resolve) => { firefoxWaiter = resolve; });
+  const ff = openFirefox(`${base}/run?${encodeURIComponent(JSON.stringify(msg))}`);
+  try {
+    const r = await Promise.race([settled, ff.exited.then((code) => ({ error: `Firefox exited (${code}):\n${ff.log().slice(-3000)}` }))]);
+    if (r.error) throw new Error(r.error);
+    if (first) console.log(r.ua, `onnxruntime-web ${ortVersion}`);
+    return r.done;
+  } finally {
+    await ff.close();
+  }
+}
+
+const results = [];
+if (browser === 'firefox') {
+  for (const threads of threadsList) results.push(await firefoxRun({ threads, seqs, work, rounds }, results.length === 0));
+}
+const { chromium } = browser === 'chromium' ? await import('playwright-core') : {};
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-bench-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
+const context = chromium && await chromium.launchPersistentContext(userDataDir, {
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const results = [];
-for (const threads of threadsList) {
+for (const threads of browser === 'chromium' ? threadsList : []) {
   const page = await context.newPage(); // a fresh page per thread count: ORT reads numThreads once per realm
   page.setDefaultTimeout(0);
   page.on('console', (m) => console.log('[page]', m.text()));
@@ -244,7 +292,7 @@ for (const o of results) {
     console.log(`| ${w === 'enc' ? 'encoder' : 'fill-mask end to end'}, seq ${T} | ${o.threads} | ${a.medianMs.toFixed(1)} (${exact ? o.kernel : 'simd128'}) | ${x.medianMs.toFixed(1)} (${o.kernel}) | ${s.medianMs.toFixed(1)} | ${r.medianMs.toFixed(1)} | ${cell(a)} | ${cell(x)} | ${cell(s)} |`);
   }
 }
-await context.close();
+await context?.close();
 fs.rmSync(userDataDir, { recursive: true, force: true });
 fs.rmSync(snap, { recursive: true, force: true });
 server.close();

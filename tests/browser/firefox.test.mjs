@@ -3,22 +3,19 @@
 // 'auto', 'simd128' on one thread, 'relaxed', and in the page's own thread — and posts back model.runtime, hidden
 // states and fill-mask answers, which must equal what Node computes with the package here: to the bit wherever the
 // SIMD128 kernels (or an exact fused kernel) run, close where the 7-bit pair form does. No driver: Firefox opens the
-// page's URL and the page reports over HTTP. Skipped where firefox-esr is missing.
+// page's URL and the page reports over HTTP (firefox.mjs). Skipped where firefox-esr is missing.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer, listen } from '../../scripts/serve.mjs';
 import { probeIsExact } from '../../js/wasm.js';
+import { firefoxMissing, openFirefox } from './firefox.mjs';
 import { loadModelCases, worstTokenCosine } from '../node/helpers/common.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FIREFOX = process.env.FIREFOX_PATH || '/usr/bin/firefox-esr';
-const skip = !fs.existsSync(FIREFOX) && `${FIREFOX} not found: apt-get install -y --no-install-recommends firefox-esr (or set FIREFOX_PATH)`;
+const skip = firefoxMissing() ?? false;
 const MODEL = '/models/tiny/xlmr-tiny-random.q8_0.gguf';
 const cases = loadModelCases().filter((c) => c.batch === 1);
 const TEXTS = { embed: cases.map((c) => c.texts[0]).slice(0, 6), fill: cases.filter((c) => c.texts[0].includes('<mask>')).map((c) => c.texts[0]).slice(0, 4) };
@@ -45,23 +42,6 @@ try {
 }
 </script>`;
 
-// A fresh profile that stays offline and quiet: no first-run pages, updates, telemetry or safe-browsing lookups.
-const PREFS = {
-  'browser.shell.checkDefaultBrowser': false,
-  'browser.startup.homepage_override.mstone': 'ignore',
-  'browser.aboutwelcome.enabled': false,
-  'datareporting.policy.dataSubmissionEnabled': false,
-  'datareporting.healthreport.uploadEnabled': false,
-  'toolkit.telemetry.enabled': false,
-  'app.update.enabled': false,
-  'app.normandy.enabled': false,
-  'browser.safebrowsing.malware.enabled': false,
-  'browser.safebrowsing.phishing.enabled': false,
-  'extensions.update.enabled': false,
-  'network.captive-portal-service.enabled': false,
-  'network.connectivity-service.enabled': false,
-};
-
 test('the package in Firefox: model.runtime, hidden states and fill-mask equal Node\'s, in a Worker, on threads and in-thread', { skip, timeout: 300_000 }, async (t) => {
   let report;
   const got = new Promise((resolve) => { report = resolve; });
@@ -80,21 +60,13 @@ test('the package in Firefox: model.runtime, hidden states and fill-mask equal N
     return files(req, res);
   });
   const { url } = await listen(server);
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-firefox-'));
-  fs.writeFileSync(path.join(profile, 'user.js'), Object.entries(PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`).join(''));
-  let log = '';
-  const ff = spawn(FIREFOX, ['--headless', '--no-remote', '--profile', profile, `${url}/__page`], { env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: '1' } });
-  ff.stdout.on('data', (d) => { log += d; });
-  ff.stderr.on('data', (d) => { log += d; });
-  const exited = new Promise((resolve) => ff.on('exit', (code) => resolve(code)));
+  const ff = openFirefox(`${url}/__page`);
   t.after(async () => {
-    ff.kill('SIGKILL');
-    await exited;
+    await ff.close();
     server.close();
-    fs.rmSync(profile, { recursive: true, force: true });
   });
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`no result from Firefox in 240 s:\n${log.slice(-3000)}`)), 240_000).unref());
-  const early = exited.then((code) => { throw new Error(`Firefox exited (${code}) before the page reported:\n${log.slice(-3000)}`); });
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`no result from Firefox in 240 s:\n${ff.log().slice(-3000)}`)), 240_000).unref());
+  const early = ff.exited.then((code) => { throw new Error(`Firefox exited (${code}) before the page reported:\n${ff.log().slice(-3000)}`); });
   const r = await Promise.race([got, timeout, early]);
   assert.ok(r.ok, `the page failed: ${r.error}`);
   const { out } = r;
