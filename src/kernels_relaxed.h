@@ -62,8 +62,9 @@ enum { KERN_DOT_NONE = 0, KERN_DOT_UNSIGNED = 1, KERN_DOT_SIGNED = 2, KERN_DOT_S
        KERN_DOT_OTHER = 5 };
 /* The relaxed build's int8 kernel, chosen once at load (kern_int8_kernel_set): the u7 pair form (the default), or the
  * fused dot on the SIMD128 build's 8-bit activations, stored as bytes q + 128 (EXACT_U8, for KERN_DOT_UNSIGNED) or q
- * (EXACT_S8, for KERN_DOT_SIGNED and KERN_DOT_WRAPPING) in the u7 rows' buffer, laid out per tile (kern_qact_x4_byte); T < KERN_U7_MIN_T keeps the int16 format either way. The exact
- * kernels give the SIMD128 kernels' integer sums and float operations: bit-identical outputs. */
+ * (EXACT_S8, for KERN_DOT_SIGNED and KERN_DOT_WRAPPING) in the u7 rows' buffer, laid out per tile
+ * (kern_qact_x4_byte); T < KERN_U7_MIN_T keeps the int16 format either way. The exact kernels give the SIMD128
+ * kernels' integer sums and float operations: bit-identical outputs. */
 enum { KERN_INT8_PAIR_U7 = 0, KERN_INT8_EXACT_U8 = 1, KERN_INT8_EXACT_S8 = 2 };
 int kern_int8_kernel(void);
 /* the exact kernel for a KERN_DOT_* answer (EXACT_U8 for UNSIGNED, EXACT_S8 for SIGNED and WRAPPING), -1 for none */

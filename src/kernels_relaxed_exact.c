@@ -5,8 +5,9 @@
  * Where the engine computes the fused dot as unsigned × signed without saturation (x86 AVX-VNNI vpdpbusd), the
  * activation bytes are q + 128 (u8) and each row's block starts its integer sum at −128·S (S = Σ w of the row's
  * block), so the sum is Σ w·q exactly; where it computes signed × signed (AVX-VNNI-INT8, Arm sdot, or Arm's smull
- * with int16 pairs, exact on these bytes) the bytes are q and the sum starts at 0. Either way the integer sums are the SIMD128 kernel's, and every output does its float
- * operations (acc += (float)isum · (dw · dx) per block, then + b): outputs bit-identical to dist/xlmr.wasm. */
+ * with int16 pairs, exact on these bytes) the bytes are q and the sum starts at 0. Either way the integer sums are
+ * the SIMD128 kernel's, and every output does its float operations (acc += (float)isum · (dw · dx) per block, then
+ * + b): outputs bit-identical to dist/xlmr.wasm. */
 #include "kernels_relaxed.h"
 
 #include "quant.h"
