@@ -2,7 +2,7 @@
 //
 //   node bench/browser-ort.mjs [--threads 1,2] [--seqs 16,128,512] [--work enc,fill] [--rounds 8] [--peer-dir /work/peer]
 //        [--browser chromium|firefox]   (firefox: Debian's firefox-esr, headless, no driver: a page per thread count
-//        starts the bench Worker itself and posts its progress and results back; tests/browser/firefox.mjs)
+//        starts the bench Worker itself and posts its progress and results back; tests/browser/open-url.mjs)
 //
 // A cross-origin isolated page (COOP + COEP, so shared memory and ORT's threads work) starts one module Worker per
 // thread count; it runs everything, as the package and transformers.js run models off the main thread:
@@ -239,9 +239,9 @@ const base = `http://127.0.0.1:${server.address().port}`;
 
 /** One thread count's run in a fresh Firefox (ORT reads numThreads once per realm). */
 async function firefoxRun(msg, first) {
-  const { openFirefox } = await import('../tests/browser/firefox.mjs');
+  const { openUrl } = await import('../tests/browser/open-url.mjs');
   const settled = new Promise((resolve) => { firefoxWaiter = resolve; });
-  const ff = openFirefox(`${base}/run?${encodeURIComponent(JSON.stringify(msg))}`);
+  const ff = openUrl('firefox', `${base}/run?${encodeURIComponent(JSON.stringify(msg))}`);
   try {
     const r = await Promise.race([settled, ff.exited.then((code) => ({ error: `Firefox exited (${code}):\n${ff.log().slice(-3000)}` }))]);
     if (r.error) throw new Error(r.error);

@@ -4,7 +4,7 @@
 //   node bench/browser.mjs [--runs 6] [--peer-dir /work/peer] [--gemm-only]
 //
 // 1. The GEMM microbenchmark (bench/gemm_bench.c built twice, with and without -mrelaxed-simd) under a tiny
-//    WASI shim in the page.
+//    WASI shim in the page (wasi-browser.mjs).
 // 2. The encoder end to end, batch 1, seq 16/128/512: dist/xlmr.wasm vs dist/xlmr-relaxed.wasm, each loading
 //    PEER_DIR/bench/model-q8_0.gguf streamed over HTTP from 127.0.0.1 into the loader, then warm-up and timed runs,
 //    the two builds interleaved run by run. Output hidden states are compared (cosine) between the builds.
@@ -28,12 +28,14 @@ const files = {
   '/xlmr.wasm': path.join(ROOT, 'dist/xlmr.wasm'),
   '/xlmr-relaxed.wasm': path.join(ROOT, 'dist/xlmr-relaxed.wasm'),
   '/model.gguf': path.join(PEER, 'bench/model-q8_0.gguf'),
+  '/wasi-browser.mjs': path.join(ROOT, 'bench/wasi-browser.mjs'),
 };
 const server = http.createServer((req, res) => {
   const f = files[new URL(req.url, 'http://x').pathname];
   if (req.url === '/') { res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>bench</title>'); return; }
   if (!f || !fs.existsSync(f)) { res.writeHead(404).end(); return; }
-  res.writeHead(200, { 'content-type': f.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream', 'content-length': fs.statSync(f).size });
+  const type = f.endsWith('.wasm') ? 'application/wasm' : f.endsWith('.mjs') ? 'text/javascript' : 'application/octet-stream';
+  res.writeHead(200, { 'content-type': type, 'content-length': fs.statSync(f).size });
   fs.createReadStream(f, { highWaterMark: 1 << 20 }).pipe(res);
 });
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
@@ -53,38 +55,7 @@ console.log(version);
 
 // ---- 1. GEMM microbenchmark ----
 const gemm = await page.evaluate(async () => {
-  async function runWasi(url, argv) {
-    let out = '';
-    let mem;
-    const dv = () => new DataView(mem.buffer);
-    const wasi = {
-      fd_write(fd, iovs, n, nw) {
-        let t = 0;
-        for (let i = 0; i < n; i++) {
-          const p = dv().getUint32(iovs + 8 * i, true), l = dv().getUint32(iovs + 8 * i + 4, true);
-          out += new TextDecoder().decode(new Uint8Array(mem.buffer, p, l));
-          t += l;
-        }
-        dv().setUint32(nw, t, true);
-        return 0;
-      },
-      clock_time_get(id, prec, p) { dv().setBigUint64(p, BigInt(Math.round(performance.now() * 1e6)), true); return 0; },
-      args_sizes_get(c, s) { dv().setUint32(c, argv.length, true); dv().setUint32(s, argv.reduce((a, x) => a + x.length + 1, 0), true); return 0; },
-      args_get(pp, buf) {
-        for (const a of argv) { dv().setUint32(pp, buf, true); pp += 4; const b = new TextEncoder().encode(a + '\0'); new Uint8Array(mem.buffer, buf, b.length).set(b); buf += b.length; }
-        return 0;
-      },
-      environ_sizes_get(c, s) { dv().setUint32(c, 0, true); dv().setUint32(s, 0, true); return 0; },
-      environ_get() { return 0; },
-      proc_exit(c) { throw new Error('exit ' + c); },
-    };
-    const mod = await WebAssembly.compileStreaming(fetch(url));
-    const imports = { wasi_snapshot_preview1: new Proxy(wasi, { get: (o, k) => o[k] ?? (() => 52) }) };
-    const inst = await WebAssembly.instantiate(mod, imports);
-    mem = inst.exports.memory;
-    try { inst.exports._start(); } catch (e) { if (!/exit 0/.test(e.message)) throw e; }
-    return out.trim().split('\n').map((l) => JSON.parse(l));
-  }
+  const { runWasi } = await import('/wasi-browser.mjs');
   const res = {};
   for (const name of ['gemm', 'gemm-relaxed']) {
     await runWasi(`/${name}.wasm`, [name, '300']); // warm-up: tier up

@@ -28,19 +28,27 @@ export function noWasmOptDir() {
   return bin;
 }
 
-export function buildGemmBench({ relaxed = false } = {}) {
-  const out = path.join(ROOT, 'build', 'bench', `gemm_bench${relaxed ? '-relaxed' : ''}.wasm`);
+/** Builds bench/NAME.c (gemm_bench, rows_bench) with the kernels' sources for wasm32-wasi, as dist/xlmr.wasm is
+ *  built (-O3 -msimd128; -mrelaxed-simd for relaxed). src: another checkout's root for the sources (its bench/NAME.c
+ *  too where it has one). Returns the file written (out, or build/bench/NAME[-relaxed].wasm). */
+export function buildKernelBench(name, { relaxed = false, src = ROOT, out } = {}) {
+  out ??= path.join(ROOT, 'build', 'bench', `${name}${relaxed ? '-relaxed' : ''}.wasm`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const srcs = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => /^(kernels.*|quant|common|threads)\.c$/.test(f)).map((f) => path.join(ROOT, 'src', f));
+  const srcs = fs.readdirSync(path.join(src, 'src')).filter((f) => /^(kernels.*|quant|common|threads)\.c$/.test(f)).map((f) => path.join(src, 'src', f));
+  const main = path.join(fs.existsSync(path.join(src, 'bench', `${name}.c`)) ? src : ROOT, 'bench', `${name}.c`);
   const args = ['--target=wasm32-wasi', '-O3', '-msimd128', ...(relaxed ? ['-mrelaxed-simd'] : []), '-DNDEBUG', '-std=c11',
-    '-D_POSIX_C_SOURCE=200809L', '-I' + path.join(ROOT, 'src'), '-Wl,-z,stack-size=1048576', '-Wl,--max-memory=4294967296',
-    path.join(ROOT, 'bench', 'gemm_bench.c'), ...srcs, '-o', out, '-lm'];
+    '-D_POSIX_C_SOURCE=200809L', '-I' + path.join(src, 'src'), '-Wl,-z,stack-size=1048576', '-Wl,--max-memory=4294967296',
+    main, ...srcs, '-o', out, '-lm'];
   // Debian's wasm-opt (108) mangles relaxed-SIMD opcodes: give clang a stand-in that keeps the linker output
   const env = { ...process.env };
   if (relaxed) env.PATH = `${noWasmOptDir()}:${env.PATH}`;
   const p = spawnSync(process.env.CLANG ?? 'clang-19', args, { encoding: 'utf8', env });
-  if (p.status !== 0) throw new Error(`building gemm_bench failed:\n${p.stderr}`);
+  if (p.status !== 0) throw new Error(`building ${name} failed:\n${p.stderr}`);
   return out;
+}
+
+export function buildGemmBench({ relaxed = false } = {}) {
+  return buildKernelBench('gemm_bench', { relaxed });
 }
 
 export async function runGemmBench(file, minMs = 1500, shapes = [], { cold = false } = {}) {

@@ -21,23 +21,14 @@ if (!process.execArgv.includes('--no-liftoff')) { // each case is one long call 
 }
 // here, not at the top (gemm.mjs imports node:wasi too): the parent would print WASI's experimental warning
 const { WASI } = await import('node:wasi');
-const { noWasmOptDir } = await import('./gemm.mjs');
+const { buildKernelBench } = await import('./gemm.mjs');
 const args = process.argv.slice(2);
 const relaxed = args.includes('--relaxed'), json = args.includes('--json');
 const srcAt = args.indexOf('--src');
 const SRC = srcAt >= 0 ? path.resolve(args[srcAt + 1]) : ROOT;
 const minMs = args.find((a, i) => /^\d/.test(a) && args[i - 1] !== '--src') ?? '300';
 
-const out = path.join(ROOT, 'build', 'bench', `rows_bench${relaxed ? '-relaxed' : ''}-${process.pid}.wasm`);
-fs.mkdirSync(path.dirname(out), { recursive: true });
-const srcs = fs.readdirSync(path.join(SRC, 'src')).filter((f) => /^(kernels.*|quant|common|threads)\.c$/.test(f)).map((f) => path.join(SRC, 'src', f));
-const env = { ...process.env };
-if (relaxed) env.PATH = `${noWasmOptDir()}:${env.PATH}`; // Debian's wasm-opt mangles relaxed-SIMD opcodes (gemm.mjs)
-const p = spawnSync(process.env.CLANG ?? 'clang-19', ['--target=wasm32-wasi', '-O3', '-msimd128', ...(relaxed ? ['-mrelaxed-simd'] : []),
-  '-DNDEBUG', '-std=c11', '-D_POSIX_C_SOURCE=200809L', '-I' + path.join(SRC, 'src'), '-Wl,-z,stack-size=1048576',
-  path.join(fs.existsSync(path.join(SRC, 'bench', 'rows_bench.c')) ? SRC : ROOT, 'bench', 'rows_bench.c'), ...srcs, '-o', out, '-lm'],
-{ encoding: 'utf8', env });
-if (p.status !== 0) throw new Error(`building rows_bench failed:\n${p.stderr}`);
+const out = buildKernelBench('rows_bench', { relaxed, src: SRC, out: path.join(ROOT, 'build', 'bench', `rows_bench${relaxed ? '-relaxed' : ''}-${process.pid}.wasm`) });
 const tmp = `${out}.out`;
 const fd = fs.openSync(tmp, 'w');
 const wasi = new WASI({ version: 'preview1', args: [out, minMs], returnOnExit: true, stdout: fd });

@@ -3,7 +3,7 @@
 // 'auto', 'simd128' on one thread, 'relaxed', and in the page's own thread — and posts back model.runtime, hidden
 // states and fill-mask answers, which must equal what Node computes with the package here: to the bit wherever the
 // SIMD128 kernels (or an exact fused kernel) run, close where the 7-bit pair form does. No driver: Firefox opens the
-// page's URL and the page reports over HTTP (firefox.mjs). Skipped where firefox-esr is missing.
+// page's URL and the page reports over HTTP (open-url.mjs). Skipped where firefox-esr is missing.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -11,11 +11,11 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createServer, listen } from '../../scripts/serve.mjs';
 import { probeIsExact } from '../../js/wasm.js';
-import { firefoxMissing, openFirefox } from './firefox.mjs';
+import { browserMissing, openUrl } from './open-url.mjs';
 import { loadModelCases, worstTokenCosine } from '../node/helpers/common.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const skip = firefoxMissing() ?? false;
+const skip = browserMissing('firefox') ?? false;
 const MODEL = '/models/tiny/xlmr-tiny-random.q8_0.gguf';
 const cases = loadModelCases().filter((c) => c.batch === 1);
 const TEXTS = { embed: cases.map((c) => c.texts[0]).slice(0, 6), fill: cases.filter((c) => c.texts[0].includes('<mask>')).map((c) => c.texts[0]).slice(0, 4) };
@@ -60,7 +60,7 @@ test('the package in Firefox: model.runtime, hidden states and fill-mask equal N
     return files(req, res);
   });
   const { url } = await listen(server);
-  const ff = openFirefox(`${url}/__page`);
+  const ff = openUrl('firefox', `${url}/__page`);
   t.after(async () => {
     await ff.close();
     server.close();
