@@ -173,10 +173,11 @@ test-arm64: $(NODE26_ARM64) $(NODE24_ARM64) $(WORKERD_ARM64) relaxed wasm mt $(a
 	  for tier in "" --no-liftoff "--liftoff --no-wasm-tier-up"; do \
 	    echo "== arm64 ($$cpu) wasm relaxed test_kernels_relaxed $$tier"; \
 	    out=$$($(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) $$tier tests/run-wasi.mjs build/wasm-relaxed-tests/test_kernels_relaxed.wasm 2>&1) || \
-	      { echo "$$out"; exit 1; }; echo "$$out" | grep -v ExperimentalWarning | grep -v trace-warnings; \
+	      { echo "$$out"; exit 1; }; echo "$$out" | grep -v -e ExperimentalWarning -e trace-warnings; \
 	    echo "$$out" | grep -q 'exact 8-bit kernels tested (s8 activations)' || { echo "the exact kernel did not run"; exit 1; }; \
 	    echo "== arm64 ($$cpu) wasm relaxed test_q4_0 $$tier"; \
-	    $(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) $$tier tests/run-wasi.mjs build/wasm-relaxed-tests/test_q4_0.wasm 2>/dev/null; done; \
+	    out=$$($(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) $$tier tests/run-wasi.mjs build/wasm-relaxed-tests/test_q4_0.wasm 2>&1) || \
+	      { echo "$$out"; exit 1; }; echo "$$out" | grep -v -e ExperimentalWarning -e trace-warnings; done; \
 	  echo "== arm64 ($$cpu) tests/node/kernel.test.mjs"; \
 	  XLMR_EXPECT_KERNEL=sdot-exact $(QEMU_ARM64) -cpu $$cpu $(NODE26_ARM64) tests/node/kernel.test.mjs; \
 	  echo "== arm64 ($$cpu) tests/node/kernel.test.mjs, Node $(NODE24_VERSION)"; \

@@ -2,7 +2,7 @@
 // the kernel agree), simd: 'auto' (the default) and what model.runtime says. Where the engine's fused dot is exact
 // (x86 AVX-VNNI: Node 22+, Chromium; V8 on Arm), 'auto' runs the relaxed build's exact kernel and every output
 // equals the SIMD128 build's bit for bit; elsewhere (Node 20, x86 without VNNI) it runs SIMD128. make test runs this
-// file under the machine's Node and under Node 26, and make test-arm64 under Node 26 for Arm in QEMU.
+// file under the machine's Node and under Node 26, and make test-arm64 under Node 26 and 24 for Arm in QEMU.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
