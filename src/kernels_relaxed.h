@@ -82,7 +82,8 @@ void kern_matmul_q8_0x4r4_exact_scalar(float *y, int ldy, const kern_qact *x, co
 #define KERN_HAVE_RELAXED 1
 /* KERN_DOT_* of this engine; runs the fused instruction, so once at load, never per call */
 int kern_dot_probe(void);
-/* the exact kernels (q->T >= KERN_U7_MIN_T; kern_*_relaxed call them when the kernel in force is exact) */
+/* the exact kernels (kern_*_relaxed call them when the kernel in force is exact); the quantization keeps the int16
+ * format below KERN_U7_MIN_T rows of the whole input (T), the GEMMs need q->T >= KERN_U7_MIN_T */
 void kern_quantize_act_exact(const float *x, kern_qact *q, int T);
 void kern_matmul_q8_0x4r4_exact(float *y, int ldy, const kern_qact *x, const block_q8_0x4 *w, const float *b, int N);
 void kern_matmul_q8_0_exact(float *y, int ldy, const kern_qact *x, const block_q8_0 *w, const float *b, int N);

@@ -157,9 +157,9 @@ void kern_softmax_prob_i16_simd128(float *x, int n, int np, int16_t *q) {
             const v128_t b = wasm_i32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(pb, one), KERN_K(round_magic)), KERN_K(round_magic_bits));
             wasm_v128_store(q + j, wasm_i16x8_narrow_i32x4(a, b));
         }
-        for (; j < n; j++) q[j] = (int16_t)fmaxf(0.0f, fminf(KERN_PROB_ONE, nearbyintf(x[j] * inv * KERN_PROB_ONE)));
+        for (int i = j; i < n; i++) x[i] *= inv; /* the last < 8 probabilities, rounded by the scalar reference */
     }
-    for (; j < np; j++) q[j] = 0;
+    kern_quantize_prob_i16_scalar(x + j, n - j, np - j, q + j);
 }
 
 void kern_add_simd128(float *y, const float *x, size_t n) {
