@@ -1,17 +1,19 @@
 // The kernel benchmarks (bench/gemm_bench.c, bench/rows_bench.c: the SIMD128 build's Q8_0 GEMM, the row kernels and
 // attention's int16 products) in browsers, side by side: Debian's chromium and firefox-esr, headless, each opening a
 // page that runs them under a WASI shim (wasi-browser.mjs) and posts the results back (tests/browser/open-url.mjs,
-// no driver). Where one engine runs the encoder slower than another, this says which kernel.
+// no driver); and, as "jsc", in JavaScriptCore's shell (Safari's engine, WebKitGTK's build: jsc-wasi-main.mjs, the
+// same shim). Where one engine runs the encoder slower than another, this says which kernel.
 //
-//   node bench/browser-kernels.mjs [--browsers chromium,firefox] [--ms 300] [--only rows,gemm] [--timeout 900] [--json]
+//   node bench/browser-kernels.mjs [--browsers chromium,firefox,jsc] [--ms 300] [--only rows,gemm] [--timeout 900] [--json]
 //
-// Each program runs twice per browser, a short warm-up (every function tiered up) and the measured run.
+// Each program runs twice per engine, a short warm-up (every function tiered up) and the measured run.
 
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildKernelBench } from './gemm.mjs';
+import { spawnSync } from 'node:child_process';
 import { browserMissing, openUrl } from '../tests/browser/open-url.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,7 +23,12 @@ const browsers = opt('browsers', 'chromium,firefox').split(',');
 const ms = opt('ms', '300');
 const json = args.includes('--json');
 const limitS = +opt('timeout', 900);
-for (const b of browsers) { const why = browserMissing(b); if (why) throw new Error(why); }
+const JSC = process.env.JSC_BIN ?? '/usr/bin/jsc';
+for (const b of browsers) {
+  const why = b === 'jsc' ? (fs.existsSync(JSC) ? null : `${JSC} not found: apt-get install -y --no-install-recommends libjavascriptcoregtk-4.0-bin (or set JSC_BIN)`) : browserMissing(b);
+  if (why) throw new Error(why);
+}
+const only = opt('only', 'rows,gemm').split(',');
 
 const files = {
   '/gemm.wasm': buildKernelBench('gemm_bench'),
@@ -33,7 +40,7 @@ import { runWasi } from '/wasi-browser.mjs';
 const post = (p, o) => fetch(p, { method: 'POST', body: JSON.stringify(o) });
 try {
   const out = { ua: navigator.userAgent };
-  for (const name of ${JSON.stringify(opt('only', 'rows,gemm').split(','))}) {
+  for (const name of ${JSON.stringify(only)}) {
     await post('/progress', { line: name + ': warm-up' });
     await runWasi('/' + name + '.wasm', [name, '50']);
     await post('/progress', { line: name + ': measuring' });
@@ -70,8 +77,21 @@ const server = http.createServer((req, res) => {
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const base = `http://127.0.0.1:${server.address().port}`;
 
+/** The page's work in JavaScriptCore's shell: the same programs, warm-up and measured run, and its answer's shape. */
+function runJsc() {
+  const out = { ua: 'jsc (' + spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'libjavascriptcoregtk-4.0-bin'], { encoding: 'utf8' }).stdout.trim() + ')' };
+  for (const name of only) {
+    console.error(`jsc ${name}: measuring`);
+    const r = spawnSync(JSC, ['-m', path.join(ROOT, 'bench', 'jsc-wasi-main.mjs'), '--', files['/' + name + '.wasm'], '50', ms], { encoding: 'utf8', timeout: limitS * 1000, maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(`jsc ${name}: ${r.error?.message ?? ''}${r.stderr}${r.stdout.slice(-2000)}`);
+    out[name] = JSON.parse(r.stdout.trim().split('\n').pop());
+  }
+  return out;
+}
+
 const results = {};
 for (const b of browsers) {
+  if (b === 'jsc') { results[b] = runJsc(); continue; }
   const done = new Promise((resolve) => { settle = resolve; });
   const browser = openUrl(b, base + '/');
   try {
