@@ -8,12 +8,12 @@
 //
 // Each program runs twice per engine, a short warm-up (every function tiered up) and the measured run.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildKernelBench } from './gemm.mjs';
-import { spawnSync } from 'node:child_process';
 import { browserMissing, openUrl } from '../tests/browser/open-url.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

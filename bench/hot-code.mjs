@@ -60,9 +60,9 @@ for (const r of ranges.slice(0, 10)) console.log(`  ${pct(r.samples)}  0x${r.lo.
 
 const mem = fs.openSync(`/proc/${pid}/mem`, 'r');
 for (const r of ranges.slice(0, nRanges)) {
-  const lo = r.lo - 64n, len = Number(r.hi - lo) + 64; // some code before the first sample: a loop's head
-  const buf = Buffer.alloc(len);
-  fs.readSync(mem, buf, 0, len, lo);
+  // with some code before the first sample (a loop's head), unless that is not mapped
+  let lo = r.lo - 64n, len = Number(r.hi - lo) + 64, buf = Buffer.alloc(len);
+  try { fs.readSync(mem, buf, 0, len, lo); } catch { lo = r.lo; len = Number(r.hi - lo) + 64; buf = Buffer.alloc(len); fs.readSync(mem, buf, 0, len, lo); }
   const bin = path.join(tmp, 'code.bin');
   fs.writeFileSync(bin, buf);
   const dis = run('objdump', ['-D', '-b', 'binary', '-mi386:x86-64', `--adjust-vma=0x${lo.toString(16)}`, bin]);

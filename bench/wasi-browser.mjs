@@ -1,10 +1,14 @@
 // A page's WASI for the kernel benchmarks (gemm_bench.c, rows_bench.c built by gemm.mjs buildKernelBench): stdout
-// collected as JSON lines, the clock from performance.now(), argv; every other call ENOSYS. Served to pages by
+// collected as JSON lines, the clock (performance.now() in pages), argv; every other call ENOSYS. Served to pages by
 // bench/browser.mjs and bench/browser-kernels.mjs; runs in any browser, and in JavaScriptCore's shell
 // (bench/jsc-wasi-main.mjs: no fetch, TextDecoder or performance there).
 
 // ASCII is all these programs print and take
-const asciiDecode = (bytes) => String.fromCharCode(...bytes);
+function asciiDecode(bytes) {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 4096) text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return text;
+}
 const asciiEncode = (text) => Uint8Array.from(text, (c) => c.charCodeAt(0) & 0x7f);
 
 /** Runs the WASI program at url with argv (argv[0] its name); resolves to the JSON lines it printed. */
