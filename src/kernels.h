@@ -102,6 +102,9 @@ void kern_softmax(float *x, int n);
  * The caller bounds the operands so that no int32 sum overflows (attention.c). */
 void kern_matmul_i16x4(float *y, int ldy, const int16_t *x, const float *dx, const int16_t *w, const float *dw, int T,
                        int N, int K);
+/* The SIMD kernel sums KERN_I16_CHUNK_PAIRS column pairs at a time (kernels_simd128_i16.c says why; the same bits in
+ * any grouping); test_kernels covers K past one chunk. */
+#define KERN_I16_CHUNK_PAIRS 64
 /* softmax(x) (n), as probabilities in int16 for the p v product: q (np >= n) with scale 1 / KERN_PROB_ONE,
  * nearest-even(p * KERN_PROB_ONE), zeros past n; x is scratch afterwards. */
 #define KERN_PROB_ONE 32767.0f

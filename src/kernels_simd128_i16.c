@@ -15,12 +15,11 @@
  * The q8x4 tile without widening: per column pair one v128.load gives 4 rows' pair, v128.load32_splat a token's
  * pair, i32x4.dot_i16x8 leaves the 4 rows' partial sums in 4 lanes. G groups (4G rows) × TT tokens.
  *
- * The sums run in chunks of I16_CHUNK_PAIRS column pairs, each chunk's sums started by its first products and added
+ * The sums run in chunks of KERN_I16_CHUNK_PAIRS column pairs, each chunk's sums started by its first products and added
  * to the tile's totals after it (integer sums: the same bits in any grouping). For SpiderMonkey: its register
  * allocator keeps 8 accumulators in registers through a loop when their lives end just after it, and spills 7 of
  * them to the stack, a load and a store per product, when they live on to the tile's end (Firefox 153: 38–42
  * against 64–73 GOP/s, BENCHMARKS.md "Firefox (session 17)"). V8 runs it as fast, or up to 3% faster. */
-#define I16_CHUNK_PAIRS 64
 
 static inline __attribute__((always_inline)) void i16x4_tile(float *y, int ldy, const int16_t *x, int K,
                                                             const float *dx, const int16_t *w, const float *dw, int n,
@@ -29,8 +28,8 @@ static inline __attribute__((always_inline)) void i16x4_tile(float *y, int ldy, 
     for (int g = 0; g < G; g++)
         for (int t = 0; t < TT; t++) a[g][t] = wasm_i32x4_splat(0);
     const int16_t *w1 = w + (size_t)4 * K;
-    for (int c = 0; c < K / 2; c += I16_CHUNK_PAIRS) {
-        const int c_end = K / 2 - c < I16_CHUNK_PAIRS ? K / 2 : c + I16_CHUNK_PAIRS;
+    for (int c = 0; c < K / 2; c += KERN_I16_CHUNK_PAIRS) {
+        const int c_end = K / 2 - c < KERN_I16_CHUNK_PAIRS ? K / 2 : c + KERN_I16_CHUNK_PAIRS;
         v128_t s_chunk[2][4];
         {
             const v128_t w0v = wasm_v128_load(w + 8 * c);

@@ -545,13 +545,13 @@ static void test_get_row(void) {
 /* The int16 attention products: the scalar reference against exact integer sums on a row-major copy (so the
  * interleaved indexing is checked independently), SIMD bit for bit against it, at the operand bounds encoder.c
  * allows (K * range^2 < 2^31 for q kᵀ); and the probability quantizer, SIMD against scalar. */
-#define I16_MAXK 132
+#define I16_MAXK (2 * KERN_I16_CHUNK_PAIRS + 4) /* K of more than one chunk of the SIMD kernel */
 static int16_t i16x[MAXT * I16_MAXK], i16w[MAXN * I16_MAXK], i16g[(MAXN + 3) / 4 * 4 * I16_MAXK];
 static float i16dx[MAXT], i16dw[(MAXN + 3) / 4 * 4];
 
 static void test_i16_attention_products(void) {
     for (int iter = 0; iter < 80; iter++) {
-        /* every 8th K the largest: 66 column pairs, over the SIMD tile's chunk of 64 (kernels_simd128_i16.c) */
+        /* every 8th K the largest, so that the SIMD kernel's last chunk is a partial one */
         const int T = irand(1, MAXT), N = irand(1, MAXN), K = iter % 8 ? 2 * irand(1, I16_MAXK / 2) : I16_MAXK;
         /* the largest range encoder.c uses for this K (last iterations: every operand at +-range) */
         const int range = (int)fmin(32767.0, floor(sqrt(2147483647.0 / K)));

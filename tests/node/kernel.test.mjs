@@ -10,14 +10,14 @@ import path from 'node:path';
 import os from 'node:os';
 import { load } from '../../js/index.node.js';
 import { instantiate, dotProbe, probeIsExact, hasRelaxedSimd, chooseBuild, autoThreads } from '../../js/wasm.js';
-import { ROOT, FIXTURES, requireBuild, loadModelCases } from './helpers/common.mjs';
+import { ROOT, FIXTURES, requireBuild, loadModelCases, expectedKernel } from './helpers/common.mjs';
 
 const RELAXED = path.join(ROOT, 'dist', 'xlmr-relaxed.wasm');
 const PLAIN = path.join(ROOT, 'dist', 'xlmr.wasm');
 for (const file of [RELAXED, PLAIN, path.join(ROOT, 'dist', 'xlmr-relaxed-mt.wasm')]) requireBuild({ file });
 const probe = dotProbe();
 const exact = probeIsExact(probe);
-const KERNEL = !exact ? 'simd128' : probe === 1 ? 'vnni-exact' : 'sdot-exact';
+const KERNEL = expectedKernel(probe, 'simd128');
 const texts = loadModelCases().filter((c) => c.batch === 1).map((c) => c.texts[0]).slice(0, 6);
 console.log(`# ${process.version}: fused dot probe ${probe} (1 unsigned exact, 2 signed exact, 3 saturating, 4 signed in int16 pairs, 5 other); auto runs ${KERNEL}`);
 
